@@ -1,0 +1,80 @@
+"""Shared fixtures: isolated working folders, temporary study databases, real services."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDIES = ROOT / "studies"
+
+
+def services_required() -> bool:
+    """True in CI (.ci/run sets TUNEKIT_REQUIRE_SERVICES=1): a missing service fails, not skips."""
+    return os.environ.get("TUNEKIT_REQUIRE_SERVICES", "") not in ("", "0")
+
+
+def need_service(what: str, available: bool, how: str) -> None:
+    if available:
+        return
+    if services_required():
+        pytest.fail(f"{what} is required (TUNEKIT_REQUIRE_SERVICES=1) but not available: {how}")
+    pytest.skip(f"{what} not available: {how}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test runs in its own folder and never sees the user's TUNEKIT_STORAGE."""
+    monkeypatch.delenv("TUNEKIT_STORAGE", raising=False)
+    monkeypatch.delenv("TUNEKIT_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A fresh SQLite study database URL in the test's folder."""
+    return f"sqlite:///{tmp_path / 'study.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A real PostgreSQL database (TUNEKIT_PG_URL, started by .ci/run); each test gets clean tables."""
+    url = os.environ.get("TUNEKIT_PG_URL")
+    need_service("PostgreSQL", bool(url), "set TUNEKIT_PG_URL=postgresql+psycopg://user:pass@127.0.0.1:PORT/db (.ci/run starts one)")
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as con:
+        con.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    """The system Chromium (Debian package `chromium`; installed by .ci/run)."""
+    path = os.environ.get("TUNEKIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    need_service("Chromium", bool(path), "apt-get install chromium chromium-driver (.ci/run installs it)")
+    return str(path)
+
+
+@pytest.fixture
+def tiny_study_file(tmp_path: Path) -> Path:
+    """A small, fast real study file: iris, two searched parameters, 2 epochs."""
+    path = tmp_path / "tiny.py"
+    path.write_text(
+        "from tunekit import StudySpec, Int, Float, Choice\n"
+        "spec = StudySpec(\n"
+        "    data='iris',\n"
+        "    space={'units': Int(4, 32, log=True), 'learning_rate': Float(1e-3, 1e-1, log=True),\n"
+        "           'activation': Choice(['relu', 'tanh'])},\n"
+        "    fixed={'n_layers': 1, 'batch_size': 32},\n"
+        "    epochs=2,\n"
+        ")\n"
+    )
+    return path

@@ -1,0 +1,49 @@
+"""tunekit: hyperparameter tuning for Keras MLPs, every trial kept in an Optuna study database.
+
+Example:
+    >>> import tunekit
+    >>> from tunekit import StudySpec, Float, Int, Choice
+    >>> spec = StudySpec(data="digits", space={"n_layers": Int(1, 3), "units": Int(16, 256, log=True)}, epochs=5)
+    >>> study = tunekit.run(spec, strategy="tpe", n_trials=10)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+from tunekit._errors import ConfigError, TrialError, TunekitError
+from tunekit.space import Bool, Choice, Fixed, Float, Int, PerLayer, Space
+
+# Heavier pieces (TensorFlow, pandas) load on first use.
+_LAZY = {
+    "StudySpec": ("tunekit._spec", "StudySpec"),
+    "load_spec": ("tunekit._spec", "load_spec"),
+    "run": ("tunekit._study", "run"),
+    "load_study": ("tunekit._storage", "load_study"),
+    "trials_frame": ("tunekit._inspect", "trials_frame"),
+    "studies_frame": ("tunekit._inspect", "studies_frame"),
+    "load_data": ("tunekit.data", "load_data"),
+    "build_model": ("tunekit.factory", "build_model"),
+    "STRATEGIES": ("tunekit.strategies", "STRATEGIES"),
+    "make_sampler": ("tunekit.strategies", "make_sampler"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tunekit' has no attribute {name!r}")
+
+
+__all__ = [
+    "Bool", "Choice", "ConfigError", "Fixed", "Float", "Int", "PerLayer", "STRATEGIES", "Space",
+    "StudySpec", "TrialError", "TunekitError", "__version__", "build_model", "load_data", "load_spec",
+    "load_study", "make_sampler", "run", "studies_frame", "trials_frame",
+]

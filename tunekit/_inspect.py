@@ -1,0 +1,110 @@
+"""Studies and trials as pandas DataFrames and plain dicts (used by the CLI and notebooks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from tunekit._errors import ConfigError
+from tunekit._storage import open_storage
+
+
+def studies_frame(storage: str | None = None) -> pd.DataFrame:
+    """One row per study: name, strategy, trials by state, best value, direction.
+
+    Example:
+        >>> studies_frame("sqlite:///tunekit.db")  # doctest: +SKIP
+    """
+    st = open_storage(storage, create=False)
+    rows = []
+    for s in st.get_all_studies():
+        study = optuna.load_study(study_name=s.study_name, storage=st)
+        trials = study.get_trials(deepcopy=False)
+        counts = {state: 0 for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")}
+        for t in trials:
+            counts[t.state.name] = counts.get(t.state.name, 0) + 1
+        best = None
+        if counts["COMPLETE"]:
+            best = study.best_value
+        rows.append(
+            {
+                "study": s.study_name,
+                "strategy": study.user_attrs.get("strategy", "?"),
+                "metric": study.user_attrs.get("metric", "value"),
+                "direction": study.direction.name.lower(),
+                "complete": counts["COMPLETE"],
+                "pruned": counts["PRUNED"],
+                "failed": counts["FAIL"],
+                "running": counts["RUNNING"] + counts["WAITING"],
+                "best": best,
+            }
+        )
+    return pd.DataFrame(rows, columns=["study", "strategy", "metric", "direction", "complete", "pruned", "failed", "running", "best"])
+
+
+def trials_frame(study: optuna.Study, *, curves: bool = False) -> pd.DataFrame:
+    """The study's trials with flattened ``params_*`` and ``user_attrs_*`` columns.
+
+    With ``curves=True`` a ``curve`` column holds each trial's per-epoch metric as JSON.
+
+    Example:
+        >>> df = trials_frame(tunekit.load_study("digits"))  # doctest: +SKIP
+    """
+    df = study.trials_dataframe(
+        attrs=("number", "value", "state", "datetime_start", "datetime_complete", "duration", "params", "user_attrs")
+    )
+    if df.empty:
+        return df
+    if "duration" in df:
+        df["duration_s"] = df.pop("duration").dt.total_seconds()
+    if curves:
+        by_number = {t.number: t.intermediate_values for t in study.get_trials(deepcopy=False)}
+        df["curve"] = [json.dumps([by_number[n][k] for k in sorted(by_number[n])]) for n in df["number"]]
+    return df
+
+
+def best_summary(study: optuna.Study) -> dict[str, Any]:
+    """The best trial's number, value, parameters and recorded metrics."""
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        raise ConfigError(f"study {study.study_name!r} has no finished trial yet; run `tunekit run` first")
+    best = study.best_trial
+    return {
+        "study": study.study_name,
+        "metric": study.user_attrs.get("metric", "value"),
+        "direction": study.direction.name.lower(),
+        "trial": best.number,
+        "value": best.value,
+        "params": dict(best.params),
+        "fixed": json.loads(study.user_attrs.get("fixed", "{}")),
+        "metrics": {k: v for k, v in best.user_attrs.items()},
+    }
+
+
+def export_trials(study: optuna.Study, path: str | Path) -> Path:
+    """Write the trials DataFrame to .csv, .parquet or .json (by the file's suffix)."""
+    out = Path(path)
+    writers = {".csv": "to_csv", ".parquet": "to_parquet", ".json": "to_json"}
+    if out.suffix not in writers:
+        raise ConfigError(f"cannot export to '{out}': use a file ending .csv, .parquet or .json")
+    if not out.parent.exists():
+        raise ConfigError(f"cannot write '{out}': folder '{out.parent}' does not exist")
+    df = trials_frame(study, curves=True)
+    for col in df.columns:
+        if str(df[col].dtype).startswith("datetime"):
+            df[col] = df[col].astype(str)
+    try:
+        if out.suffix == ".csv":
+            df.to_csv(out, index=False)
+        elif out.suffix == ".parquet":
+            df["state"] = df["state"].astype(str)
+            df.to_parquet(out, index=False)
+        else:
+            df.to_json(out, orient="records", indent=1)
+    except OSError as exc:
+        raise ConfigError(f"cannot write '{out}': {exc.strerror or exc}") from None
+    return out

@@ -1,0 +1,97 @@
+"""``tunekit studies | trials | best | export | strategies``: read a study database."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from tunekit.cli._common import storage_option
+
+
+@click.command("studies")
+@storage_option
+def studies_command(storage: str | None) -> None:
+    """List the studies in the database with their trials by state and best value."""
+    from tunekit._inspect import studies_frame
+
+    df = studies_frame(storage)
+    if df.empty:
+        click.echo("no studies yet; start one with: tunekit run STUDY_FILE")
+        return
+    click.echo(df.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4f}"))
+
+
+@click.command("trials")
+@click.argument("study")
+@storage_option
+@click.option("--state", type=click.Choice(["complete", "pruned", "fail", "running"], case_sensitive=False), default=None,
+              help="Only trials in this state.")
+def trials_command(study: str, storage: str | None, state: str | None) -> None:
+    """Show the trials of STUDY as a table."""
+    from tunekit._inspect import trials_frame
+    from tunekit._storage import load_study
+
+    df = trials_frame(load_study(study, storage))
+    if df.empty:
+        click.echo(f"study {study!r} has no trials yet")
+        return
+    if state:
+        df = df[df["state"].str.lower() == state.lower()]
+    keep = ["number", "state", "value", "duration_s"]
+    keep += [c for c in df.columns if c.startswith("params_")]
+    keep += [c for c in ("user_attrs_epochs_run", "user_attrs_param_count", "user_attrs_fail_reason") if c in df.columns]
+    table = df[keep].rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_"))
+    click.echo(table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))
+
+
+@click.command("best")
+@click.argument("study")
+@storage_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def best_command(study: str, storage: str | None, as_json: bool) -> None:
+    """Show the best trial of STUDY: its parameters and metrics."""
+    from tunekit._inspect import best_summary
+    from tunekit._storage import load_study
+
+    summary = best_summary(load_study(study, storage))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, sort_keys=True, default=str))
+        return
+    click.echo(f"study {summary['study']!r}: best {summary['metric']} = {summary['value']:.4f} (trial {summary['trial']})")
+    click.echo("params:")
+    for key, value in summary["params"].items():
+        click.echo(f"  {key}: {value}")
+    for key, value in summary["fixed"].items():
+        click.echo(f"  {key}: {value} (fixed)")
+    click.echo("metrics:")
+    for key, value in sorted(summary["metrics"].items()):
+        click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+
+
+@click.command("export")
+@click.argument("study")
+@storage_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="out.csv, out.parquet or out.json")
+def export_command(study: str, storage: str | None, output: str) -> None:
+    """Write the trials of STUDY (flattened params and attributes) to a file."""
+    from tunekit._inspect import export_trials
+    from tunekit._storage import load_study
+
+    path = export_trials(load_study(study, storage), output)
+    click.echo(f"wrote {path}")
+
+
+@click.command("strategies")
+def strategies_command() -> None:
+    """List the search strategies and their options."""
+    from tunekit.strategies import STRATEGIES
+
+    for s in STRATEGIES.values():
+        extra = f" [needs tunekit[{s.extra}]]" if s.extra else ""
+        click.echo(f"{s.name}: {s.description}{extra}")
+        for key, text in s.options.items():
+            click.echo(f"    --option {key}=...  {text}")
+
+
+COMMANDS = [studies_command, trials_command, best_command, export_command, strategies_command]

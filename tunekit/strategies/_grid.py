@@ -1,0 +1,87 @@
+"""Grid search over the space's own enumeration (conditional parameters included)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
+from optuna.trial import FrozenTrial
+
+if TYPE_CHECKING:
+    from tunekit.space import Space
+
+GRID_ID_KEY = "tunekit:grid_id"
+
+
+class GridStrategySampler(BaseSampler):
+    """Evaluate every point of ``space.grid(resolution)`` once, in a seeded order.
+
+    The point a trial evaluates is stored in the trial's system attributes, so a resumed
+    study continues with the points not yet taken. When every point is taken the study is
+    stopped.
+
+    Example:
+        >>> from tunekit.space import Space, Choice
+        >>> sampler = GridStrategySampler(space=Space({"act": Choice(["relu", "tanh"])}), seed=0)
+    """
+
+    def __init__(self, *, space: "Space", seed: int | None = None, resolution: int = 5) -> None:
+        self._points = space.grid(resolution)
+        order = np.arange(len(self._points))
+        if seed is not None:
+            order = np.random.default_rng(seed).permutation(order)
+        self._order = [int(i) for i in order]
+
+    @property
+    def size(self) -> int:
+        """How many grid points there are."""
+        return len(self._points)
+
+    def taken(self, study: optuna.Study) -> set[int]:
+        """Grid ids already given to a trial (in any state)."""
+        ids = set()
+        for t in study.get_trials(deepcopy=False):
+            gid = t.system_attrs.get(GRID_ID_KEY)
+            if gid is not None:
+                ids.add(int(gid))
+        return ids
+
+    def remaining(self, study: optuna.Study) -> int:
+        """How many grid points no trial has taken yet."""
+        return self.size - len(self.taken(study))
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if GRID_ID_KEY in trial.system_attrs:  # enqueued or retried trial
+            return
+        taken = self.taken(study)
+        free = [i for i in self._order if i not in taken]
+        if not free:
+            study.stop()
+            return
+        study._storage.set_trial_system_attr(trial._trial_id, GRID_ID_KEY, free[0])
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        gid = trial.system_attrs.get(GRID_ID_KEY)
+        if gid is None:
+            raise RuntimeError("grid exhausted: no grid point left for this trial")
+        point = self._points[int(gid)]
+        if param_name not in point:
+            raise RuntimeError(f"grid point {gid} has no value for {param_name!r}")
+        return point[param_name]
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: Any, values: Any) -> None:
+        if self.remaining(study) <= 0:
+            study.stop()
