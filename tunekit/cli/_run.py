@@ -58,16 +58,18 @@ def _trial_line(study: Any, trial: Any, started: float) -> str:
 @click.option("--study-name", default=None, help="Study name [default: the study file's name].")
 @click.option("--seed", type=int, default=None, help="Seed of the strategy and of each trial's training [default: the spec's].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the number of epochs of every trial.")
+@click.option("--pruner", default="none", show_default=True, help="Stop unpromising trials early: none, median, halving, hyperband.")
 @click.option("--option", "-O", "options", multiple=True, metavar="KEY=VALUE", help="Strategy option, repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | None, storage: str | None,
-                study_name: str | None, seed: int | None, epochs: int | None, options: tuple[str, ...], quiet: bool) -> None:
+                study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...], quiet: bool) -> None:
     """Run (or resume) the study defined in STUDY_FILE.
 
     \b
     Example:
       tunekit run studies/digits.py --strategy tpe --trials 50
     """
+    from tunekit._pruning import make_pruner
     from tunekit._spec import load_spec
     from tunekit._storage import mask, resolve_url
     from tunekit._study import finished_count, quiet_optuna, run
@@ -83,7 +85,7 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
 
     study = run(
         spec, strategy=strategy, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name,
-        seed=seed, epochs=epochs, options=parse_options(options), show_progress=progress_bar, on_trial=on_trial,
+        seed=seed, epochs=epochs, options=parse_options(options), pruner=make_pruner(pruner, max_epochs=epochs or spec.epochs), show_progress=progress_bar, on_trial=on_trial,
     )
     url = mask(resolve_url(storage))
     trials = study.get_trials(deepcopy=False)
