@@ -63,18 +63,21 @@ def chromium_path() -> str:
     return str(path)
 
 
+TINY_STUDY = (
+    "from tunekit import StudySpec, Int, Float, Choice\n"
+    "spec = StudySpec(\n"
+    "    data='iris',\n"
+    "    space={'units': Int(4, 32, log=True), 'learning_rate': Float(1e-3, 1e-1, log=True),\n"
+    "           'activation': Choice(['relu', 'tanh'])},\n"
+    "    fixed={'n_layers': 1, 'batch_size': 32},\n"
+    "    epochs=2,\n"
+    ")\n"
+)
+
+
 @pytest.fixture
 def tiny_study_file(tmp_path: Path) -> Path:
     """A small, fast real study file: iris, two searched parameters, 2 epochs."""
     path = tmp_path / "tiny.py"
-    path.write_text(
-        "from tunekit import StudySpec, Int, Float, Choice\n"
-        "spec = StudySpec(\n"
-        "    data='iris',\n"
-        "    space={'units': Int(4, 32, log=True), 'learning_rate': Float(1e-3, 1e-1, log=True),\n"
-        "           'activation': Choice(['relu', 'tanh'])},\n"
-        "    fixed={'n_layers': 1, 'batch_size': 32},\n"
-        "    epochs=2,\n"
-        ")\n"
-    )
+    path.write_text(TINY_STUDY)
     return path

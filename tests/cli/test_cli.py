@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import optuna
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from optuna.trial import TrialState
 
+from tests.conftest import TINY_STUDY
 from tunekit.cli import cli
 
 
@@ -23,11 +25,21 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def ran(tiny_study_file: Path, db_url: str) -> str:
-    result = invoke("run", str(tiny_study_file), "--strategy", "random", "--trials", "3", "--storage", db_url, "--seed", "3")
+@pytest.fixture(scope="module")
+def _ran_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One real 3-trial study per module; each test gets its own copy of the database."""
+    folder = tmp_path_factory.mktemp("ran")
+    study = folder / "tiny.py"
+    study.write_text(TINY_STUDY)
+    result = invoke("run", str(study), "--strategy", "random", "--trials", "3", "--storage", f"sqlite:///{folder / 'study.db'}", "--seed", "3")
     assert result.exit_code == 0, result.output
-    return result.output
+    return folder / "study.db", result.output
+
+
+@pytest.fixture
+def ran(_ran_once: tuple[Path, str], tiny_study_file: Path, tmp_path: Path) -> str:
+    shutil.copy(_ran_once[0], tmp_path / "study.db")
+    return _ran_once[1]
 
 
 def test_run_end_to_end(ran: str, db_url: str) -> None:
@@ -128,8 +140,8 @@ def test_bad_csv_inputs(tmp_path: Path, db_url: str) -> None:
     (tmp_path / "ok.csv").write_text("a,b,y\n" + "\n".join(f"{i},{i * 2},{i % 2}" for i in range(40)))
     cases = {
         "target.py": ("ok.csv", "price", "has no column 'price'"),
-        "nan.py": ("nan.csv", "y", "'b'"),
-        "single.py": ("one.csv", "y", "1"),
+        "nan.py": ("nan.csv", "y", "missing values in 1 column(s): b"),
+        "single.py": ("one.csv", "y", "has a single value 1"),
     }
     for name, (csv, target, message) in cases.items():
         (tmp_path / name).write_text(

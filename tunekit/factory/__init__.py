@@ -1,0 +1,47 @@
+"""The model factory: a trial's parameters -> a compiled ``keras.Sequential``.
+
+The vocabulary (``CATALOG``, ``TASKS``, ``resolve_params``, ``validate_value``,
+``default_metric``) is pure Python; ``build_model`` and ``training_callbacks`` import Keras
+on first use, so checking a study file does not pay for the TensorFlow import.
+
+>>> from tunekit.factory import build_model, resolve_params
+>>> params = resolve_params({"n_layers": 2, "units": 16, "shape": "funnel"}, task="binary")
+>>> model = build_model(params, input_shape=(8,), task="binary")
+>>> [layer.units for layer in model.layers if type(layer).__name__ == "Dense"]
+[16, 8, 1]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tunekit.factory._catalog import (
+    CATALOG,
+    TASKS,
+    default_metric,
+    resolve_params,
+    validate_value,
+)
+
+if TYPE_CHECKING:
+    from tunekit.factory._build import build_model, training_callbacks
+
+__all__ = [
+    "CATALOG",
+    "TASKS",
+    "build_model",
+    "default_metric",
+    "resolve_params",
+    "training_callbacks",
+    "validate_value",
+]
+
+_LAZY = frozenset({"build_model", "training_callbacks"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from tunekit.factory import _build
+
+        return getattr(_build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
