@@ -24,7 +24,7 @@ def test_defaults_and_direction() -> None:
         ({"activation": Choice(["relu", "relux"])}, r"unknown activation 'relux'; valid: .*relu"),
         ({"initializer": Choice(["he_normal", "xavier"])}, r"unknown initializer 'xavier'; valid: .*glorot_uniform"),
         ({"optimizer": Choice(["adam", "adamm"])}, r"unknown optimizer 'adamm'; valid: .*sgd"),
-        ({"learning_rat": Float(1e-4, 1e-1, log=True)}, r"parameter 'learning_rat' is not read by the model factory"),
+        ({"learning_rat": Float(1e-4, 1e-1, log=True)}, r"unknown parameter 'learning_rat' \(did you mean 'learning_rate'\?\)"),
         ({"lr": Float(0.0, 1.0, log=True)}, r"Float 'lr': log=True needs low > 0, got low=0.0"),
         ({"units": Int(64, 16)}, r"Int 'units': .*low=64, high=16"),
         ({"activation": Choice([])}, r"Choice 'activation': .*at least one"),

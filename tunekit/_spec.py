@@ -12,22 +12,6 @@ from typing import Any, Mapping
 from tunekit._errors import ConfigError
 from tunekit.space import Choice, Fixed, Space
 
-# Parameters the model factory reads (docs/DESIGN.md); per-layer keys are units_<i>, dropout_<i>.
-FACTORY_KEYS = frozenset(
-    """n_layers units shape activation leaky_alpha initializer init_stddev batch_norm dropout
-    l1 l2 optimizer learning_rate momentum nesterov weight_decay schedule decay_rate decay_epochs
-    warmup_epochs clipnorm clipvalue batch_size epochs patience loss""".split()
-)
-_PER_LAYER = re.compile(r"^(units|dropout)_\d+$")
-# Keys whose values are names from the factory's catalog.
-CATALOG_KEYS = ("activation", "initializer", "optimizer", "schedule", "batch_norm", "shape", "loss")
-
-
-def is_factory_key(key: str) -> bool:
-    """True when the model factory reads the parameter ``key``."""
-    return key in FACTORY_KEYS or bool(_PER_LAYER.match(key))
-
-
 def metric_direction(metric: str) -> str:
     """``maximize`` for accuracy-like metrics, ``minimize`` for losses and errors."""
     return "maximize" if re.search(r"acc|auc|precision|recall|r2", metric) else "minimize"
@@ -83,36 +67,32 @@ class StudySpec:
             raise ConfigError(f"StudySpec: direction must be 'minimize' or 'maximize', got {self.direction!r}")
         if self.metric is not None and self.direction is None:
             object.__setattr__(self, "direction", metric_direction(self.metric))
-        for key in list(space.names) + list(self.fixed):
-            if not is_factory_key(key):
-                known = ", ".join(sorted(FACTORY_KEYS))
-                raise ConfigError(
-                    f"parameter {key!r} is not read by the model factory; known parameters: {known} "
-                    "(and units_<i>, dropout_<i>)"
-                )
         overlap = sorted(set(space.names) & set(self.fixed))
         if overlap:
             raise ConfigError(f"parameter(s) {', '.join(overlap)} are both searched and fixed; keep one")
         self.check_catalog(task=None)
 
     def check_catalog(self, *, task: str | None) -> None:
-        """ConfigError when a searched or fixed value names nothing in the factory's catalog."""
+        """ConfigError when a searched or fixed value is not one the model factory accepts.
+
+        Every Choice value, Fixed value and numeric bound is checked (unknown parameter
+        names, unknown activation / initializer / optimizer names, a dropout of 1.5, ...);
+        losses are checked against ``task`` once the data set is loaded.
+        """
         from tunekit.factory import validate_value
 
-        for key in CATALOG_KEYS:
-            if key == "loss" and task is None:
-                continue  # which losses are valid depends on the task, known once data is loaded
-            values: list[Any] = []
-            if key in self.space:
-                dim = self.space[key]
-                if isinstance(dim, Choice):
-                    values = list(dim.values)
-                elif isinstance(dim, Fixed):
-                    values = [dim.value]
-            if key in self.fixed:
-                values.append(self.fixed[key])
+        for key in self.space.names:
+            dim = self.space[key]
+            if isinstance(dim, Choice):
+                values = list(dim.values)
+            elif isinstance(dim, Fixed):
+                values = [dim.value]
+            else:
+                values = [dim.low, dim.high]
             for value in values:
                 validate_value(key, value, task=task)
+        for key, value in self.fixed.items():
+            validate_value(key, value, task=task)
 
     def resolved_metric(self, task: str) -> tuple[str, str]:
         """(metric, direction) for ``task``, applying the defaults."""
