@@ -13,6 +13,7 @@ from tunekit import __version__
 from tunekit._errors import ConfigError, TrialError
 from tunekit._runner import FAIL_REASON, TrialRunner
 from tunekit._spec import StudySpec
+from tunekit._tf import import_keras_quietly
 from tunekit._storage import mask, open_storage, resolve_url, study_names
 from tunekit.strategies import check_options, get_strategy, make_sampler
 
@@ -138,6 +139,7 @@ def run(
     if remaining <= 0:
         return study
 
+    import_keras_quietly()
     runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs)
     callbacks = [on_trial] if on_trial else []
     study.optimize(
