@@ -17,7 +17,7 @@ def import_keras_quietly() -> None:
         import keras  # noqa: F401
 
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         sys.stderr.flush()
         saved = os.dup(2)
