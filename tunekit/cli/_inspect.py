@@ -49,13 +49,30 @@ def trials_command(study: str, storage: str | None, state: str | None) -> None:
 @click.argument("study")
 @storage_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def best_command(study: str, storage: str | None, as_json: bool) -> None:
-    """Show the best trial of STUDY: its parameters and metrics."""
+@click.option("--save-model", "save_model", default=None, type=click.Path(), metavar="PATH.keras",
+              help="Retrain the best configuration with its seed and save the Keras model (and PATH.json beside it).")
+def best_command(study: str, storage: str | None, as_json: bool, save_model: str | None) -> None:
+    """Show the best trial of STUDY: its parameters and metrics.
+
+    \b
+    Example:
+      tunekit best digits --save-model best.keras
+    """
     from tunekit._inspect import best_summary
     from tunekit._storage import load_study
+    from tunekit.report._facts import require_complete_trial
 
-    summary = best_summary(load_study(study, storage))
+    loaded = load_study(study, storage)
+    require_complete_trial(loaded)
+    summary = best_summary(loaded)
+    saved = None
+    if save_model is not None:
+        from tunekit._export_model import save_best_model
+
+        saved = save_best_model(loaded, save_model, echo=lambda text: click.echo(text, err=True))
     if as_json:
+        if saved is not None:
+            summary["saved_model"] = saved
         click.echo(json.dumps(summary, indent=2, sort_keys=True, default=str))
         return
     click.echo(f"study {summary['study']!r}: best {summary['metric']} = {summary['value']:.4f} (trial {summary['trial']})")
@@ -67,6 +84,12 @@ def best_command(study: str, storage: str | None, as_json: bool) -> None:
     click.echo("metrics:")
     for key, value in sorted(summary["metrics"].items()):
         click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+    if saved is not None:
+        metric, value = saved["metric"], saved["model_metrics"].get(saved["metric"])
+        shown = f"{value:.4f}" if isinstance(value, float) else "?"
+        same = "reproduces the trial" if saved["reproduced"] else f"the trial had {saved['trial_value']:.4f}"
+        click.echo(f"saved the retrained model to {saved['path']} ({metric} {shown}; {same})")
+        click.echo(f"wrote {saved['json']}")
 
 
 @click.command("export")

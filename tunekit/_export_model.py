@@ -1,0 +1,214 @@
+"""Retrain a study's best configuration with its stored seed and save the Keras model.
+
+Everything comes from the study database: its user attributes hold the data set, the
+fixed parameters, the epochs, the seed and the task; the best trial holds the sampled
+parameters and its training seed. The study file is not needed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import optuna
+
+from tunekit._errors import ConfigError, TunekitError
+from tunekit._inspect import best_summary
+from tunekit._output import check_output_file, write_text
+from tunekit.report._facts import require_complete_trial
+
+#: The retrained model counts as a reproduction of the trial when its metric is this close.
+REPRODUCE_TOLERANCE = 1e-6
+_REQUIRED_ATTRS = ("data", "space", "task", "metric", "seed", "epochs")
+_DATASET_KEYS = ("rows", "train_rows", "val_rows", "features", "n_classes", "classes")
+
+
+class _RetrainTrial:
+    """Stands in for the Optuna trial while the runner retrains: records attributes and the
+    per-epoch curve, never prunes. ``number`` is the best trial's, so the runner derives the
+    same training seed from it."""
+
+    def __init__(self, number: int, direction: optuna.study.StudyDirection) -> None:
+        self.number = number
+        self.study = SimpleNamespace(direction=direction)
+        self.user_attrs: dict[str, Any] = {}
+        self.curve: dict[int, float] = {}
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+    def report(self, value: float, step: int) -> None:
+        self.curve[step] = value
+
+    def should_prune(self) -> bool:
+        return False
+
+
+def _attrs(study: optuna.Study) -> dict[str, Any]:
+    attrs = dict(study.user_attrs)
+    missing = [k for k in _REQUIRED_ATTRS if k not in attrs]
+    if missing:
+        raise ConfigError(
+            f"study {study.study_name!r} lacks the user attribute(s) {', '.join(missing)} that tunekit stores; "
+            "only studies created by `tunekit run` can be retrained"
+        )
+    return attrs
+
+
+def rebuild_dataset(study: optuna.Study) -> Any:
+    """The study's train/validation split, loaded again from its stored description.
+
+    Raises ConfigError when the data cannot be loaded or no longer matches what the study
+    recorded (rows, features, classes).
+    """
+    from tunekit.data import load_data
+
+    attrs = _attrs(study)
+    stored = json.loads(attrs.get("dataset") or "{}")
+    data_seed = int(attrs.get("data_seed", attrs["seed"]))
+    rows, val_rows = stored.get("rows"), stored.get("val_rows")
+    if "val_fraction" in attrs:
+        val_fraction = float(attrs["val_fraction"])
+    elif rows and val_rows:
+        val_fraction = (val_rows - 0.5) / rows  # ceil(fraction * rows) == val_rows, as the split computes it
+    else:
+        val_fraction = 0.2
+    kwargs = dict(target=stored.get("target"), task=attrs["task"], val_fraction=val_fraction, seed=data_seed,
+                  base_dir=attrs.get("base_dir"))
+    source = Path(str(attrs["data"]))
+    if source.suffix.lower() in (".csv", ".parquet") and not source.is_absolute() and kwargs["base_dir"] is None \
+            and not source.is_file():
+        raise ConfigError(
+            f"study {study.study_name!r} was trained on '{source}', a path relative to its study file's folder; "
+            f"run this command from that folder (no '{source}' under '{Path.cwd()}')"
+        )
+    max_rows = attrs.get("max_rows")
+    ds = load_data(attrs["data"], max_rows=max_rows, **kwargs)
+    if max_rows is None and rows and ds.n_train + ds.n_val > rows:  # the study subsampled (max_rows)
+        ds = load_data(attrs["data"], max_rows=int(rows), **kwargs)
+    now = ds.describe()
+    changed = [f"{k}: {stored[k]!r} then, {now.get(k)!r} now" for k in _DATASET_KEYS if k in stored and stored[k] != now.get(k)]
+    if changed:
+        raise ConfigError(
+            f"the data of study {study.study_name!r} ({attrs['data']}) differs from what the study ran on "
+            f"({'; '.join(changed)}); restore the data to retrain"
+        )
+    return ds
+
+
+def _runner(study: optuna.Study, best: optuna.trial.FrozenTrial, dataset: Any) -> Any:
+    """The study's own TrialRunner, rebuilt from its attributes, that keeps the model it trains."""
+    from tunekit._runner import TrialRunner
+    from tunekit._spec import StudySpec
+    from tunekit.space import Space
+
+    class KeepModel(TrialRunner):
+        """The runner unchanged, except that it keeps a reference to the model it builds."""
+
+        model: Any = None
+
+        def _tune(self, model: Any, steps: int) -> None:
+            super()._tune(model, steps)
+            self.model = model
+
+    attrs = _attrs(study)
+    epochs = int(attrs["epochs"])
+    spec = StudySpec(
+        data=attrs["data"], space=Space.from_json(attrs["space"]), metric=attrs["metric"],
+        direction=study.direction.name.lower(), epochs=epochs, fixed=json.loads(attrs.get("fixed") or "{}"),
+        task=attrs["task"], seed=int(attrs.get("data_seed", attrs["seed"])), name=study.study_name,
+    )
+    # `run --epochs N` overrides a searched `epochs`; the trial then ran exactly N epochs.
+    override = "epochs" in best.params and best.params["epochs"] != epochs and best.user_attrs.get("epochs_run") == epochs
+    return KeepModel(spec=spec, dataset=dataset, metric=attrs["metric"], seed=int(attrs["seed"]),
+                     epochs=epochs if override else None)
+
+
+def _retrain(runner: Any, best: optuna.trial.FrozenTrial, params: dict[str, Any], direction: Any) -> tuple[Any, _RetrainTrial]:
+    """Train ``params`` through the runner's own training path, exactly as trial ``best`` was trained."""
+    stand_in = _RetrainTrial(best.number, direction)
+    runner._train(stand_in, params)  # the trial's code path: data pipeline, seed, callbacks, final evaluation
+    if runner.model is None:
+        raise TunekitError("the trial runner no longer hands its model to _tune(); `best --save-model` needs updating")
+    return runner.model, stand_in
+
+
+def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: Any = None) -> dict[str, Any]:
+    """Retrain the best trial of ``study`` with its seed, save the model to ``path`` (.keras) and
+    a JSON file of its parameters and metrics beside it (same name, ``.json``); returns that JSON.
+
+    The model is trained on the study's training rows and measured on its validation rows,
+    through the study's own TrialRunner, so on CPU it reproduces the trial's metrics.
+
+    Example:
+        >>> info = save_best_model(tunekit.load_study("digits"), "best.keras")  # doctest: +SKIP
+        >>> info["model_metrics"]["val_accuracy"]  # doctest: +SKIP
+    """
+    from tunekit._runner import trial_seed
+
+    out = check_output_file(path, suffixes=(".keras",), what="the model")
+    meta_path = check_output_file(out.with_suffix(".json"), what="the model's JSON")
+    require_complete_trial(study)
+    summary = best_summary(study)
+    best = study.best_trial
+    attrs = _attrs(study)
+    dataset = rebuild_dataset(study)
+    runner = _runner(study, best, dataset)
+    params = runner.params_for(dict(best.params))
+    seed = trial_seed(runner.seed, best.number)  # what the runner derives for this trial number
+    stored_seed = best.user_attrs.get("seed")
+    notes = []
+    if stored_seed is not None and int(stored_seed) != seed:
+        notes.append(f"trial {best.number} was trained with seed {stored_seed} (a resumed run with another --seed); "
+                     f"retrained with seed {seed}, so the metrics may differ")
+    if echo:
+        echo(f"retraining trial {best.number} (seed {seed}, {params['epochs']} epochs) on {dataset.n_train} training rows ...")
+        for note in notes:
+            echo(f"note: {note}")
+    model, record = _retrain(runner, best, params, study.direction)
+    model_metrics = {k: float(v) for k, v in record.user_attrs.items() if k.startswith("val_")}
+    metric = attrs["metric"]
+    value = model_metrics.get(metric)
+    if value is not None and abs(value - best.value) > REPRODUCE_TOLERANCE:
+        notes.append(
+            f"the retrained model's {metric} {value:.6g} differs from the trial's {best.value:.6g}: other hardware or "
+            "library versions, or the study ran with a --seed other than its study file's seed (that seed also "
+            "chose the train/validation split)"
+        )
+        if echo:
+            echo(f"note: {notes[-1]}")
+    try:
+        model.save(out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the model '{out}': {exc.strerror or exc}") from None
+    info = {
+        "study": study.study_name,
+        "trial": best.number,
+        "model": out.name,
+        "metric": metric,
+        "direction": summary["direction"],
+        "params": summary["params"],
+        "fixed": summary["fixed"],
+        "training_params": params,
+        "seed": seed,
+        "epochs_run": record.user_attrs.get("epochs_run"),
+        "train_seconds": record.user_attrs.get("train_seconds"),
+        "model_metrics": model_metrics,
+        "validation_accuracy": model_metrics.get("val_accuracy"),
+        "trial_value": best.value,
+        "trial_metrics": dict(best.user_attrs),
+        "reproduced": value is not None and abs(value - best.value) <= REPRODUCE_TOLERANCE,
+        "curve": [record.curve[k] for k in sorted(record.curve)],
+        "data": json.loads(attrs.get("dataset") or "{}") or {"name": attrs["data"]},
+        "notes": notes,
+        "tunekit_version": attrs.get("tunekit_version"),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_text(meta_path, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n", what="the model's JSON")
+    info["json"] = str(meta_path)
+    info["path"] = str(out)
+    return info

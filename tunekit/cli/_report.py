@@ -1,0 +1,47 @@
+"""``tunekit report``: a study as one self-contained HTML file, and its main plots as PNGs."""
+
+from __future__ import annotations
+
+import click
+
+from tunekit.cli._common import storage_option
+
+
+@click.command("report")
+@click.argument("studies", nargs=-1, required=True, metavar="STUDY [STUDY...]")
+@storage_option
+@click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(),
+              help="The HTML file to write (self-contained: opens offline).")
+@click.option("--png", "png_dir", default=None, type=click.Path(), metavar="DIR",
+              help="Also write the main plots as PNG files into DIR (created when missing).")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of the top-trials table.")
+def report_command(studies: tuple[str, ...], storage: str | None, output: str, png_dir: str | None, top: int) -> None:
+    """Write a report of STUDY: optimization history, parameter importances, parallel
+    coordinates, slice plots, learning curves and the top trials.
+
+    With several studies (for example the strategies and seeds of a comparison), the report
+    compares them instead: best-so-far curves with each strategy's median, and each study's best.
+
+    \b
+    Examples:
+      tunekit report digits -o digits.html --png plots/
+      tunekit report digits-random digits-tpe -o compare.html
+    """
+    from tunekit._storage import load_study
+    from tunekit.report import write_comparison, write_report
+
+    names = list(dict.fromkeys(studies))
+    loaded = [load_study(name, storage) for name in names]
+    if len(loaded) == 1:
+        result = write_report(loaded[0], output, png_dir=png_dir, top=top)
+    else:
+        result = write_comparison(loaded, output, png_dir=png_dir)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if result.html is not None:
+        click.echo(f"wrote {result.html}")
+    for path in result.pngs:
+        click.echo(f"wrote {path}")
+
+
+COMMANDS = [report_command]
