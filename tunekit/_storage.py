@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
+import warnings
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import optuna
 
@@ -15,6 +18,19 @@ from tunekit._errors import ConfigError
 DEFAULT_STORAGE = "sqlite:///tunekit.db"
 ENV_VAR = "TUNEKIT_STORAGE"
 _OPTUNA_TABLES = ("studies", "trials", "version_info")
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+_LOCK_CLASS = zlib.crc32(b"tunekit") & 0x7FFFFFFF  # first key of the PostgreSQL advisory lock
+
+
+def _stale_callback_arg() -> str:
+    """Optuna 4.9 renamed ``failed_trial_callback`` to ``heartbeat_stale_trial_callback``."""
+    import inspect
+
+    params = inspect.signature(optuna.storages.RDBStorage.__init__).parameters
+    return "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else "failed_trial_callback"
+
+
+_STALE_CALLBACK_ARG = _stale_callback_arg()
 
 
 def resolve_url(storage: str | None = None) -> str:
@@ -24,7 +40,7 @@ def resolve_url(storage: str | None = None) -> str:
 
 def mask(url: str) -> str:
     """The URL with its password replaced by ``***`` (safe for messages and logs)."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return re.sub(r"(://[^:/@\s]+:)\S*@", r"\1***@", url)
 
 
 def _parse(url: str) -> Any:
@@ -61,11 +77,83 @@ def _sqlite_has_optuna_tables(path: Path) -> bool:
     return all(t in names for t in _OPTUNA_TABLES)
 
 
-def open_storage(url: str | None = None, *, create: bool) -> optuna.storages.RDBStorage:
+def _reason(exc: BaseException) -> str:
+    """The first line of a driver error, password masked."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return mask(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def _probe_server(url: str, parsed: Any, *, need_tables: bool) -> None:
+    """Connect once with plain SQLAlchemy: clear messages for an unreachable server, wrong
+    credentials, a missing database, or (``need_tables``) a database without Optuna's tables."""
+    import sqlalchemy
+
+    connect_args = {"connect_timeout": 10} if parsed.drivername.startswith("postgresql") else {}
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args=connect_args)
+    except ImportError as exc:
+        raise ConfigError(
+            f"storage '{mask(url)}' needs a database driver that is not installed ({exc.name}); "
+            "for PostgreSQL install it with: pip install 'tunekit[postgres]'"
+        ) from None
+    except Exception as exc:
+        raise ConfigError(f"cannot open storage '{mask(url)}': {_reason(exc)}") from None
+    try:
+        with engine.connect() as con:
+            names = set(sqlalchemy.inspect(con).get_table_names())
+    except Exception as exc:
+        raise ConfigError(f"cannot open storage '{mask(url)}': {_reason(exc)}") from None
+    finally:
+        engine.dispose()
+    if need_tables and not all(t in names for t in _OPTUNA_TABLES):
+        raise ConfigError(
+            f"'{mask(url)}' has no Optuna tables (an empty or foreign database); "
+            "create the study first with: tunekit run STUDY_FILE --storage URL"
+        )
+
+
+def _harden_sqlite(engine: Any) -> None:
+    """Make an SQLite database safe for several writing processes.
+
+    WAL lets readers (the dashboard, ``tunekit studies``) run beside a writer; every
+    transaction starts with ``BEGIN IMMEDIATE``, so a writer waits for the lock (up to the
+    busy timeout) when it starts instead of failing with "database is locked" when a read
+    transaction tries to upgrade to a write.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below starts transactions
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections made before the listeners existed are dropped
+
+
+def open_storage(
+    url: str | None = None,
+    *,
+    create: bool,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    on_lost_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+) -> optuna.storages.RDBStorage:
     """Connect to the study database at ``url``.
 
-    With ``create=False`` (inspection commands) nothing is written: a missing SQLite file
-    or a database without Optuna's tables is a ConfigError instead of an empty new database.
+    With ``create=False`` (inspection commands, workers joining a study) nothing is created:
+    a missing SQLite file or a database without Optuna's tables is a ConfigError instead of
+    an empty new database. ``heartbeat_interval`` (seconds) makes running trials record a
+    heartbeat; a trial whose heartbeat is older than ``grace_period`` is failed by the next
+    worker that checks, and ``on_lost_trial`` is called for it (tunekit queues a retry).
+    Writers (``create=True`` or a heartbeat) on SQLite use WAL and ``BEGIN IMMEDIATE``.
 
     Example:
         >>> storage = open_storage("sqlite:///tunekit.db", create=True)  # doctest: +SKIP
@@ -85,17 +173,28 @@ def open_storage(url: str | None = None, *, create: bool) -> optuna.storages.RDB
                 raise ConfigError(f"'{path}' is not an Optuna study database (no Optuna tables); pass another --storage")
             if not create:
                 raise ConfigError(f"'{path}' is an empty file, not a study database; run `tunekit run` first")
+    else:
+        _probe_server(url, parsed, need_tables=not create)
     engine_kwargs: dict[str, Any] = {}
     if parsed.drivername.startswith("sqlite"):
-        engine_kwargs["connect_args"] = {"timeout": 60}
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         engine_kwargs["pool_pre_ping"] = True
         if parsed.drivername.startswith("postgresql"):
             engine_kwargs["connect_args"] = {"connect_timeout": 10}
     try:
-        storage = optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, skip_table_creation=not create
-        )
+        heartbeat: dict[str, Any] = {}
+        if heartbeat_interval is not None:
+            heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
+            if on_lost_trial is not None:
+                heartbeat[_STALE_CALLBACK_ARG] = on_lost_trial
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat arguments
+            storage = optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, skip_table_creation=not create, **heartbeat
+            )
+        if path is not None and (create or heartbeat_interval is not None):
+            _harden_sqlite(storage.engine)
         if not create:
             storage.get_all_studies()  # raises when the tables are missing
     except ConfigError:
@@ -106,9 +205,72 @@ def open_storage(url: str | None = None, *, create: bool) -> optuna.storages.RDB
             "for PostgreSQL install it with: pip install 'tunekit[postgres]'"
         ) from None
     except Exception as exc:
-        reason = mask(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
-        raise ConfigError(f"cannot open storage '{mask(url)}': {reason}") from None
+        raise ConfigError(f"cannot open storage '{mask(url)}': {_reason(exc)}") from None
     return storage
+
+
+def settle(storage: optuna.storages.RDBStorage) -> None:
+    """Close pooled connections; on SQLite first fold the WAL back into the database file,
+    so the ``.db`` file alone is complete (copies, backups) once a run returns. The storage
+    stays usable: connections reopen on demand."""
+    engine = storage.engine
+    if engine.dialect.name == "sqlite":
+        try:
+            with engine.connect() as con:
+                con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception:  # a reader holds the database: the WAL is folded in later
+            pass
+    engine.dispose()
+
+
+@contextlib.contextmanager
+def study_lock(storage: optuna.storages.RDBStorage, study_id: int) -> Iterator[None]:
+    """Hold a lock that every tunekit worker of this study takes to count trials and claim one.
+
+    PostgreSQL: a session advisory lock; MySQL: ``GET_LOCK``; SQLite: an exclusive ``flock``
+    on ``<database>.tunekit-lock`` beside the file (the database itself is local). Each is
+    released by the server or the kernel when the holder dies, so a killed worker never
+    leaves it held. Other back-ends get no lock (counts can then overshoot by a few trials).
+
+    Example:
+        >>> with study_lock(storage, study._study_id):  # doctest: +SKIP
+        ...     trial = study.ask()
+    """
+    import sqlalchemy
+
+    engine = storage.engine
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        import fcntl
+
+        database = engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.tunekit-lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if dialect == "postgresql":
+        acquire, release = "SELECT pg_advisory_lock(:a, :b)", "SELECT pg_advisory_unlock(:a, :b)"
+        args = {"a": _LOCK_CLASS, "b": int(study_id)}
+    elif dialect in ("mysql", "mariadb"):
+        acquire, release = "SELECT GET_LOCK(:n, 600)", "SELECT RELEASE_LOCK(:n)"
+        args = {"n": f"tunekit-study-{int(study_id)}"}
+    else:
+        yield
+        return
+    with engine.connect() as con:
+        con.execute(sqlalchemy.text(acquire), args)
+        con.commit()
+        try:
+            yield
+        finally:
+            con.execute(sqlalchemy.text(release), args)
+            con.commit()
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:

@@ -10,14 +10,16 @@ import optuna
 from optuna.trial import TrialState
 
 from tunekit import __version__
-from tunekit._errors import ConfigError, TrialError
+from tunekit._errors import ConfigError
 from tunekit._runner import FAIL_REASON, TrialRunner
 from tunekit._spec import StudySpec
 from tunekit._tf import import_keras_quietly
-from tunekit._storage import mask, open_storage, resolve_url, study_names
+from tunekit._storage import mask, open_storage, resolve_url, settle, study_names
+from tunekit._workers import DEFAULT_HEARTBEAT, counted_trials
 from tunekit.strategies import check_options, get_strategy, make_sampler
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+RUN_ATTR = "run"  # study user attr: how the study was started (strategy, budget, ...), read by workers
 _METRICS = {
     "binary": ("val_accuracy", "val_loss"),
     "multiclass": ("val_accuracy", "val_loss"),
@@ -26,8 +28,9 @@ _METRICS = {
 
 
 def finished_count(study: optuna.Study) -> int:
-    """Trials that ran to an end: complete, pruned or failed."""
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    """Trials that count toward ``--trials``: complete, pruned or failed, except trials that
+    were interrupted or lost with a dead worker (see ``tunekit._workers``)."""
+    return counted_trials(study)
 
 
 def _check_compatible(summary_attrs: Mapping[str, Any], spec: StudySpec, data_desc: str, metric: str, direction: str, name: str) -> None:
@@ -51,6 +54,78 @@ def _check_compatible(summary_attrs: Mapping[str, Any], spec: StudySpec, data_de
             )
 
 
+def _resolve(spec: StudySpec) -> tuple[Any, str, str, str]:
+    """Load the data and check the spec against it: (dataset, metric, direction, data description)."""
+    from tunekit.data import load_data
+
+    dataset = load_data(
+        spec.data, target=spec.target, task=spec.task, val_fraction=spec.val_fraction,
+        seed=spec.seed, max_rows=spec.max_rows, base_dir=spec.base_dir,
+    )
+    spec.check_catalog(task=dataset.task)
+    metric, direction = spec.resolved_metric(dataset.task)
+    if metric not in _METRICS[dataset.task]:
+        raise ConfigError(
+            f"metric {metric!r} is not computed for a {dataset.task} task; use one of: {', '.join(_METRICS[dataset.task])}"
+        )
+    return dataset, metric, direction, spec.describe_data()
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+class _ProgressBar:
+    """A tqdm bar over the study's counted trials with the best value so far."""
+
+    def __init__(self, total: int, study: optuna.Study) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=total, initial=min(total, counted_trials(study)), unit="trial", dynamic_ncols=True)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self._bar.n = min(self._bar.total, counted_trials(study))
+        try:
+            self._bar.set_postfix_str(f"best {study.best_value:.4g}", refresh=False)
+        except ValueError:
+            pass
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _loop(
+    study: optuna.Study, rdb: Any, objective: Any, *, target: int, timeout: float | None, heartbeat: int,
+    grace_period: int | None, show_progress: bool, on_trial: Callable[..., None] | None, plan: Any = None, workers: int = 1,
+) -> None:
+    """Run trials in this process (workers=1) or in ``workers`` processes, with a progress bar."""
+    from tunekit._workers import Interrupts, work
+
+    bar = _ProgressBar(target, study) if show_progress else None
+
+    def report(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if bar is not None:
+            bar(st, trial)
+        if on_trial is not None:
+            on_trial(st, trial)
+
+    try:
+        if workers > 1:
+            from tunekit._pool import run_processes
+
+            run_processes(plan, workers, study, on_trial=report)
+        else:
+            with Interrupts() as interrupts:
+                work(study, rdb, objective, target=target, timeout=timeout, on_trial=report,
+                     heartbeat=heartbeat, grace_period=grace_period, interrupts=interrupts)
+    finally:
+        if bar is not None:
+            bar.close()
+        settle(rdb)
+
+
 def run(
     spec: StudySpec,
     *,
@@ -62,11 +137,22 @@ def run(
     seed: int | None = None,
     epochs: int | None = None,
     options: Mapping[str, Any] | None = None,
-    pruner: optuna.pruners.BasePruner | None = None,
+    pruner: optuna.pruners.BasePruner | str | None = None,
     show_progress: bool = False,
     on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+    workers: int = 1,
+    heartbeat: int = DEFAULT_HEARTBEAT,
+    grace_period: int | None = None,
 ) -> optuna.Study:
-    """Run (or resume) a study until it has ``n_trials`` finished trials, and return it.
+    """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
+
+    ``n_trials`` is the total for the study over all its workers (see ``tunekit._workers``
+    for what counts: interrupted trials and trials lost with a dead worker do not).
+    ``workers=N`` runs N worker processes on this machine; more workers elsewhere join with
+    ``tunekit worker``. Running trials record a heartbeat every ``heartbeat`` seconds; one
+    silent for ``grace_period`` seconds (default 3 x heartbeat) is failed and retried.
+    ``on_trial`` is called for every finished trial (with workers, in this process).
+    Ctrl-C marks the running trials FAIL ``interrupted`` and raises KeyboardInterrupt.
 
     Everything that can be wrong with the input is checked before the database is touched:
     a ConfigError then leaves an existing database exactly as it was.
@@ -74,36 +160,34 @@ def run(
     Example:
         >>> import tunekit
         >>> spec = tunekit.load_spec("studies/digits.py")  # doctest: +SKIP
-        >>> study = tunekit.run(spec, strategy="tpe", n_trials=20, storage="sqlite:///tunekit.db")  # doctest: +SKIP
+        >>> study = tunekit.run(spec, strategy="tpe", n_trials=20, storage="sqlite:///tunekit.db", workers=2)  # doctest: +SKIP
         >>> study.best_params  # doctest: +SKIP
     """
-    from tunekit.data import load_data
+    from tunekit._pruning import make_pruner
+    from tunekit._workers import retry_lost_trial
 
-    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
-        raise ConfigError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    _check_int("n_trials", n_trials, 1)
+    _check_int("workers", workers, 1)
+    _check_int("heartbeat", heartbeat, 1)
+    if grace_period is not None and (not isinstance(grace_period, int) or grace_period <= heartbeat):
+        raise ConfigError(f"grace_period must be an integer > heartbeat ({heartbeat}), got {grace_period!r}")
+    grace_period = grace_period or 3 * heartbeat
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
     get_strategy(strategy)
     check_options(strategy, options)
-    dataset = load_data(
-        spec.data, target=spec.target, task=spec.task, val_fraction=spec.val_fraction,
-        seed=spec.seed, max_rows=spec.max_rows, base_dir=spec.base_dir,
-    )
-    spec.check_catalog(task=dataset.task)
-    metric, direction = spec.resolved_metric(dataset.task)
-    if metric not in _METRICS[dataset.task]:
-        raise ConfigError(
-            f"metric {metric!r} is not computed for a {dataset.task} task; use one of: {', '.join(_METRICS[dataset.task])}"
-        )
+    pruner_name = pruner if isinstance(pruner, str) or pruner is None else None
+    if pruner is None or isinstance(pruner, str):
+        pruner = make_pruner(pruner, max_epochs=epochs or spec.epochs)
+    dataset, metric, direction, data_desc = _resolve(spec)
     seed = spec.seed if seed is None else seed
     sampler = make_sampler(strategy, space=spec.space, seed=seed, options=options)
     name = study_name or spec.name or "tunekit"
-    data_desc = spec.describe_data()
 
     url = resolve_url(storage)
-    rdb = open_storage(url, create=True)
+    rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
     if name in study_names(rdb):
         existing = optuna.load_study(study_name=name, storage=rdb)
         _check_compatible(existing.user_attrs, spec, data_desc, metric, direction, name)
@@ -131,25 +215,95 @@ def run(
     if not strategies or strategies[-1] != strategy:
         study.set_user_attr("strategies", strategies + [strategy])
     study.set_user_attr("strategy", strategy)
-
-    remaining = n_trials - finished_count(study)
-    grid_left = getattr(sampler, "remaining", None)
-    if grid_left is not None:
-        remaining = min(remaining, grid_left(study))
-    if remaining <= 0:
+    run_config = {
+        "strategy": strategy, "options": dict(options or {}), "seed": seed, "epochs": epochs,
+        "pruner": pruner_name, "n_trials": n_trials, "heartbeat": heartbeat, "grace_period": grace_period,
+    }
+    if study.user_attrs.get(RUN_ATTR) != run_config:
+        study.set_user_attr(RUN_ATTR, run_config)
+    if counted_trials(study) >= n_trials:
+        settle(rdb)
         return study
 
+    plan = None
+    if workers > 1:
+        from tunekit._pool import WorkerPlan
+
+        plan = WorkerPlan(
+            spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(options or {}), seed=seed,
+            epochs=epochs, pruner=pruner, url=url, study_name=name, target=n_trials, timeout=timeout,
+            heartbeat=heartbeat, grace_period=grace_period,
+        )
+    runner = None
+    if workers == 1:
+        import_keras_quietly()
+        runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs)
+    _loop(study, rdb, runner, target=n_trials, timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
+          show_progress=show_progress, on_trial=on_trial, plan=plan, workers=workers)
+    return study
+
+
+def join(
+    spec: StudySpec,
+    *,
+    storage: str,
+    study_name: str | None = None,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    show_progress: bool = False,
+    on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+) -> optuna.Study:
+    """Work on an existing study as one more worker (another machine, another process).
+
+    The strategy, its options, the seed, epochs, pruner, heartbeat and the trial budget are
+    the ones the study was started with (``tunekit run``); ``n_trials`` overrides the budget.
+
+    Example:
+        >>> study = join(spec, storage="postgresql+psycopg://tunekit:***@db-host/tunekit")  # doctest: +SKIP
+    """
+    import os
+    import socket
+    import zlib
+
+    from tunekit._pool import worker_seed
+    from tunekit._pruning import make_pruner
+    from tunekit._workers import join_study
+
+    if n_trials is not None:
+        _check_int("n_trials", n_trials, 1)
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
+    dataset, metric, direction, data_desc = _resolve(spec)
+    name = study_name or spec.name or "tunekit"
+    url = resolve_url(storage)
+    probe = open_storage(url, create=False)
+    summaries = {s.study_name: s for s in probe.get_all_studies()}
+    probe.engine.dispose()
+    if name not in summaries:
+        listed = ", ".join(summaries) if summaries else "none"
+        raise ConfigError(
+            f"no study named {name!r} in '{mask(url)}' (studies there: {listed}); "
+            "start it with `tunekit run STUDY_FILE --storage URL` or pass --study-name"
+        )
+    user_attrs = summaries[name].user_attrs
+    _check_compatible(user_attrs, spec, data_desc, metric, direction, name)
+    config = dict(user_attrs.get(RUN_ATTR) or {})
+    strategy = config.get("strategy") or user_attrs.get("strategy") or "tpe"
+    target = n_trials or config.get("n_trials")
+    if target is None:
+        raise ConfigError(f"study {name!r} records no trial budget; pass --trials N")
+    seed = int(config.get("seed", user_attrs.get("seed", spec.seed)))
+    epochs = config.get("epochs")
+    heartbeat = int(config.get("heartbeat") or DEFAULT_HEARTBEAT)
+    grace_period = config.get("grace_period") or 3 * heartbeat
+    salt = (os.getpid(), zlib.crc32(socket.gethostname().encode()))
+    sampler = make_sampler(strategy, space=spec.space, seed=worker_seed(strategy, seed, *salt), options=config.get("options"))
+    pruner = make_pruner(config.get("pruner"), max_epochs=epochs or spec.epochs)
+    study, rdb = join_study(url, name, sampler=sampler, pruner=pruner, heartbeat=heartbeat, grace_period=grace_period)
     import_keras_quietly()
     runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs)
-    callbacks = [on_trial] if on_trial else []
-    study.optimize(
-        runner,
-        n_trials=remaining,
-        timeout=timeout,
-        catch=(TrialError,),
-        callbacks=callbacks,
-        show_progress_bar=show_progress,
-    )
+    _loop(study, rdb, runner, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
+          show_progress=show_progress, on_trial=on_trial)
     return study
 
 

@@ -12,6 +12,19 @@ import click
 from tunekit.cli._common import storage_option
 
 
+
+def heartbeat_options(command: Any) -> Any:
+    """``--heartbeat`` and ``--grace-period``."""
+    command = click.option(
+        "--grace-period", type=click.IntRange(min=2), default=None, metavar="SECONDS",
+        help="A running trial silent this long is failed and retried [default: 3 x heartbeat].",
+    )(command)
+    return click.option(
+        "--heartbeat", type=click.IntRange(min=1), default=10, show_default=True, metavar="SECONDS",
+        help="Running trials record a heartbeat this often, so a dead worker's trial is retried.",
+    )(command)
+
+
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     """``KEY=VALUE`` strategy options; values are read as JSON when they parse, else as text."""
     from tunekit._errors import ConfigError
@@ -52,7 +65,8 @@ def _trial_line(study: Any, trial: Any, started: float) -> str:
 @click.argument("study_file", type=click.Path(dir_okay=False))
 @click.option("--strategy", default="tpe", show_default=True, help="Search strategy (see `tunekit strategies`).")
 @click.option("--trials", "n_trials", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Finished trials the study should have; re-running resumes up to this number.")
+              help="Finished trials the study should have in total, over all workers (interrupted trials and "
+                   "trials lost with a dead worker do not count); re-running resumes up to this number.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop starting trials after this many seconds.")
 @storage_option
 @click.option("--study-name", default=None, help="Study name [default: the study file's name].")
@@ -60,20 +74,27 @@ def _trial_line(study: Any, trial: Any, started: float) -> str:
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the number of epochs of every trial.")
 @click.option("--pruner", default="none", show_default=True, help="Stop unpromising trials early: none, median, halving, hyperband.")
 @click.option("--option", "-O", "options", multiple=True, metavar="KEY=VALUE", help="Strategy option, repeatable.")
+@click.option("--workers", "-w", type=int, default=1, show_default=True,
+              help="Worker processes on this machine; --trials is the total over all workers.")
+@heartbeat_options
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | None, storage: str | None,
-                study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...], quiet: bool) -> None:
+                study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...],
+                workers: int, heartbeat: int, grace_period: int | None, quiet: bool) -> None:
     """Run (or resume) the study defined in STUDY_FILE.
 
     \b
-    Example:
+    Examples:
       tunekit run studies/digits.py --strategy tpe --trials 50
+      tunekit run studies/digits.py --trials 200 --workers 2
+    Ctrl-C marks the running trials FAIL 'interrupted' and exits 130; run again to resume.
     """
-    from tunekit._pruning import make_pruner
+    from tunekit._errors import ConfigError
     from tunekit._spec import load_spec
-    from tunekit._storage import mask, resolve_url
-    from tunekit._study import finished_count, quiet_optuna, run
+    from tunekit._study import quiet_optuna, run
 
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1 (1 runs trials in this process), got {workers}")
     quiet_optuna()
     spec = load_spec(study_file)
     progress_bar = not quiet and sys.stderr.isatty()
@@ -85,8 +106,17 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
 
     study = run(
         spec, strategy=strategy, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name,
-        seed=seed, epochs=epochs, options=parse_options(options), pruner=make_pruner(pruner, max_epochs=epochs or spec.epochs), show_progress=progress_bar, on_trial=on_trial,
+        seed=seed, epochs=epochs, options=parse_options(options), pruner=pruner, show_progress=progress_bar, on_trial=on_trial,
+        workers=workers, heartbeat=heartbeat, grace_period=grace_period,
     )
+    summarize(study, storage)
+
+
+def summarize(study: Any, storage: str | None) -> None:
+    """The closing lines of ``run`` and ``worker``: counts, best trial, how to look further."""
+    from tunekit._storage import mask, resolve_url
+    from tunekit._study import finished_count
+
     url = mask(resolve_url(storage))
     trials = study.get_trials(deepcopy=False)
     by_state: dict[str, int] = {}

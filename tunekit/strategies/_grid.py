@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from tunekit.space import Space
@@ -20,8 +20,15 @@ class GridStrategySampler(BaseSampler):
     """Evaluate every point of ``space.grid(resolution)`` once, in a seeded order.
 
     The point a trial evaluates is stored in the trial's system attributes, so a resumed
-    study continues with the points not yet taken. When every point is taken the study is
-    stopped.
+    study continues with the points not yet taken. A point is taken by any trial except one
+    interrupted by Ctrl-C (it goes back to the pool); a trial lost with a dead worker is
+    retried as a WAITING copy that keeps its point.
+
+    With several workers the claim is atomic because tunekit's workers claim trials under
+    the study lock (``tunekit._storage.study_lock``): reading the taken points (here, in
+    ``before_trial``, called by ``study.ask()``) and writing the new claim happen while no
+    other worker can claim. In a plain ``study.optimize`` loop the study is stopped when
+    every point is taken.
 
     Example:
         >>> from tunekit.space import Space, Choice
@@ -45,7 +52,7 @@ class GridStrategySampler(BaseSampler):
         ids = set()
         for t in study.get_trials(deepcopy=False):
             gid = t.system_attrs.get(GRID_ID_KEY)
-            if gid is not None:
+            if gid is not None and not _released(t):
                 ids.add(int(gid))
         return ids
 
@@ -59,7 +66,7 @@ class GridStrategySampler(BaseSampler):
         taken = self.taken(study)
         free = [i for i in self._order if i not in taken]
         if not free:
-            study.stop()
+            _stop(study)
             return
         study._storage.set_trial_system_attr(trial._trial_id, GRID_ID_KEY, free[0])
 
@@ -84,4 +91,20 @@ class GridStrategySampler(BaseSampler):
 
     def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: Any, values: Any) -> None:
         if self.remaining(study) <= 0:
-            study.stop()
+            _stop(study)
+
+
+def _released(trial: FrozenTrial) -> bool:
+    """An interrupted trial gives its point back (it did not evaluate it)."""
+    from tunekit._runner import FAIL_REASON
+    from tunekit._workers import INTERRUPTED
+
+    return trial.state == TrialState.FAIL and trial.user_attrs.get(FAIL_REASON) == INTERRUPTED
+
+
+def _stop(study: optuna.Study) -> None:
+    """``study.stop()`` inside ``optimize``; outside it (ask/tell workers) the caller checks ``remaining``."""
+    try:
+        study.stop()
+    except RuntimeError:
+        pass

@@ -1,0 +1,79 @@
+"""Real ``tunekit run --workers`` and ``tunekit worker`` processes training real (tiny) Keras
+models: a worker killed with SIGKILL mid-trial, Ctrl-C with exit 130 and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from optuna.trial import TrialState
+
+from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid
+from tunekit._workers import budget
+
+pytestmark = pytest.mark.slow
+FAST_HEARTBEAT = ["--heartbeat", "1", "--grace-period", "3"]
+
+
+def _check_lost_and_retried(url: str, name: str, victim_number: int, target: int) -> None:
+    everything = trials(url, name)
+    lost = [t for t in everything if t.number == victim_number][0]
+    assert lost.state == TrialState.FAIL
+    retry = [t for t in everything if victim_number in t.system_attrs.get("retry_history", [])]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE, [(t.number, t.state) for t in everything]
+    assert budget(everything).counted == target
+    assert not [t for t in everything if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+def test_run_workers_survives_a_sigkilled_worker(db_url: str, tiny_long_study: Path) -> None:
+    proc = start([*TUNEKIT, "run", str(tiny_long_study), "--storage", db_url, "--trials", "3",
+                  "--workers", "2", "--strategy", "random", *FAST_HEARTBEAT])
+    victim = wait_for("a running trial", running_trial(db_url, "tinylong"), procs=[proc])
+    assert worker_pid(victim) != proc.pid  # a worker process, not the parent
+    os.kill(worker_pid(victim), signal.SIGKILL)
+    code, out, err = finish(proc)
+    assert code == 0, err
+    assert "3 finished trials" in out
+    _check_lost_and_retried(db_url, "tinylong", victim.number, 3)
+
+
+def test_worker_command_killed_on_postgres(postgres_url: str, tiny_long_study: Path) -> None:
+    started = start([*TUNEKIT, "run", str(tiny_long_study), "--storage", postgres_url, "--trials", "1",
+                     "--strategy", "random", *FAST_HEARTBEAT])
+    code, _, err = finish(started)
+    assert code == 0, err
+    workers = [start([*TUNEKIT, "worker", str(tiny_long_study), "--storage", postgres_url, "--trials", "3"]) for _ in range(2)]
+    victim = wait_for("a trial of a joined worker", running_trial(postgres_url, "tinylong"), procs=workers)
+    killed = [w for w in workers if w.pid == worker_pid(victim)][0]
+    os.kill(killed.pid, signal.SIGKILL)
+    survivor = [w for w in workers if w is not killed][0]
+    code, out, err = finish(survivor)
+    assert code == 0, err
+    assert finish(killed)[0] == -signal.SIGKILL
+    assert "3 finished trials" in out and ":***@127.0.0.1" in out
+    assert "wk-pass" not in out + err and "tunekit-ci-pass" not in out + err
+    _check_lost_and_retried(postgres_url, "tinylong", victim.number, 3)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_exits_130_and_rerun_resumes(db_url: str, tiny_long_study: Path, workers: str) -> None:
+    command = [*TUNEKIT, "run", str(tiny_long_study), "--storage", db_url, "--trials", "1", "--epochs", "50",
+               "--strategy", "random", "--workers", workers]
+    proc = start(command)
+    wait_for("a running trial", running_trial(db_url, "tinylong"), procs=[proc])
+    proc.send_signal(signal.SIGINT)  # what the terminal sends to the foreground process
+    code, _, err = finish(proc)
+    assert code == 130, err
+    assert err.strip().splitlines()[-1] == "interrupted"
+    everything = trials(db_url, "tinylong")
+    assert not [t for t in everything if t.state == TrialState.RUNNING]
+    interrupted = [t for t in everything if t.state == TrialState.FAIL]
+    assert interrupted and all(t.user_attrs.get("fail_reason") == "interrupted" for t in interrupted), [t.user_attrs for t in interrupted]
+    code, out, err = finish(start(command))
+    assert code == 0, err
+    everything = trials(db_url, "tinylong")
+    assert budget(everything).counted == 1
+    assert sum(t.state == TrialState.COMPLETE for t in everything) == 1
+    assert "1 finished trials" in out
