@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 import logging
 from typing import Any, Callable, Mapping
 
@@ -206,8 +207,16 @@ def run(
         "seed": seed,
         "epochs": epochs or spec.epochs,
         "fixed": json.dumps(spec.fixed, sort_keys=True, default=str),
+        "data_seed": spec.seed,
+        "val_fraction": spec.val_fraction,
+        "max_rows": spec.max_rows,
+        "base_dir": spec.base_dir,
         "tunekit_version": __version__,
     }
+    if study.metric_names is None:
+        with warnings.catch_warnings():  # experimental in Optuna; stable enough for a label
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([metric])  # the dashboard then says val_accuracy, not "Objective 0"
     for key, value in attrs.items():
         if key not in study.user_attrs or (key == "tunekit_version" and study.user_attrs[key] != value):
             study.set_user_attr(key, value)
