@@ -21,6 +21,7 @@ _LAZY = {
     "StudySpec": ("tunekit._spec", "StudySpec"),
     "load_spec": ("tunekit._spec", "load_spec"),
     "run": ("tunekit._study", "run"),
+    "join": ("tunekit._study", "join"),
     "load_study": ("tunekit._storage", "load_study"),
     "trials_frame": ("tunekit._inspect", "trials_frame"),
     "studies_frame": ("tunekit._inspect", "studies_frame"),
@@ -44,6 +45,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Bool", "Choice", "ConfigError", "Fixed", "Float", "Int", "PerLayer", "STRATEGIES", "Space",
-    "StudySpec", "TrialError", "TunekitError", "__version__", "build_model", "load_data", "load_spec",
+    "StudySpec", "TrialError", "TunekitError", "__version__", "build_model", "join", "load_data", "load_spec",
     "load_study", "make_sampler", "run", "studies_frame", "trials_frame",
 ]
