@@ -60,6 +60,8 @@ def trials_frame(study: optuna.Study, *, curves: bool = False) -> pd.DataFrame:
     )
     if df.empty:
         return df
+    # With the metric named (the dashboard's label), Optuna calls the column value_<metric>.
+    df = df.rename(columns={f"value_{name}": "value" for name in study.metric_names or []})
     if "duration" in df:
         df["duration_s"] = df.pop("duration").dt.total_seconds()
     if curves:

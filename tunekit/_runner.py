@@ -1,10 +1,27 @@
-"""The trial runner: owns the Keras session, callbacks, seeding and failure handling."""
+"""The trial runner: owns the Keras session, callbacks, seeding, input pipeline and failures.
+
+Speed (see ``benchmarks/trial_speed.py`` and ``benchmarks/results/trial_speed.md``): a short
+trial is dominated by graph tracing and per-step Python overhead, not by arithmetic. The
+runner therefore creates the optimizer's slot variables before ``fit`` (otherwise
+TensorFlow traces the train step twice: once creating them, once more without), feeds Keras
+a ``tf.data`` pipeline (the training rows cached once per runner, shuffled per trial with
+the trial's seed, batched and prefetched), runs a whole epoch per ``tf.function`` call
+(``steps_per_execution``), validates in one batch from a cached validation pipeline (so the
+final evaluation reuses the traced validation function instead of retracing it), and moves
+the objects alive before the first trial (TensorFlow's and Keras' modules) out of the
+garbage collector's sight once, so the collections between trials stay short. Each of these
+is a field of ``Speedups`` so the benchmark can switch it off. XLA (``jit_compile``) stays
+off: Keras turns it off anyway while TensorFlow's op determinism is on, which the runner
+needs so that the same seed gives the same result.
+"""
 
 from __future__ import annotations
 
 import gc
 import math
+import os
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,12 +31,60 @@ from tunekit._errors import ConfigError, TrialError
 
 if TYPE_CHECKING:
     import keras
+    import tensorflow as tf
 
     from tunekit._spec import StudySpec
     from tunekit.data import Dataset
 
 FAIL_REASON = "fail_reason"
+#: Validation rows per batch when validating "in one batch" (bounded for large data sets).
+MAX_VAL_BATCH = 8192
 _determinism_enabled = False
+_gc_frozen = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Speedups:
+    """How the runner feeds and drives Keras. None of them changes what is trained: only
+    ``tf_data`` changes the order in which training rows are shuffled (still fixed by the
+    trial's seed), and ``one_batch_validation`` the rounding of the averaged validation loss.
+
+    Attributes:
+        prebuild_optimizer: create the optimizer's variables before ``fit`` (one trace, not two).
+        freeze_gc: ``gc.freeze()`` once per process before the first trial (see ``gc.freeze``):
+            objects alive then are never scanned again by the cyclic garbage collector.
+        tf_data: feed a cached, prefetched ``tf.data`` pipeline instead of numpy arrays.
+        steps_per_execution: optimizer steps per ``tf.function`` call; ``"epoch"`` runs a
+            whole epoch per call, 1 is Keras' default.
+        one_batch_validation: validate in a single batch (up to ``MAX_VAL_BATCH`` rows) from
+            a cached pipeline, and evaluate the final model through the same traced function.
+        jit_compile: compile the train step with XLA. Keras falls back to no XLA (with a
+            warning) while op determinism is enabled, i.e. always inside the runner today.
+    """
+
+    prebuild_optimizer: bool = True
+    freeze_gc: bool = True
+    tf_data: bool = True
+    steps_per_execution: int | str = "epoch"
+    one_batch_validation: bool = True
+    jit_compile: bool = False
+
+    @classmethod
+    def none(cls) -> "Speedups":
+        """Plain ``model.fit`` on numpy arrays: Keras' defaults (the benchmark's baseline)."""
+        return cls(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
+                   one_batch_validation=False, jit_compile=False)
+
+
+def default_speedups() -> Speedups:
+    """``Speedups()``, or every speed-up off when the environment has ``TUNEKIT_SPEEDUPS=none``
+    (to rule the runner's input pipeline out when a result looks wrong, and for benchmarks)."""
+    value = os.environ.get("TUNEKIT_SPEEDUPS", "").strip().lower()
+    if value in ("", "default", "all", "on"):
+        return Speedups()
+    if value in ("none", "off", "0"):
+        return Speedups.none()
+    raise ConfigError(f"TUNEKIT_SPEEDUPS must be 'none' or 'default', got {value!r}")
 
 
 def trial_seed(seed: int, number: int) -> int:
@@ -34,6 +99,15 @@ def _enable_determinism() -> None:
 
         tf.config.experimental.enable_op_determinism()
         _determinism_enabled = True
+
+
+def _freeze_gc_once() -> None:
+    """Collect, then freeze what is alive (imported modules, the data): later collections skip it."""
+    global _gc_frozen
+    if not _gc_frozen:
+        gc.collect()
+        gc.freeze()
+        _gc_frozen = True
 
 
 def _report_callback(trial: optuna.Trial, metric: str) -> "keras.callbacks.Callback":
@@ -60,6 +134,34 @@ def _report_callback(trial: optuna.Trial, metric: str) -> "keras.callbacks.Callb
     return ReportAndPrune()
 
 
+class _Pipelines:
+    """The data set as ``tf.data`` pipelines, built once and reused by every trial."""
+
+    def __init__(self, dataset: "Dataset") -> None:
+        import tensorflow as tf
+
+        self._train = tf.data.Dataset.from_tensor_slices((dataset.x_train, dataset.y_train)).cache()
+        self._n_train = dataset.n_train
+        self._val_rows = (dataset.x_val, dataset.y_val)
+        self._val: dict[int, tf.data.Dataset] = {}
+
+    def train(self, batch_size: int, seed: int) -> "tf.data.Dataset":
+        """The training rows reshuffled every epoch in an order fixed by ``seed``, batched."""
+        import tensorflow as tf
+
+        shuffled = self._train.shuffle(self._n_train, seed=seed, reshuffle_each_iteration=True)
+        return shuffled.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def val(self, batch_size: int) -> "tf.data.Dataset":
+        """The validation rows in batches of ``batch_size``, cached."""
+        import tensorflow as tf
+
+        if batch_size not in self._val:
+            pipe = tf.data.Dataset.from_tensor_slices(self._val_rows).batch(batch_size).cache()
+            self._val[batch_size] = pipe.prefetch(tf.data.AUTOTUNE)
+        return self._val[batch_size]
+
+
 class TrialRunner:
     """The Optuna objective for one study: sample parameters, build, train, record.
 
@@ -76,12 +178,15 @@ class TrialRunner:
         metric: str,
         seed: int,
         epochs: int | None = None,
+        speedups: Speedups | None = None,
     ) -> None:
         self.spec = spec
         self.dataset = dataset
         self.metric = metric
         self.seed = seed
         self.epochs = epochs
+        self.speedups = default_speedups() if speedups is None else speedups
+        self._pipelines: _Pipelines | None = None
 
     def params_for(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """Fixed parameters, the study's epochs, then the sampled values (which win)."""
@@ -112,12 +217,15 @@ class TrialRunner:
     def _train(self, trial: optuna.Trial, params: dict[str, Any]) -> float:
         import keras
 
-        from tunekit.factory import build_model, resolve_params, training_callbacks
+        from tunekit.factory import build_model, resolve_params
 
         ds = self.dataset
+        fast = self.speedups
         resolved = resolve_params(params, task=ds.task)
         seed = trial_seed(self.seed, trial.number)
         trial.set_user_attr("seed", seed)
+        if fast.freeze_gc:
+            _freeze_gc_once()
         keras.backend.clear_session()
         _enable_determinism()
         keras.utils.set_random_seed(seed)
@@ -126,22 +234,20 @@ class TrialRunner:
         model = build_model(
             resolved, input_shape=ds.input_shape, task=ds.task, n_classes=ds.n_classes, steps_per_epoch=steps
         )
+        self._tune(model, steps)
         trial.set_user_attr("param_count", int(model.count_params()))
-        mode = "max" if self._maximize(trial) else "min"
-        callbacks = [_report_callback(trial, self.metric), *training_callbacks(resolved, monitor=self.metric, mode=mode)]
+        callbacks = self._callbacks(trial, resolved)
+        train, val, fit_kwargs = self._inputs(batch_size, seed)
         start = time.perf_counter()
         history = model.fit(
-            ds.x_train,
-            ds.y_train,
-            validation_data=(ds.x_val, ds.y_val),
-            epochs=int(resolved["epochs"]),
-            batch_size=batch_size,
-            callbacks=callbacks,
-            verbose=0,
+            *train, validation_data=val, epochs=int(resolved["epochs"]), callbacks=callbacks, verbose=0, **fit_kwargs
         )
         trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
         trial.set_user_attr("epochs_run", len(history.history.get("loss", [])))
-        final = model.evaluate(ds.x_val, ds.y_val, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
+        if fast.one_batch_validation:  # the cached pipeline: same traced function, no retrace
+            final = model.evaluate(val, verbose=0, return_dict=True)
+        else:
+            final = model.evaluate(*val, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
         for name, value in final.items():
             trial.set_user_attr(f"val_{name}", float(value))
         for name, values in history.history.items():
@@ -153,6 +259,41 @@ class TrialRunner:
             raise TrialError(f"final {self.metric} is {value}; the model diverged")
         del model
         return float(value)
+
+    def _callbacks(self, trial: optuna.Trial, resolved: dict[str, Any]) -> list["keras.callbacks.Callback"]:
+        """Report-and-prune first, then what the parameters ask for (early stopping, plateau)."""
+        from tunekit.factory import training_callbacks
+
+        mode = "max" if self._maximize(trial) else "min"
+        return [_report_callback(trial, self.metric), *training_callbacks(resolved, monitor=self.metric, mode=mode)]
+
+    def _tune(self, model: "keras.Model", steps: int) -> None:
+        """Apply the speed-ups that act on the compiled model."""
+        if self.speedups.prebuild_optimizer and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        spe = self.speedups.steps_per_execution
+        model.steps_per_execution = steps if spe == "epoch" else max(1, int(spe))
+        if self.speedups.jit_compile:
+            model.jit_compile = True  # Keras warns and keeps False when a layer cannot be compiled
+
+    def _inputs(self, batch_size: int, seed: int) -> tuple[tuple[Any, ...], Any, dict[str, Any]]:
+        """(fit's positional data, validation_data, extra fit keyword arguments)."""
+        ds = self.dataset
+        fast = self.speedups
+        if fast.tf_data or fast.one_batch_validation:
+            if self._pipelines is None:
+                self._pipelines = _Pipelines(ds)
+        if fast.tf_data:
+            train: tuple[Any, ...] = (self._pipelines.train(batch_size, seed),)
+            kwargs: dict[str, Any] = {"shuffle": False}  # the pipeline shuffles, seeded
+        else:
+            train = (ds.x_train, ds.y_train)
+            kwargs = {"batch_size": batch_size}
+        if fast.one_batch_validation:
+            val: Any = self._pipelines.val(min(ds.n_val, MAX_VAL_BATCH))
+        else:
+            val = (ds.x_val, ds.y_val)
+        return train, val, kwargs
 
     @staticmethod
     def _maximize(trial: optuna.Trial) -> bool:

@@ -1,0 +1,1 @@
+"""tunekit's benchmarks: ``python -m benchmarks [--quick]`` runs every module's ``main(argv)``."""

@@ -1,0 +1,157 @@
+"""Helpers shared by the benchmarks: argument parsing, machine facts, interleaving, tables.
+
+Absolute times on a shared machine are noisy, so every benchmark measures *ratios* inside
+one process, running the contenders in interleaved rounds (A B C, A B C, ...) and reporting
+medians. Every results file starts with the machine's cores and the library versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse_args(argv: Sequence[str] | None, description: str, **extra: Any) -> argparse.Namespace:
+    """``--quick`` (a few minutes), ``--out DIR`` (results folder), ``--repeats N``, ``--seeds N``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="small budget (smoke / CI)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the markdown results")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds (default by mode)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds (default by mode)")
+    for flag, kwargs in extra.items():
+        parser.add_argument(f"--{flag.replace('_', '-')}", **kwargs)
+    return parser.parse_args(list(argv) if argv is not None else None)
+
+
+def quiet() -> None:
+    """Silence TensorFlow's C++ log, Python warnings from Keras, and Optuna's per-trial lines."""
+    import logging
+    import warnings
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    logging.getLogger("optuna").propagate = False
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries a result depends on (absent ones are left out)."""
+    from importlib import metadata
+
+    found = {}
+    for name in ("tunekit", "tensorflow-cpu", "tensorflow", "keras", "optuna", "keras-tuner",
+                 "scikit-learn", "numpy", "SQLAlchemy", "psycopg", "scikit-optimize", "torch"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def machine() -> str:
+    """One line: logical cores usable by this process, CPU model, OS, Python."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cores} logical cores ({cpu}); load average {load:.2f} at start; "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}")
+
+
+def header(title: str, command: str, notes: Iterable[str] = ()) -> list[str]:
+    """The first lines of every results file: title, command, machine, versions."""
+    lines = [f"# {title}", "", f"Command: `{command}`  ", f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  ",
+             f"Machine: {machine()}  ",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()), ""]
+    lines += [*notes, ""] if notes else []
+    return lines
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """A GitHub markdown table."""
+    out = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
+    for row in rows:
+        out.append("| " + " | ".join(fmt(v) for v in row) + " |")
+    return out
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "n/a"
+        if value == float("inf"):
+            return "not reached"
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def write(out: Path, name: str, quick: bool, lines: list[str]) -> Path:
+    """Write ``<name>.md`` (or ``<name>-quick.md``) under ``out``, print it, return the path."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}{'-quick' if quick else ''}.md"
+    text = "\n".join(lines).rstrip() + "\n"
+    path.write_text(text)
+    print(text)
+    print(f"[written to {path}]", flush=True)
+    return path
+
+
+def interleaved(contenders: dict[str, Callable[[int], Any]], rounds: int) -> dict[str, list[Any]]:
+    """Run every contender once per round, in a rotating order; return each one's results."""
+    names = list(contenders)
+    results: dict[str, list[Any]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            results[name].append(contenders[name](r))
+    return results
+
+
+def median(values: Iterable[float]) -> float:
+    values = [v for v in values]
+    return statistics.median(values) if values else float("nan")
+
+
+def spread(values: Sequence[float]) -> str:
+    """``min–max`` of a few values, for the table."""
+    return f"{fmt(min(values))}–{fmt(max(values))}" if values else "n/a"
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MB."""
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:  # Linux fallback
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def command(name: str, quick: bool) -> str:
+    return f"python -m benchmarks.{name}{' --quick' if quick else ''}"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

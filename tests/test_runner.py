@@ -1,0 +1,102 @@
+"""The trial runner, with real (tiny) Keras training: reports, attributes, failures, pruning."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tunekit import Choice, ConfigError, Float, Int, StudySpec, TrialError
+from tunekit._runner import FAIL_REASON, Speedups, TrialRunner, default_speedups, trial_seed
+from tunekit.data import load_data
+
+pytestmark = pytest.mark.slow
+
+IRIS = load_data("iris", seed=0)
+
+
+def _runner(space, *, fixed=None, epochs=3, speedups=None, seed=0) -> TrialRunner:
+    spec = StudySpec(data="iris", space=space, fixed=fixed or {"n_layers": 1, "units": 8}, epochs=epochs)
+    return TrialRunner(spec=spec, dataset=IRIS, metric="val_accuracy", seed=seed, speedups=speedups)
+
+
+def _study(db_url: str, pruner=None) -> optuna.Study:
+    return optuna.create_study(storage=db_url, direction="maximize", pruner=pruner,
+                               sampler=optuna.samplers.RandomSampler(seed=0))
+
+
+def test_reports_every_epoch_and_stores_the_attributes(db_url: str) -> None:
+    runner = _runner({"learning_rate": Float(1e-2, 5e-2, log=True)}, epochs=3, seed=5)
+    study = _study(db_url)
+    study.optimize(runner, n_trials=1)
+    trial = optuna.load_study(study_name=study.study_name, storage=db_url).trials[0]
+    assert trial.state == TrialState.COMPLETE
+    assert sorted(trial.intermediate_values) == [0, 1, 2]
+    attrs = trial.user_attrs
+    assert attrs["epochs_run"] == 3
+    assert attrs["train_seconds"] > 0
+    assert attrs["seed"] == trial_seed(5, trial.number)
+    assert attrs["param_count"] == 4 * 8 + 8 + 8 * 3 + 3  # Dense(8) on 4 features, softmax over 3 classes
+    assert {"val_accuracy", "val_loss", "train_accuracy", "train_loss"} <= set(attrs)
+    assert trial.value == pytest.approx(attrs["val_accuracy"])
+    # the last epoch's validation and the final evaluation see the same weights and rows
+    assert trial.intermediate_values[2] == pytest.approx(attrs["val_accuracy"])
+
+
+def test_nan_loss_fails_the_trial_with_its_reason(db_url: str) -> None:
+    runner = _runner({"learning_rate": Choice([1e12])}, fixed={"n_layers": 2, "units": 16, "optimizer": "sgd"}, epochs=2)
+    study = _study(db_url)
+    study.optimize(runner, n_trials=1, catch=(TrialError,))
+    trial = study.trials[0]
+    assert trial.state == TrialState.FAIL
+    reason = trial.user_attrs[FAIL_REASON]
+    assert reason.startswith("loss became") or "diverged" in reason
+
+
+def test_an_error_while_building_fails_the_trial_with_its_reason(db_url: str, monkeypatch) -> None:
+    from tunekit.factory import _build
+
+    def broken(*args, **kwargs):
+        raise ValueError("layer dense_0 cannot be built\nsecond line")
+
+    monkeypatch.setattr(_build, "build_model", broken)
+    runner = _runner({"units": Int(4, 8)}, fixed={"n_layers": 1})
+    study = _study(db_url)
+    study.optimize(runner, n_trials=2, catch=(TrialError,))
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.FAIL]  # the study went on
+    assert study.trials[0].user_attrs[FAIL_REASON] == "ValueError: layer dense_0 cannot be built"
+
+
+def test_a_real_pruner_prunes_a_bad_trial_and_keeps_its_curve(db_url: str) -> None:
+    space = {"learning_rate": Choice([0.05, 1e-7]), "optimizer": Choice(["adam", "sgd"])}
+    runner = _runner(space, fixed={"n_layers": 1, "units": 32}, epochs=6)
+    study = _study(db_url, pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=1))
+    study.enqueue_trial({"learning_rate": 0.05, "optimizer": "adam"})  # learns: the reference curve
+    study.enqueue_trial({"learning_rate": 1e-7, "optimizer": "sgd"})   # cannot learn: below the median
+    study.optimize(runner, n_trials=2)
+    good, bad = optuna.load_study(study_name=study.study_name, storage=db_url).trials
+    assert good.state == TrialState.COMPLETE and sorted(good.intermediate_values) == list(range(6))
+    assert bad.state == TrialState.PRUNED
+    assert sorted(bad.intermediate_values) == [0, 1]  # pruned at the first step after the warm-up
+    assert bad.intermediate_values[1] < good.intermediate_values[1]
+
+
+@pytest.mark.parametrize("speedups", [Speedups(), Speedups.none()], ids=["default", "none"])
+def test_same_seed_same_curve(speedups: Speedups) -> None:
+    curves = []
+    for _ in range(2):
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=3))
+        study.optimize(_runner({"learning_rate": Float(1e-2, 1e-1, log=True)}, epochs=2, speedups=speedups, seed=9),
+                       n_trials=1)
+        curves.append(study.trials[0].intermediate_values)
+    assert curves[0] == curves[1]
+
+
+def test_speedups_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("TUNEKIT_SPEEDUPS", "none")
+    assert default_speedups() == Speedups.none()
+    monkeypatch.setenv("TUNEKIT_SPEEDUPS", "")
+    assert default_speedups() == Speedups()
+    monkeypatch.setenv("TUNEKIT_SPEEDUPS", "fast")
+    with pytest.raises(ConfigError, match=r"TUNEKIT_SPEEDUPS must be 'none' or 'default', got 'fast'"):
+        default_speedups()
