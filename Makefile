@@ -3,17 +3,29 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+BASE   := $(VENV)/.installed-base
 
 .PHONY: install demo test bench bench-quick clean
 
+# PyTorch (for the `gp` strategy) is pinned to a CPU build first, so that the `gp` extra's
+# range is already satisfied and pip does not fetch a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check '$(TORCH)'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,gp]'
 	@touch $(STAMP)
+
+# The demo needs only tunekit itself.
+$(BASE): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@touch $(BASE)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(BASE)
 	$(BIN)/tunekit run studies/digits.py --strategy tpe --trials 8 --epochs 6
 
 test: $(STAMP)
