@@ -64,6 +64,57 @@ def _tpe(
     )
 
 
+def _skopt(
+    *,
+    space: "Space",
+    seed: int | None,
+    base_estimator: str = "GP",
+    acq_func: str = "EI",
+    n_initial_points: int = 10,
+    window: int = 150,
+) -> "optuna.samplers.BaseSampler":
+    from tunekit.strategies._skopt import SkoptSampler
+
+    return SkoptSampler(
+        space=space,
+        seed=seed,
+        base_estimator=base_estimator,
+        acq_func=acq_func,
+        n_initial_points=n_initial_points,
+        window=window,
+    )
+
+
+def _gp(
+    *, space: "Space", seed: int | None, n_startup_trials: int = 10, deterministic_objective: bool = False
+) -> "optuna.samplers.BaseSampler":
+    from tunekit.strategies._gp import GPStrategySampler  # ImportError without torch: extra "gp"
+
+    return GPStrategySampler(
+        seed=seed, n_startup_trials=n_startup_trials, deterministic_objective=deterministic_objective
+    )
+
+
+def _metropolis(*, space: "Space", seed: int | None, **options: Any) -> "optuna.samplers.BaseSampler":
+    from tunekit.strategies._metropolis import MetropolisSampler
+
+    return MetropolisSampler(space=space, seed=seed, **options)
+
+
+def _anneal(*, space: "Space", seed: int | None, **options: Any) -> "optuna.samplers.BaseSampler":
+    from tunekit.strategies._anneal import AnnealSampler
+
+    return AnnealSampler(space=space, seed=seed, **options)
+
+
+_CHAIN_OPTIONS = {
+    "n_startup_trials": "random trials before the chains start (default 10)",
+    "step": "initial Gaussian step in the unit box, adapted toward target_accept (default 0.4)",
+    "target_accept": "acceptance rate the step size adapts toward (default 0.3)",
+    "p_categorical": "probability of resampling each categorical in a proposal (default 0.2)",
+    "patience": "proposals without improvement before a chain restarts from the best trial (default 30)",
+}
+
 STRATEGIES: dict[str, Strategy] = {
     s.name: s
     for s in (
@@ -87,6 +138,47 @@ STRATEGIES: dict[str, Strategy] = {
                 "n_startup_trials": "random trials before the model is used (default 10)",
                 "multivariate": "model parameters jointly (default true)",
                 "constant_liar": "avoid duplicate suggestions across parallel workers (default true)",
+            },
+        ),
+        Strategy(
+            name="skopt",
+            factory=_skopt,
+            description="scikit-optimize Bayesian optimization (ask/tell), refit from the study's trials on a window",
+            options={
+                "base_estimator": "surrogate model: GP, RF or ET (default GP)",
+                "acq_func": "acquisition function: EI, PI or LCB (default EI)",
+                "n_initial_points": "random trials before the model is used (default 10)",
+                "window": "most trials the model is fitted on: the best half and the most recent (default 150)",
+            },
+        ),
+        Strategy(
+            name="gp",
+            factory=_gp,
+            description="Optuna's Gaussian-process sampler (needs PyTorch), seeded per trial",
+            options={
+                "n_startup_trials": "random trials before the model is used (default 10)",
+                "deterministic_objective": "model the objective as noise-free (default false)",
+            },
+            extra="gp",
+        ),
+        Strategy(
+            name="metropolis",
+            factory=_metropolis,
+            description="Metropolis-Hastings chains at a fixed temperature, one chain per worker, resumable",
+            options={
+                "temperature": "temperature as a fraction of the startup trials' value spread (default 0.01)",
+                **_CHAIN_OPTIONS,
+            },
+        ),
+        Strategy(
+            name="anneal",
+            factory=_anneal,
+            description="simulated annealing: Metropolis chains whose temperature cools from the startup spread",
+            options={
+                "initial_temperature": "starting temperature as a fraction of the startup spread (default 0.1)",
+                "cooling": "temperature factor per proposal (default 0.9)",
+                "reheat": "temperature factor applied at each restart (default 0.5)",
+                **_CHAIN_OPTIONS,
             },
         ),
     )

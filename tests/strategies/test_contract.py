@@ -1,0 +1,219 @@
+"""The contract every registered strategy keeps, one parametrized suite over the registry.
+
+Objectives are cheap analytic functions of the unit-box encoding (never Keras); parameters
+come from ``Space.sample(trial)`` as in a real study.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+
+import optuna
+import pytest
+
+from tunekit import ConfigError
+from tunekit.space import Bool, Choice, Fixed, Float, Int, PerLayer, Space
+from tunekit.space._unit import encode, is_numeric
+from tunekit.strategies import STRATEGIES, make_sampler
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning", "ignore::UserWarning")
+
+NAMES = list(STRATEGIES)
+# Fresh samplers with the same seed on the same trials give the same next suggestion.
+# TPE keeps its random state in memory, so a resumed TPE study draws differently.
+RESUMABLE = [n for n in NAMES if n != "tpe"]
+# Strategies whose default start-up phase is random for 10 trials: run past it.
+N_TRIALS = 16
+FAST = {"gp": {"n_startup_trials": 4}, "skopt": {"n_initial_points": 4}, "tpe": {"n_startup_trials": 4},
+        "metropolis": {"n_startup_trials": 4}, "anneal": {"n_startup_trials": 4}}
+
+
+def _torch_or_skip(name: str) -> None:
+    """gp runs for real when PyTorch is installed; CI (TUNEKIT_REQUIRE_SERVICES=1) requires it."""
+    if name != "gp" or importlib.util.find_spec("torch") is not None:
+        return
+    how = "install the gp extra: pip install torch (CPU build), see the Makefile"
+    if os.environ.get("TUNEKIT_REQUIRE_SERVICES", "") not in ("", "0"):
+        pytest.fail(f"PyTorch is required for strategy 'gp' (TUNEKIT_REQUIRE_SERVICES=1): {how}")
+    pytest.skip(f"PyTorch not installed, strategy 'gp' untested: {how}")
+
+
+def sampler_for(name: str, space: Space, seed: int | None = 0, **options):
+    _torch_or_skip(name)
+    return make_sampler(name, space=space, seed=seed, options={**FAST.get(name, {}), **options})
+
+
+ALL_KINDS = Space({
+    "lr": Float(1e-5, 1e-1, log=True),
+    "dropout": Float(0.0, 0.5),
+    "momentum": Float(0.0, 0.9, step=0.3),
+    "units": Int(8, 256, log=True),
+    "layers": Int(1, 4),
+    "batch": Int(16, 64, step=16),
+    "activation": Choice(["relu", "tanh", "elu"]),
+    "width": Choice([32, 64, 128]),
+    "batch_norm": Bool(),
+    "epochs": Fixed(3),
+})
+TYPES = {"lr": float, "dropout": float, "momentum": float, "units": int, "layers": int, "batch": int,
+         "activation": str, "width": int, "batch_norm": bool, "epochs": int}
+CONDITIONAL = Space({
+    "optimizer": Choice(["adam", "sgd"]),
+    "momentum": Float(0.0, 0.9, when=("optimizer", "sgd")),
+    "nesterov": Bool(when=("optimizer", "sgd")),
+    "n_layers": Int(1, 3),
+    "units": PerLayer(Int(4, 64, log=True)),
+    "lr": Float(1e-4, 1e-1, log=True),
+})
+
+
+def objective_for(space: Space, fail_on: set[int] = frozenset()):
+    dists = space.distributions()
+
+    def objective(trial: optuna.Trial) -> float:
+        params = space.sample(trial)
+        if trial.number in fail_on:
+            raise ValueError("planned failure")
+        total = 0.0
+        for name, value in params.items():
+            dist = dists.get(name)
+            if dist is None:
+                continue
+            if is_numeric(dist):
+                total += (encode(dist, value) - 0.3) ** 2
+            else:
+                total += 0.1 * encode(dist, value)
+        return total
+
+    return objective
+
+
+def run(name: str, space: Space, n_trials: int = N_TRIALS, *, seed: int | None = 0, storage=None,
+        direction: str = "minimize", fail_on: set[int] = frozenset(), study_name: str | None = None,
+        load: bool = False, **options) -> optuna.Study:
+    sampler = sampler_for(name, space, seed, **options)
+    if load:
+        study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
+    else:
+        study = optuna.create_study(sampler=sampler, storage=storage, direction=direction, study_name=study_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective_for(space, fail_on), n_trials=n_trials, catch=(ValueError,))
+    return study
+
+
+def sequence(study: optuna.Study) -> list[dict]:
+    return [t.params for t in sorted(study.trials, key=lambda t: t.number)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_samples_in_bounds_with_the_right_types(name: str) -> None:
+    study = run(name, ALL_KINDS, resolution=3) if name == "grid" else run(name, ALL_KINDS)
+    assert len(study.trials) == N_TRIALS
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE
+        assert set(t.params) == set(ALL_KINDS.distributions()), t.params
+        for key, value in t.params.items():
+            assert type(value) is TYPES[key], (name, key, value)
+            assert ALL_KINDS[key].contains(value), (name, key, value)
+    # what the objective saw (Space.sample) has the same types, Fixed included
+    trial = optuna.create_study(sampler=sampler_for(name, ALL_KINDS, resolution=3) if name == "grid"
+                                else sampler_for(name, ALL_KINDS)).ask()
+    params = ALL_KINDS.sample(trial)
+    assert {k: type(v) for k, v in params.items()} == TYPES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_sequence(name: str) -> None:
+    opts = {"resolution": 3} if name == "grid" else {}
+    first = sequence(run(name, ALL_KINDS, seed=7, **opts))
+    second = sequence(run(name, ALL_KINDS, seed=7, **opts))
+    assert first == second
+    assert sequence(run(name, ALL_KINDS, seed=8, **opts)) != first
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_space_of_one_point(name: str) -> None:
+    space = Space({"act": Choice(["relu"]), "units": Int(32, 32), "lr": Float(0.01, 0.01, log=True),
+                   "epochs": Fixed(2)})
+    study = run(name, space, n_trials=6)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert done, "no trial completed"
+    assert all(t.params == {"act": "relu", "units": 32, "lr": 0.01} for t in done)
+    if name == "grid":  # one grid point: the grid strategy stops after it
+        assert len(done) == 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_failed_trials_do_not_break_the_next_suggestion(name: str) -> None:
+    fail_on = {0, 2, 5, 6, 9}  # in the random start-up and after it
+    opts = {"resolution": 3} if name == "grid" else {}
+    study = run(name, ALL_KINDS, n_trials=14, fail_on=fail_on, **opts)
+    states = [t.state for t in sorted(study.trials, key=lambda t: t.number)]
+    assert [i for i, s in enumerate(states) if s == optuna.trial.TrialState.FAIL] == sorted(fail_on)
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 14 - len(fail_on)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_conditional_parameters_are_respected(name: str) -> None:
+    study = run(name, CONDITIONAL, n_trials=N_TRIALS, **({"resolution": 2} if name == "grid" else {}))
+    assert len(study.trials) == N_TRIALS
+    seen_sgd = seen_adam = False
+    for t in study.trials:
+        p = t.params
+        sgd = p["optimizer"] == "sgd"
+        seen_sgd |= sgd
+        seen_adam |= not sgd
+        assert ("momentum" in p) == sgd and ("nesterov" in p) == sgd, p
+        for i in range(3):
+            assert (f"units_{i}" in p) == (i < p["n_layers"]), p
+        CONDITIONAL.validate_params(p)
+    assert seen_sgd and seen_adam
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_maximize(name: str) -> None:
+    study = run(name, ALL_KINDS, direction="maximize", **({"resolution": 3} if name == "grid" else {}))
+    assert study.best_value == max(t.value for t in study.trials)
+
+
+@pytest.mark.parametrize("name", RESUMABLE)
+def test_resume_from_sqlite_gives_the_uninterrupted_suggestion(name: str, tmp_path) -> None:
+    opts = {"resolution": 3} if name == "grid" else {}
+    whole = run(name, ALL_KINDS, n_trials=N_TRIALS, storage=f"sqlite:///{tmp_path / 'whole.db'}", study_name="s",
+                **opts)
+    url = f"sqlite:///{tmp_path / 'resumed.db'}"
+    run(name, ALL_KINDS, n_trials=N_TRIALS - 3, storage=url, study_name="s", **opts)
+    resumed = run(name, ALL_KINDS, n_trials=3, storage=url, study_name="s", load=True, **opts)
+    assert sequence(resumed) == sequence(whole)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_options_that_do_not_apply_are_a_config_error(name: str) -> None:
+    _torch_or_skip(name)
+    with pytest.raises(ConfigError, match=f"option 'no_such_option' does not apply to strategy '{name}'"):
+        make_sampler(name, space=ALL_KINDS, options={"no_such_option": 1})
+
+
+def test_bad_option_values_and_unknown_strategy_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="unknown strategy 'nope'; valid: grid, random, tpe, skopt, gp"):
+        make_sampler("nope", space=ALL_KINDS)
+    with pytest.raises(ConfigError, match="option 'acq_func' does not apply to strategy 'random'"):
+        make_sampler("random", space=ALL_KINDS, options={"acq_func": "EI"})
+    bad = [("skopt", {"acq_func": "gp_hedge"}, "acq_func must be one of EI, PI, LCB"),
+           ("skopt", {"base_estimator": "GBRT"}, "base_estimator must be one of GP, RF, ET"),
+           ("skopt", {"window": 3}, "window must be an int >= 10"),
+           ("metropolis", {"temperature": 0}, r"temperature must be a number in \(0"),
+           ("metropolis", {"target_accept": 1.5}, "target_accept must be a number"),
+           ("anneal", {"cooling": 1.5}, "cooling must be a number"),
+           ("anneal", {"patience": 0}, "patience must be an int >= 1")]
+    for name, options, message in bad:
+        with pytest.raises(ConfigError, match=message):
+            make_sampler(name, space=ALL_KINDS, options=options)
+
+
+def test_every_strategy_is_tested_here() -> None:
+    assert set(NAMES) >= {"grid", "random", "tpe", "skopt", "gp", "metropolis", "anneal"}

@@ -1,0 +1,229 @@
+"""Compare strategies on a real study: one study per strategy and seed, a table and a plot.
+
+Every (strategy, seed) pair is an ordinary tunekit study in the same database, named
+``compare/<study>/<strategy>/seed<seed>`` so the runs group together (and re-running the
+comparison resumes them). The table gives, per strategy, the median over seeds of the best
+value, and the median number of finished trials a seed needed to reach ``target``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tunekit._errors import ConfigError
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+    from tunekit._spec import StudySpec
+
+COLUMNS = ["strategy", "seeds", "median_best", "best", "worst", "target", "reached", "median_trials_to_target",
+           "median_seconds_per_trial"]
+
+
+def study_name_for(base: str, strategy: str, seed: int) -> str:
+    """The name of one run of a comparison."""
+    return f"compare/{base}/{strategy}/seed{seed}"
+
+
+def compare(
+    spec: "StudySpec",
+    *,
+    strategies: Sequence[str],
+    n_trials: int,
+    seeds: int | Sequence[int],
+    storage: str | None,
+    target: float | None = None,
+    out_dir: str | Path = "compare",
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    epochs: int | None = None,
+    show_progress: bool = False,
+) -> "pd.DataFrame":
+    """Run every strategy for ``n_trials`` trials with each seed; return the comparison table.
+
+    Args:
+        spec: the study to tune.
+        strategies: registry names, e.g. ``["random", "tpe", "skopt", "metropolis"]``.
+        n_trials: finished trials per run.
+        seeds: how many seeds (``spec.seed``, ``spec.seed + 1``, ...; 0 when the spec has none)
+            or the seeds themselves.
+        storage: database URL (every run is a study in it).
+        target: the value "trials to target" counts up to; default the median of all runs'
+            best values, a level about half of the runs reach.
+        out_dir: folder for ``compare.csv``, ``compare.png`` and ``compare.html`` (best-so-far
+            curves: median over seeds).
+        options: strategy options by strategy name.
+        epochs: override the epochs of every trial.
+
+    Everything is checked before the database is touched: an unknown strategy, an option
+    that does not apply, a strategy that cannot run here (missing extra) or a bad count is
+    a ConfigError and nothing is written.
+
+    Example:
+        >>> table = compare(spec, strategies=["random", "tpe"], n_trials=20, seeds=3,
+        ...                 storage="sqlite:///tunekit.db", out_dir="compare")  # doctest: +SKIP
+    """
+    from tunekit._study import run
+    from tunekit.strategies import check_options, get_strategy, make_sampler
+
+    strategies = [s.strip() for s in strategies if s and s.strip()]
+    if not strategies:
+        raise ConfigError("compare needs at least one strategy, e.g. --strategies random,tpe")
+    if len(set(strategies)) != len(strategies):
+        raise ConfigError(f"compare: strategies listed twice in {strategies}")
+    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
+        raise ConfigError(f"compare: n_trials must be an integer >= 1, got {n_trials!r}")
+    seed_list = _seeds(seeds, spec)
+    if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
+        raise ConfigError(f"compare: target must be a finite number, got {target!r}")
+    options = dict(options or {})
+    for name in options:
+        if name not in strategies:
+            raise ConfigError(f"compare: options given for {name!r}, which is not among the strategies {strategies}")
+    for name in strategies:
+        get_strategy(name)
+        check_options(name, options.get(name))
+        make_sampler(name, space=spec.space, seed=0, options=options.get(name))  # missing extras, bad values
+    _plotting_libraries()
+    out = Path(out_dir)
+
+    base = spec.name or "tunekit"
+    runs: dict[str, list[optuna.Study]] = {}
+    for name in strategies:
+        for seed in seed_list:
+            study = run(spec, strategy=name, n_trials=n_trials, storage=storage, seed=seed,
+                        study_name=study_name_for(base, name, seed), options=options.get(name), epochs=epochs,
+                        show_progress=show_progress)
+            runs.setdefault(name, []).append(study)
+    table = summarize(runs, target=target)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "compare.csv", index=False)
+    plot(runs, out, title=f"{base}: best so far (median over {len(seed_list)} seeds)")
+    return table
+
+
+def _seeds(seeds: int | Sequence[int], spec: "StudySpec") -> list[int]:
+    if isinstance(seeds, bool):
+        raise ConfigError(f"compare: seeds must be a count >= 1 or a list of integers, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ConfigError(f"compare: seeds must be >= 1, got {seeds}")
+        first = spec.seed if isinstance(getattr(spec, "seed", None), int) else 0
+        return [first + i for i in range(seeds)]
+    seed_list = list(seeds)
+    if not seed_list or not all(isinstance(s, int) and not isinstance(s, bool) for s in seed_list):
+        raise ConfigError(f"compare: seeds must be a count >= 1 or a list of integers, got {seeds!r}")
+    if len(set(seed_list)) != len(seed_list):
+        raise ConfigError(f"compare: seeds listed twice in {seed_list}")
+    return seed_list
+
+
+def _plotting_libraries() -> None:
+    for module in ("matplotlib", "plotly"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise ConfigError(
+                f"compare writes its plots with {module}, which is not installed; "
+                "install it with: pip install 'tunekit[report]'"
+            ) from exc
+
+
+def curve(study: "optuna.Study") -> list[float]:
+    """Best value after each finished trial (failed ones repeat the previous best)."""
+    from optuna.study import StudyDirection
+    from optuna.trial import TrialState
+
+    better = min if study.direction == StudyDirection.MINIMIZE else max
+    out: list[float] = []
+    best = math.nan
+    finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+    for t in sorted(study.get_trials(deepcopy=False, states=finished), key=lambda t: t.number):
+        if t.state == TrialState.COMPLETE and t.value is not None and not math.isnan(t.value):
+            best = t.value if math.isnan(best) else better(best, t.value)
+        out.append(best)
+    return out
+
+
+def summarize(runs: Mapping[str, Sequence["optuna.Study"]], *, target: float | None = None) -> "pd.DataFrame":
+    """The comparison table from finished runs (one row per strategy)."""
+    import pandas as pd
+    from optuna.study import StudyDirection
+
+    curves = {name: [curve(s) for s in studies] for name, studies in runs.items()}
+    finals = [c[-1] for cs in curves.values() for c in cs if c and not math.isnan(c[-1])]
+    if target is None and finals:
+        target = float(statistics.median(finals))
+    minimize = next(iter(runs.values()))[0].direction == StudyDirection.MINIMIZE
+    rows = []
+    for name, cs in curves.items():
+        bests = [c[-1] for c in cs if c and not math.isnan(c[-1])]
+        reached = [_trials_to(c, target, minimize) for c in cs] if target is not None else []
+        hits = [r for r in reached if r is not None]
+        seconds = [_seconds_per_trial(s) for s in runs[name]]
+        seconds = [s for s in seconds if s is not None]
+        rows.append({
+            "strategy": name,
+            "seeds": len(cs),
+            "median_best": statistics.median(bests) if bests else math.nan,
+            "best": (min(bests) if minimize else max(bests)) if bests else math.nan,
+            "worst": (max(bests) if minimize else min(bests)) if bests else math.nan,
+            "target": target if target is not None else math.nan,
+            "reached": f"{len(hits)}/{len(cs)}",
+            # a seed that never reached the target counts as infinitely many trials
+            "median_trials_to_target": statistics.median([r if r is not None else math.inf for r in reached])
+            if reached else math.nan,
+            "median_seconds_per_trial": statistics.median(seconds) if seconds else math.nan,
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _trials_to(c: list[float], target: float, minimize: bool) -> int | None:
+    for i, best in enumerate(c, 1):
+        if not math.isnan(best) and (best <= target if minimize else best >= target):
+            return i
+    return None
+
+
+def _seconds_per_trial(study: "optuna.Study") -> float | None:
+    spans = [(t.datetime_complete - t.datetime_start).total_seconds() for t in study.get_trials(deepcopy=False)
+             if t.datetime_start is not None and t.datetime_complete is not None]
+    return statistics.median(spans) if spans else None
+
+
+def plot(runs: Mapping[str, Sequence["optuna.Study"]], out: Path, *, title: str) -> tuple[Path, Path]:
+    """``compare.png`` (matplotlib) and ``compare.html`` (plotly): median best-so-far per strategy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import plotly.graph_objects as go
+
+    metric = next(iter(runs.values()))[0].user_attrs.get("metric", "value")
+    fig, ax = plt.subplots(figsize=(8, 5))
+    html = go.Figure()
+    for name, studies in runs.items():
+        cs = [curve(s) for s in studies]
+        n = min((len(c) for c in cs), default=0)
+        xs = list(range(1, n + 1))
+        med = [statistics.median(c[i] for c in cs if not math.isnan(c[i])) if any(not math.isnan(c[i]) for c in cs)
+               else math.nan for i in range(n)]
+        ax.plot(xs, med, label=name)
+        html.add_trace(go.Scatter(x=xs, y=med, mode="lines", name=name))
+    ax.set_xlabel("finished trials")
+    ax.set_ylabel(f"best {metric}")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    png, page = out / "compare.png", out / "compare.html"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    html.update_layout(title=title, xaxis_title="finished trials", yaxis_title=f"best {metric}")
+    html.write_html(str(page), include_plotlyjs=True)
+    return png, page

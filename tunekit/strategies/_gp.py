@@ -1,0 +1,76 @@
+"""Optuna's GPSampler (Gaussian-process Bayesian optimization), made resumable.
+
+It needs PyTorch, the optional extra ``gp`` (``pip install 'tunekit[gp]'``); importing this
+module without it raises ``ImportError``, which ``make_sampler`` turns into a ConfigError
+naming the extra.
+
+Two changes to Optuna's sampler, both so that a resumed study (or a second worker) makes the
+suggestion an uninterrupted run would have made: its random state is reseeded from
+``(seed, trial number)`` before each suggestion, and the kernel parameters it would carry
+over in memory from the previous fit are dropped (each fit starts from the prior). The
+first ``n_startup_trials`` trials and the parameters outside the intersection search space
+(conditional ones) come from tunekit's per-trial seeded random sampler.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import numpy as np
+import optuna
+import torch  # noqa: F401  (the optional dependency: fail here, at import, when it is missing)
+from optuna.distributions import BaseDistribution
+from optuna.samplers import GPSampler
+from optuna.trial import FrozenTrial
+from threadpoolctl import threadpool_limits
+
+from tunekit.strategies._random import TrialSeededRandomSampler
+
+
+class GPStrategySampler(GPSampler):
+    """Optuna's GPSampler, seeded per trial and stateless between suggestions.
+
+    Args:
+        seed: seed of the random trials and of each suggestion's acquisition search.
+        n_startup_trials: random trials before the Gaussian process is used.
+        deterministic_objective: model the objective as noise-free.
+
+    Example:
+        >>> sampler = GPStrategySampler(seed=0, n_startup_trials=10)
+    """
+
+    def __init__(
+        self, *, seed: int | None = None, n_startup_trials: int = 10, deterministic_objective: bool = False
+    ) -> None:
+        if not isinstance(n_startup_trials, int) or isinstance(n_startup_trials, bool) or n_startup_trials < 1:
+            raise ValueError(f"n_startup_trials must be an int >= 1, got {n_startup_trials!r}")
+        if not isinstance(deterministic_objective, bool):
+            raise ValueError(f"deterministic_objective must be true or false, got {deterministic_objective!r}")
+        self._tunekit_seed = seed if seed is not None else secrets.randbits(32)
+        kwargs: dict[str, Any] = {"deterministic_objective": True} if deterministic_objective else {}
+        super().__init__(
+            seed=self._tunekit_seed,
+            independent_sampler=TrialSeededRandomSampler(seed=self._tunekit_seed),
+            n_startup_trials=n_startup_trials,
+            warn_independent_sampling=False,
+            **kwargs,
+        )
+
+    def reseed_rng(self) -> None:  # draws are seeded per trial; nothing to reseed
+        pass
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        per_trial = np.random.SeedSequence([self._tunekit_seed & 0xFFFFFFFF, trial.number, 11])
+        rng = getattr(self, "_rng", None)
+        if rng is not None and hasattr(rng, "rng"):
+            rng.rng.seed(int(per_trial.generate_state(1)[0]))
+        for cache in ("_gprs_cache_list", "_constraints_gprs_cache_list"):
+            if hasattr(self, cache):
+                setattr(self, cache, None)
+        # BLAS on one thread: Optuna limits PyTorch's threads, but OpenBLAS is already loaded by
+        # then and its threads fight PyTorch's for the cores (10x slower on a busy 2-core machine)
+        with threadpool_limits(limits=1):
+            return super().sample_relative(study, trial, search_space)
