@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
+
+from tunekit.strategies._random import IndependentSampler
 
 if TYPE_CHECKING:
     from tunekit.space import Space
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 GRID_ID_KEY = "tunekit:grid_id"
 
 
-class GridStrategySampler(BaseSampler):
+class GridStrategySampler(IndependentSampler):
     """Evaluate every point of ``space.grid(resolution)`` once, in a seeded order.
 
     The point a trial evaluates is stored in the trial's system attributes, so a resumed
@@ -69,14 +70,6 @@ class GridStrategySampler(BaseSampler):
             _stop(study)
             return
         study._storage.set_trial_system_attr(trial._trial_id, GRID_ID_KEY, free[0])
-
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return {}
-
-    def sample_relative(
-        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return {}
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution

@@ -12,7 +12,19 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.trial import FrozenTrial
 
 
-class TrialSeededRandomSampler(BaseSampler):
+class IndependentSampler(BaseSampler):
+    """A sampler that draws every parameter on its own (no relative search space)."""
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+
+class TrialSeededRandomSampler(IndependentSampler):
     """Uniform independent sampling, deterministic per trial.
 
     Because each draw is seeded by ``(seed, trial.number, parameter name)``, a resumed study
@@ -26,14 +38,6 @@ class TrialSeededRandomSampler(BaseSampler):
     def __init__(self, *, seed: int | None = None) -> None:
         self._seed = seed
         self._fallback = RandomSampler(seed=seed)
-
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return {}
-
-    def sample_relative(
-        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return {}
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
