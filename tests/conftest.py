@@ -81,3 +81,20 @@ def tiny_study_file(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.py"
     path.write_text(TINY_STUDY)
     return path
+
+
+def invoke(*args: str):
+    """The tunekit CLI in-process (click's CliRunner)."""
+    from click.testing import CliRunner
+
+    from tunekit.cli import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+def one_error_line(result) -> str:
+    """Assert a bad-input result: exit code 2 and one line starting with 'error: '."""
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]

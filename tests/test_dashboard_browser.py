@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from tunekit.cli import cli
+from tests.conftest import TINY_STUDY
 
 pytestmark = pytest.mark.slow  # a real tiny run (iris, 2 epochs)
 TUNEKIT = Path(sys.executable).parent / "tunekit"
@@ -24,16 +25,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-TINY = """
-from tunekit import StudySpec, Int, Float, Choice
-spec = StudySpec(
-    data='iris',
-    space={'units': Int(4, 32, log=True), 'learning_rate': Float(1e-3, 1e-1, log=True),
-           'activation': Choice(['relu', 'tanh'])},
-    fixed={'n_layers': 1, 'batch_size': 32},
-    epochs=2,
-)
-"""
+TINY = TINY_STUDY  # the suite's one tiny study (tests/conftest.py)
 # Every trial's loss explodes: the runner stores the reason as fail_reason.
 BROKEN = """
 from tunekit import StudySpec, Int

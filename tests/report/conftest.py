@@ -11,17 +11,9 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from tunekit.cli import cli
+from tests.conftest import TINY_STUDY
 
-TINY = """
-from tunekit import StudySpec, Int, Float, Choice
-spec = StudySpec(
-    data='iris',
-    space={'units': Int(4, 32, log=True), 'learning_rate': Float(1e-3, 1e-1, log=True),
-           'activation': Choice(['relu', 'tanh'])},
-    fixed={'n_layers': 1, 'batch_size': 32},
-    epochs=2,
-)
-"""
+TINY = TINY_STUDY  # the suite's one tiny study (tests/conftest.py)
 
 
 @pytest.fixture(scope="session")

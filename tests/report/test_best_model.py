@@ -8,22 +8,10 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-from click.testing import CliRunner
 
-from tunekit.cli import cli
+from tests.conftest import invoke, one_error_line
 
 pytestmark = pytest.mark.slow  # the shared results_db fixture trains a real tiny study
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 def test_saved_model_loads_and_predicts_with_the_stored_accuracy(results_db: str, tmp_path: Path) -> None:

@@ -7,25 +7,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from tunekit.cli import cli
+from tests.conftest import invoke, one_error_line
 from tunekit.report import PNG_SIZES, SECTIONS
 
 pytestmark = pytest.mark.slow  # the shared results_db fixture trains a real tiny study
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 class Page(HTMLParser):
