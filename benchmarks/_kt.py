@@ -34,22 +34,24 @@ def ensure_tensorboard_importable() -> str:
 
 
 def hypermodel(dataset: Any, epochs: int):
-    """A ``keras_tuner.HyperModel`` over ``SEARCH``; ``fit`` uses the sampled batch size."""
+    """A ``keras_tuner.HyperModel`` over ``SEARCH`` with ``DEFAULTS`` as the hyperparameters'
+    ``default=``; ``fit`` uses the sampled batch size."""
     import keras_tuner as kt
 
-    from benchmarks._trials import SEARCH
+    from benchmarks._trials import DEFAULTS, SEARCH
     from tunekit.factory import build_model, resolve_params
 
     class MLP(kt.HyperModel):
         def build(self, hp: kt.HyperParameters):
             params: dict[str, Any] = {"epochs": epochs}
             for name, kind, values in SEARCH:
+                default = DEFAULTS[name]  # keras-tuner 1.4.8 still starts from a random point
                 if kind == "int":
-                    params[name] = hp.Int(name, values[0], values[1])
+                    params[name] = hp.Int(name, values[0], values[1], default=default)
                 elif kind == "logfloat":
-                    params[name] = hp.Float(name, values[0], values[1], sampling="log")
+                    params[name] = hp.Float(name, values[0], values[1], sampling="log", default=default)
                 else:
-                    params[name] = hp.Choice(name, list(values))
+                    params[name] = hp.Choice(name, list(values), default=default)
             p = resolve_params(params, task=dataset.task)
             steps = max(1, math.ceil(dataset.n_train / p["batch_size"]))
             return build_model(p, input_shape=dataset.input_shape, task=dataset.task,

@@ -149,10 +149,10 @@ def timed_runner_class():
         def _stored(self) -> float:
             return self.storage_clock.seconds if self.storage_clock else 0.0
 
-        def _train(self, trial, params):
+        def train(self, trial, params):
             self._timing = Timing()
             self._marks = {"start": (time.perf_counter(), self._stored())}
-            value = super()._train(trial, params)
+            value = super().train(trial, params)
             end, stored_end = time.perf_counter(), self._stored()
             fit_end, stored_fit_end = self._marks["fit_end"]
             self._timing.evaluate = (end - fit_end) - (stored_end - stored_fit_end)
@@ -193,18 +193,25 @@ SEARCH = (
 )
 
 
-def tunekit_space() -> dict[str, Any]:
-    """``SEARCH`` as tunekit dimensions."""
+#: A declared starting point inside ``SEARCH`` (the notes' usual network, as in ``REFERENCE``).
+#: keras-tuner's hypermodel declares the same values as its ``default=``.
+DEFAULTS = {"n_layers": 2, "units": 128, "activation": "relu", "batch_norm": "after", "dropout": 0.2,
+            "learning_rate": 1e-3, "batch_size": 32}
+
+
+def tunekit_space(*, defaults: bool = False) -> dict[str, Any]:
+    """``SEARCH`` as tunekit dimensions, with ``DEFAULTS`` declared as ``default=`` if asked."""
     from tunekit import Choice, Float, Int
 
     dims: dict[str, Any] = {}
     for name, kind, values in SEARCH:
+        extra = {"default": DEFAULTS[name]} if defaults else {}
         if kind == "int":
-            dims[name] = Int(*values)
+            dims[name] = Int(*values, **extra)
         elif kind == "logfloat":
-            dims[name] = Float(*values, log=True)
+            dims[name] = Float(*values, log=True, **extra)
         else:
-            dims[name] = Choice(list(values))
+            dims[name] = Choice(list(values), **extra)
     return dims
 
 

@@ -5,7 +5,12 @@ and every trial builds and traces a new model) on digits with a short epoch budg
 resident set size (RSS) is read after every trial. keras-tuner has open reports of memory
 growing trial after trial (keras-team/keras-tuner issues 395, 873, 1031).
 
-    python -m benchmarks.memory [--quick] [--trials N]
+The cause, measured side by side: a plain Keras loop (no tunekit, no Optuna) in two fresh
+processes, one as Keras leaves it and one releasing the gradient functions TensorFlow
+registers per traced train step (``tunekit._tf.released_custom_gradients``, which the trial
+runner applies to every trial).
+
+    python -m benchmarks.memory [--quick] [--trials N] [--models N]
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ LIMIT_MB = 100.0
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _util.parse_args(argv, "Memory: RSS after 10 trials vs after N in one process",
                             trials={"type": int, "default": None, "help": "trials in the process (default 200)"},
-                            epochs={"type": int, "default": 2, "help": "epochs per trial"})
+                            epochs={"type": int, "default": 2, "help": "epochs per trial"},
+                            models={"type": int, "default": None, "help": "models per plain-loop process (default 40)"})
     _util.quiet()
     import tunekit
     from tunekit import StudySpec
@@ -45,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     before = _util.rss_mb()
     tunekit.run(spec, strategy="random", n_trials=n_trials, storage=f"sqlite:///{folder / 'study.db'}", seed=0,
                 on_trial=on_trial)
+    n_models = args.models or (15 if args.quick else 40)
+    loops = {release: _in_fresh_process(release, n_models) for release in (False, True)}
     growth = rss[n_trials] - rss[10]
     per_trial_kb = growth * 1024 / max(1, n_trials - 10)
     verdict = "met" if growth < LIMIT_MB else "missed"
@@ -59,8 +67,58 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     lines += _util.table(["trials finished", "RSS (MB)", "change since 10 trials (MB)"],
                          [[n, rss[n], rss[n] - rss[10]] for n in marks if n in rss])
+    lines += ["", "## Why: a plain Keras loop, side by side", "",
+              f"{n_models} models in a fresh process each (`clear_session`; a Dense 32/64/128 + BatchNormalization "
+              "MLP; `fit` 1 epoch on digits with validation; `del`; `gc.collect()`). Every traced train step "
+              "registers a `CustomGradient-<uid>` function in TensorFlow's global gradient registry "
+              "(`ReplicaContext.all_reduce` in the optimizer update uses `tf.custom_gradient`); its closure holds "
+              "the traced graph and nothing removes it. The runner removes the entries its trial added "
+              "(`tunekit/_tf.py`).", ""]
+    lines += _util.table(["plain Keras loop", "RSS after 10 models (MB)", f"after {n_models} (MB)",
+                          "growth per model (MB)", "registry entries left"],
+                         [[("entries released after each model" if release else "as Keras leaves it"),
+                           r["rss10"], r["rss_end"], r["per_model"], r["left"]] for release, r in loops.items()])
     _util.write(args.out, NAME, args.quick, lines)
-    return {"growth_mb": growth, "rss": rss}
+    return {"growth_mb": growth, "rss": rss, "plain_loop": loops}
+
+
+def _in_fresh_process(release: bool, models: int) -> dict[str, float]:
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        out = pool.apply(plain_loop_growth, (release, models))
+    _util.log(f"{NAME}: plain loop, release={release}: {out}")
+    return out
+
+
+def plain_loop_growth(release: bool, models: int) -> dict[str, float]:
+    """RSS growth per trained model of a plain Keras loop (run in a fresh process)."""
+    import contextlib
+    import gc
+
+    from tunekit._tf import _gradient_registry, import_keras_quietly, released_custom_gradients
+
+    import_keras_quietly()
+    _util.quiet()
+    import keras
+
+    from tunekit.data import load_data
+
+    ds = load_data("digits", seed=0)
+    marks: dict[int, float] = {}
+    for i in range(models):
+        with released_custom_gradients() if release else contextlib.nullcontext():
+            keras.backend.clear_session()
+            model = keras.Sequential([keras.Input(ds.input_shape), keras.layers.Dense((32, 64, 128)[i % 3], activation="relu"),
+                                      keras.layers.BatchNormalization(), keras.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            model.fit(ds.x_train, ds.y_train, validation_data=(ds.x_val, ds.y_val), epochs=1, batch_size=32, verbose=0)
+            del model
+        gc.collect()
+        marks[i + 1] = _util.rss_mb()
+    left = sum(str(k).startswith("CustomGradient-") for k in (_gradient_registry() or {}))
+    return {"rss10": marks[10], "rss_end": marks[models], "per_model": (marks[models] - marks[10]) / (models - 10),
+            "left": left}
 
 
 if __name__ == "__main__":

@@ -100,3 +100,47 @@ def test_speedups_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("TUNEKIT_SPEEDUPS", "fast")
     with pytest.raises(ConfigError, match=r"TUNEKIT_SPEEDUPS must be 'none' or 'default', got 'fast'"):
         default_speedups()
+
+
+def _custom_gradients() -> set[str]:
+    from tunekit._tf import _gradient_registry
+
+    registry = _gradient_registry()
+    assert registry is not None, "TensorFlow's gradient registry moved; tunekit._tf needs updating"
+    return {k for k in registry if str(k).startswith("CustomGradient-")}
+
+
+def test_trials_leave_no_traced_graph_behind(db_url: str) -> None:
+    """Each traced train step registers a custom gradient holding its graph (~6 MB);
+    the runner removes what its trials added, so memory stays flat over many trials."""
+    import keras
+
+    from tunekit._tf import released_custom_gradients
+
+    x, y = IRIS.x_train, IRIS.y_train
+    before = _custom_gradients()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with released_custom_gradients():
+        model.fit(x, y, epochs=1, verbose=0)
+        added_inside = _custom_gradients() - before
+    assert added_inside, "a plain fit no longer registers custom gradients: the workaround may be obsolete"
+    assert _custom_gradients() == before
+
+    study = _study(db_url)
+    study.optimize(_runner({"units": Choice([4, 8])}, fixed={"n_layers": 1}, epochs=1), n_trials=3)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert _custom_gradients() == before
+
+
+def test_on_model_receives_each_trained_model(db_url: str) -> None:
+    got = []
+    spec = StudySpec(data="iris", space={"units": Choice([4, 8])}, fixed={"n_layers": 1}, epochs=2)
+    runner = TrialRunner(spec=spec, dataset=IRIS, metric="val_accuracy", seed=0, on_model=got.append)
+    study = _study(db_url)
+    study.optimize(runner, n_trials=2)
+    assert len(got) == 2 and got[0] is not got[1]
+    for model, trial in zip(got, study.trials):
+        assert model.count_params() == trial.user_attrs["param_count"]
+        accuracy = model.evaluate(IRIS.x_val, IRIS.y_val, verbose=0, return_dict=True)["accuracy"]
+        assert accuracy == pytest.approx(trial.value)  # the trained weights, not a fresh model

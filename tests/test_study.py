@@ -95,3 +95,27 @@ def test_bad_run_arguments(db_url: str, kwargs: dict, message: str, tmp_path) ->
     with pytest.raises(ConfigError, match=message):
         tunekit.run(StudySpec(**TINY), storage=db_url, **kwargs)
     assert not (tmp_path / "study.db").exists()
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "random", "metropolis"])
+def test_first_trial_of_a_new_study_tries_the_declared_defaults(db_url: str, strategy: str) -> None:
+    space = {"units": Int(4, 32, log=True, default=8), "learning_rate": Float(1e-3, 1e-1, log=True, default=0.02),
+             "activation": Choice(["relu", "tanh"])}
+    spec = StudySpec(**{**TINY, "space": space}, name=f"defaults-{strategy}")
+    study = tunekit.run(spec, strategy=strategy, n_trials=2, storage=db_url, seed=3)
+    first, second = study.trials
+    assert first.params["units"] == 8 and first.params["learning_rate"] == 0.02
+    assert first.params["activation"] in ("relu", "tanh")  # no default: the strategy samples it
+    assert first.user_attrs["start"] == "defaults" and "start" not in second.user_attrs
+    assert first.state == second.state == TrialState.COMPLETE
+    again = tunekit.run(spec, strategy=strategy, n_trials=3, storage=db_url, seed=3)  # resuming: not tried again
+    assert len(again.trials) == 3 and [t.user_attrs.get("start") for t in again.trials].count("defaults") == 1
+
+
+def test_grid_ignores_defaults(db_url: str) -> None:
+    space = {"units": Choice([4, 8], default=8), "learning_rate": Choice([0.01, 0.05])}
+    study = tunekit.run(StudySpec(**{**TINY, "space": space}, name="grid-defaults"), strategy="grid", n_trials=4,
+                        storage=db_url)
+    assert sorted((t.params["units"], t.params["learning_rate"]) for t in study.trials) == [
+        (4, 0.01), (4, 0.05), (8, 0.01), (8, 0.05)]
+    assert all("start" not in t.user_attrs for t in study.trials)

@@ -100,20 +100,11 @@ def rebuild_dataset(study: optuna.Study) -> Any:
     return ds
 
 
-def _runner(study: optuna.Study, best: optuna.trial.FrozenTrial, dataset: Any) -> Any:
-    """The study's own TrialRunner, rebuilt from its attributes, that keeps the model it trains."""
+def _runner(study: optuna.Study, best: optuna.trial.FrozenTrial, dataset: Any, keep: list[Any]) -> Any:
+    """The study's own TrialRunner, rebuilt from its attributes; the model it trains goes to ``keep``."""
     from tunekit._runner import TrialRunner
     from tunekit._spec import StudySpec
     from tunekit.space import Space
-
-    class KeepModel(TrialRunner):
-        """The runner unchanged, except that it keeps a reference to the model it builds."""
-
-        model: Any = None
-
-        def _tune(self, model: Any, steps: int) -> None:
-            super()._tune(model, steps)
-            self.model = model
 
     attrs = _attrs(study)
     epochs = int(attrs["epochs"])
@@ -124,17 +115,18 @@ def _runner(study: optuna.Study, best: optuna.trial.FrozenTrial, dataset: Any) -
     )
     # `run --epochs N` overrides a searched `epochs`; the trial then ran exactly N epochs.
     override = "epochs" in best.params and best.params["epochs"] != epochs and best.user_attrs.get("epochs_run") == epochs
-    return KeepModel(spec=spec, dataset=dataset, metric=attrs["metric"], seed=int(attrs["seed"]),
-                     epochs=epochs if override else None)
+    return TrialRunner(spec=spec, dataset=dataset, metric=attrs["metric"], seed=int(attrs["seed"]),
+                       epochs=epochs if override else None, on_model=keep.append)
 
 
-def _retrain(runner: Any, best: optuna.trial.FrozenTrial, params: dict[str, Any], direction: Any) -> tuple[Any, _RetrainTrial]:
+def _retrain(runner: Any, best: optuna.trial.FrozenTrial, params: dict[str, Any], direction: Any,
+             keep: list[Any]) -> tuple[Any, _RetrainTrial]:
     """Train ``params`` through the runner's own training path, exactly as trial ``best`` was trained."""
     stand_in = _RetrainTrial(best.number, direction)
-    runner._train(stand_in, params)  # the trial's code path: data pipeline, seed, callbacks, final evaluation
-    if runner.model is None:
-        raise TunekitError("the trial runner no longer hands its model to _tune(); `best --save-model` needs updating")
-    return runner.model, stand_in
+    runner.train(stand_in, params)  # the trial's code path: data pipeline, seed, callbacks, final evaluation
+    if not keep:
+        raise TunekitError("the trial runner did not hand over its model (on_model); `best --save-model` needs updating")
+    return keep[-1], stand_in
 
 
 def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: Any = None) -> dict[str, Any]:
@@ -157,7 +149,8 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
     best = study.best_trial
     attrs = _attrs(study)
     dataset = rebuild_dataset(study)
-    runner = _runner(study, best, dataset)
+    keep: list[Any] = []
+    runner = _runner(study, best, dataset, keep)
     params = runner.params_for(dict(best.params))
     seed = trial_seed(runner.seed, best.number)  # what the runner derives for this trial number
     stored_seed = best.user_attrs.get("seed")
@@ -169,7 +162,7 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
         echo(f"retraining trial {best.number} (seed {seed}, {params['epochs']} epochs) on {dataset.n_train} training rows ...")
         for note in notes:
             echo(f"note: {note}")
-    model, record = _retrain(runner, best, params, study.direction)
+    model, record = _retrain(runner, best, params, study.direction, keep)
     model_metrics = {k: float(v) for k, v in record.user_attrs.items() if k.startswith("val_")}
     metric = attrs["metric"]
     value = model_metrics.get(metric)

@@ -13,6 +13,11 @@ garbage collector's sight once, so the collections between trials stay short. Ea
 is a field of ``Speedups`` so the benchmark can switch it off. XLA (``jit_compile``) stays
 off: Keras turns it off anyway while TensorFlow's op determinism is on, which the runner
 needs so that the same seed gives the same result.
+
+Memory: every trial runs inside ``released_custom_gradients`` (``tunekit/_tf.py``), which
+drops the gradient functions TensorFlow registers globally for each traced train step; they
+hold the traced graphs, about 6 MB per trained model, which a long study would otherwise
+keep forever (``benchmarks/results/memory.md``).
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import optuna
 
 from tunekit._errors import ConfigError, TrialError
+from tunekit._tf import released_custom_gradients
 
 if TYPE_CHECKING:
     import keras
@@ -179,7 +185,11 @@ class TrialRunner:
         seed: int,
         epochs: int | None = None,
         speedups: Speedups | None = None,
+        on_model: Callable[["keras.Model"], None] | None = None,
     ) -> None:
+        """``on_model`` is called with each trial's model once it is trained and evaluated
+        (before the runner lets it go), e.g. to save it; ``tunekit best --save-model`` uses it."""
+        self.on_model = on_model
         self.spec = spec
         self.dataset = dataset
         self.metric = metric
@@ -198,7 +208,8 @@ class TrialRunner:
     def __call__(self, trial: optuna.Trial) -> float:
         sampled = self.spec.space.sample(trial)
         try:
-            return self._train(trial, self.params_for(sampled))
+            with released_custom_gradients():  # without it, every trained model stays in memory (~6 MB)
+                return self.train(trial, self.params_for(sampled))
         except optuna.TrialPruned:
             raise
         except KeyboardInterrupt:
@@ -214,7 +225,10 @@ class TrialRunner:
         finally:
             gc.collect()
 
-    def _train(self, trial: optuna.Trial, params: dict[str, Any]) -> float:
+    def train(self, trial: optuna.Trial, params: dict[str, Any]) -> float:
+        """Build, train and evaluate ``params`` (complete: see ``params_for``), recording into
+        ``trial`` (user attrs, one report per epoch); return the metric. Errors propagate:
+        ``__call__`` turns them into a failed trial."""
         import keras
 
         from tunekit.factory import build_model, resolve_params
@@ -257,6 +271,8 @@ class TrialRunner:
         value = final.get(key)
         if value is None or not math.isfinite(float(value)):
             raise TrialError(f"final {self.metric} is {value}; the model diverged")
+        if self.on_model is not None:
+            self.on_model(model)
         del model
         return float(value)
 

@@ -127,6 +127,15 @@ def _loop(
         settle(rdb)
 
 
+def _enqueue_defaults(study: optuna.Study, spec: StudySpec, strategy: str) -> None:
+    """A new study's first trial tries the space's declared ``default=`` values (as
+    keras-tuner's first trial does); the strategy samples every parameter without one.
+    Grid search enumerates its points in order instead."""
+    defaults = spec.space.defaults()
+    if defaults and strategy != "grid" and not study.get_trials(deepcopy=False):
+        study.enqueue_trial(defaults, user_attrs={"start": "defaults"}, skip_if_exists=True)
+
+
 def run(
     spec: StudySpec,
     *,
@@ -230,6 +239,7 @@ def run(
     }
     if study.user_attrs.get(RUN_ATTR) != run_config:
         study.set_user_attr(RUN_ATTR, run_config)
+    _enqueue_defaults(study, spec, strategy)
     if counted_trials(study) >= n_trials:
         settle(rdb)
         return study

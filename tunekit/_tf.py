@@ -1,9 +1,11 @@
-"""Import TensorFlow/Keras once, without the C++ start-up chatter on stderr."""
+"""TensorFlow process hygiene: a quiet import, and releasing what a trained model leaves behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from typing import Iterator
 
 
 def import_keras_quietly() -> None:
@@ -37,3 +39,39 @@ def import_keras_quietly() -> None:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # retracing notices and similar: not actionable for users
+
+
+@contextlib.contextmanager
+def released_custom_gradients() -> Iterator[None]:
+    """Forget the gradient functions TensorFlow registers while the block traces a model.
+
+    Each traced Keras train step registers a ``CustomGradient-<uid>`` entry in TensorFlow's
+    global gradient registry (``ReplicaContext.all_reduce`` in the optimizer's update uses
+    ``tf.custom_gradient``), and that entry's closure holds the whole traced graph. Nothing
+    ever removes it, so a process leaks every train step it traces: about 6 MB per trained
+    model on a small MLP (``benchmarks/results/memory.md``). The registry is read only while
+    gradients are built, i.e. while a train step is traced; once the block's models are
+    trained and dropped, the entries it added are dead weight and are removed here.
+
+    Example:
+        >>> with released_custom_gradients():  # doctest: +SKIP
+        ...     model.fit(x, y)
+    """
+    registry = _gradient_registry()
+    before = set(registry) if registry is not None else set()
+    try:
+        yield
+    finally:
+        if registry is not None:
+            for key in [k for k in list(registry) if k not in before and str(k).startswith("CustomGradient-")]:
+                registry.pop(key, None)
+
+
+def _gradient_registry() -> dict | None:
+    """TensorFlow's gradient registry (a private dict), or None if this TensorFlow has none."""
+    try:
+        from tensorflow.python.framework import ops
+    except ImportError:  # pragma: no cover - TensorFlow is a dependency
+        return None
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    return registry if isinstance(registry, dict) else None

@@ -41,20 +41,27 @@ def test_overhead(tmp_path: Path) -> None:
 
 
 def test_pruning(tmp_path: Path) -> None:
-    from benchmarks.pruning import main
+    from benchmarks.pruning import CONTENDERS, main
 
     summary = main(["--quick", "--seeds", "1", "--epochs", "2", "--cap", "1", "--data", "digits", "--out", str(tmp_path)])
-    assert set(summary["digits"]["medians"]) == {
-        "tunekit TPE + hyperband", "tunekit TPE + median", "keras-tuner Hyperband", "keras-tuner BayesianOptimization"}
-    assert "time-to-target" in _written(tmp_path, "pruning")
+    assert set(summary["digits"]["medians"]) == set(CONTENDERS) == {
+        "tunekit TPE + hyperband", "tunekit TPE + median", "tunekit TPE + hyperband, defaults first",
+        "keras-tuner Hyperband", "keras-tuner BayesianOptimization"}
+    text = _written(tmp_path, "pruning")
+    assert "time-to-target" in text
+    assert "Target, with declared defaults" in text and "Target, from a random start" in text
 
 
 def test_memory(tmp_path: Path) -> None:
     from benchmarks.memory import main
 
-    summary = main(["--quick", "--trials", "11", "--epochs", "1", "--out", str(tmp_path)])
+    summary = main(["--quick", "--trials", "11", "--epochs", "1", "--models", "11", "--out", str(tmp_path)])
     assert set(summary["rss"]) == {10, 11}
-    assert "RSS after 11 trials" in _written(tmp_path, "memory")
+    text = _written(tmp_path, "memory")
+    assert "RSS after 11 trials" in text and "a plain Keras loop, side by side" in text
+    # the cause, counted: every plain-loop model leaves its traced graphs registered, unless released
+    assert summary["plain_loop"][False]["left"] >= 11
+    assert summary["plain_loop"][True]["left"] == 0
 
 
 def test_sampler_cost_covers_every_registered_strategy(tmp_path: Path) -> None:

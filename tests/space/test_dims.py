@@ -292,3 +292,32 @@ def test_float_step_high_is_snapped_onto_the_decimal_lattice_optuna_uses(recwarn
     assert dim.to_distribution().high == 0.35
     assert not [w for w in recwarn if "divisible" in str(w.message)]
     assert Float(0.1, 0.1 + 3 * 0.1, step=0.1).high == 0.4
+
+
+# ----------------------------------------------------------------------------- defaults
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Int(1, 3, default=5, name="n"), "Int 'n': default 5 is not a value of Int(1, 3); pick a default inside"),
+        (lambda: Int(1, 3, default=1.5, name="n"), "Int 'n': default 1.5 is not a value of Int(1, 3)"),
+        (lambda: Int(0, 10, step=5, default=3, name="n"), "Int 'n': default 3 is not a value of Int(0, 10, step=5)"),
+        (lambda: Float(0, 1, default="x", name="f"), "Float 'f': default 'x' is not a value of Float(0.0, 1.0)"),
+        (lambda: Choice(["a"], default="b", name="c"), "Choice 'c': default 'b' is not a value of Choice(['a'])"),
+        (lambda: Fixed(3, default=3, name="e"), "Fixed 'e': a Fixed value takes no default= (it is always 3)"),
+    ],
+)
+def test_a_default_outside_the_dimension_is_refused(make, message):
+    with pytest.raises(ConfigError, match="^" + re.escape(message)):
+        make()
+
+
+def test_defaults_are_coerced_kept_in_json_and_repr():
+    assert Float(0, 1, default=1, name="f").default == 1.0 and isinstance(Float(0, 1, default=1).default, float)
+    assert Choice([None, "x"], default=None, name="c").has_default  # None is a value, not "no default"
+    assert not Choice([None, "x"], name="c").has_default
+    dim = Int(16, 256, log=True, default=64, name="units")
+    assert Dimension.from_dict(dim.to_dict()) == dim
+    assert "default" not in Int(16, 256).to_dict()  # spaces stored before defaults existed read back equal
+    assert repr(dim) == "Int(16, 256, log=True, default=64, name='units')"
+    assert Dimension.from_dict(Choice([None, "x"], default=None).to_dict()).default is None

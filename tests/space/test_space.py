@@ -325,3 +325,29 @@ def test_repr():
     assert "    'momentum': Float(0.0, 0.9, when=('optimizer', '==', 'sgd')),\n" in text
     assert "    'units_1': Int(16, 256, log=True, when=('n_layers', '>', 1)),\n" in text
     assert repr(Space({})) == "Space({})"
+
+
+def test_defaults_follow_conditions_and_layers():
+    space = Space({
+        "n_layers": Int(1, 3, default=2),
+        "units": PerLayer(Choice([32, 64], default=64)),
+        "optimizer": Choice(["adam", "sgd"], default="adam"),
+        "momentum": Float(0.0, 0.9, when=("optimizer", "sgd"), default=0.5),
+        "dropout": Float(0.0, 0.5),
+        "epochs": Fixed(3),
+    })
+    assert space.defaults() == {"n_layers": 2, "units_0": 64, "units_1": 64, "optimizer": "adam"}
+    space.validate_params(space.defaults())
+    # a condition on a parameter without a default cannot be decided: the default is kept
+    open_ = Space({"opt": Choice(["adam", "sgd"]), "momentum": Float(0.0, 0.9, when=("opt", "sgd"), default=0.9)})
+    assert open_.defaults() == {"momentum": 0.9}
+    assert Space({"lr": Float(1e-4, 1e-1, log=True)}).defaults() == {}
+
+
+def test_a_changed_default_is_not_a_different_space():
+    a = Space({"lr": Float(1e-4, 1e-1, log=True, default=1e-3), "act": Choice(["relu", "tanh"])})
+    b = Space({"lr": Float(1e-4, 1e-1, log=True), "act": Choice(["relu", "tanh"], default="tanh")})
+    assert a.diff(b) == [] and a != b
+    assert Space.from_json(a.to_json()) == a
+    c = Space({"lr": Float(1e-3, 1e-1, log=True, default=1e-3), "act": Choice(["relu", "tanh"])})
+    assert a.diff(c) == ["'lr': Float(0.0001, 0.1, log=True, default=0.001) -> Float(0.001, 0.1, log=True, default=0.001)"]

@@ -35,12 +35,34 @@ from tunekit.space._condition import (  # noqa: F401  (Condition, is_int re-expo
 # ---------------------------------------------------------------------------- dimensions
 
 
+class _NoDefault:
+    """The ``default`` of a dimension that declares none (``None`` is a valid Choice value)."""
+
+    _instance: "_NoDefault | None" = None
+
+    def __new__(cls) -> "_NoDefault":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
 @dataclass(frozen=True, kw_only=True, repr=False)
 class Dimension:
-    """Base of every dimension: an optional ``when`` condition and the parameter ``name``."""
+    """Base of every dimension: an optional ``when`` condition, the parameter ``name`` and an
+    optional ``default``: the value the study's first trial uses (as keras-tuner's ``default=``)."""
 
     when: Condition | None = None
     name: str | None = None
+    default: Any = NO_DEFAULT
 
     type_name: ClassVar[str] = ""
 
@@ -56,6 +78,11 @@ class Dimension:
             self.validate()
 
     @property
+    def has_default(self) -> bool:
+        """Whether a ``default=`` was declared."""
+        return self.default is not NO_DEFAULT
+
+    @property
     def label(self) -> str:
         """``Float 'lr'``: how messages name this dimension."""
         kind = type(self).__name__
@@ -68,6 +95,12 @@ class Dimension:
         if self.when is not None:
             as_condition(self.when, self.label)
         self._check()
+        if self.has_default and not self.contains(self.default):
+            raise ConfigError(
+                f"{self.label}: default {self.default!r} is not a value of "
+                f"{dataclasses.replace(self, default=NO_DEFAULT)._repr(with_name=False)}; "
+                "pick a default inside the dimension or drop default="
+            )
 
     def _normalise(self) -> None:
         """Coerce well-typed inputs to canonical types (list -> tuple, int -> float ...)."""
@@ -100,6 +133,8 @@ class Dimension:
         d: dict[str, Any] = {"type": self.type_name, **self._fields()}
         when = self.when
         d["when"] = when.to_dict() if isinstance(when, Condition) else when
+        if self.has_default:
+            d["default"] = self.default
         if self.name is not None:
             d["name"] = self.name
         return d
@@ -135,6 +170,8 @@ class Dimension:
         if self.when is not None:
             w = self.when
             args.append(f"when={(w.param, w.op, w.value)!r}" if isinstance(w, Condition) else f"when={w!r}")
+        if self.has_default:
+            args.append(f"default={self.default!r}")
         if with_name and self.name is not None:
             args.append(f"name={self.name!r}")
         return f"{type(self).__name__}({', '.join(args)})"
@@ -153,6 +190,8 @@ class _Range(Dimension):
     # Subclasses define the fields low, high, log, step, grid and _KIND, _ok, _coerce, _check_step.
 
     def _normalise(self) -> None:
+        if self.has_default:
+            object.__setattr__(self, "default", self._coerce(self.default))
         for attr in ("low", "high", "step"):
             object.__setattr__(self, attr, self._coerce(getattr(self, attr)))
         grid = _tuple(self.grid)
@@ -381,6 +420,8 @@ class Fixed(Dimension):
                 f"{self.label}: value must be {_SCALARS} (finite), got {self.value!r} "
                 f"of type {type(self.value).__name__}"
             )
+        if self.has_default:
+            raise ConfigError(f"{self.label}: a Fixed value takes no default= (it is always {self.value!r})")
 
     def to_distribution(self) -> None:
         return None

@@ -11,7 +11,7 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import BaseTrial
 
 from tunekit._errors import ConfigError
-from tunekit.space._dims import Choice, Condition, Dimension, Fixed, Float, Int, PerLayer, is_int
+from tunekit.space._dims import NO_DEFAULT, Choice, Condition, Dimension, Fixed, Float, Int, PerLayer, is_int
 from tunekit.space._grid import count_grid, enumerate_grid
 
 
@@ -181,6 +181,30 @@ class Space(Mapping[str, Dimension]):
                 params[name] = dim.suggest(trial)
         return params
 
+    def defaults(self) -> dict[str, Any]:
+        """The declared ``default=`` values that apply together, in declared order.
+
+        A dimension whose condition is false under the defaults before it is left out; one
+        whose condition depends on a parameter without a default is kept (the strategy
+        samples that parameter, and Optuna ignores a default it never asks for).
+
+        Example:
+            >>> Space({"opt": Choice(["adam", "sgd"], default="sgd"),
+            ...        "momentum": Float(0.0, 0.9, when=("opt", "sgd"), default=0.9)}).defaults()
+            {'opt': 'sgd', 'momentum': 0.9}
+        """
+        known: dict[str, Any] = {}
+        out: dict[str, Any] = {}
+        for name, dim in self._dims.items():
+            if dim.when is not None and dim.when.param in known and not dim.when.holds(known):
+                continue
+            value = dim.value if isinstance(dim, Fixed) else dim.default
+            if isinstance(dim, Fixed) or dim.has_default:
+                known[name] = value
+                if not isinstance(dim, Fixed):
+                    out[name] = value
+        return out
+
     def is_active(self, name: str, params: Mapping[str, Any]) -> bool:
         """Whether ``name``'s condition holds on ``params`` (always True without one)."""
         if name not in self._dims:
@@ -258,6 +282,9 @@ class Space(Mapping[str, Dimension]):
     def diff(self, other: Space) -> list[str]:
         """Human-readable differences from ``self`` to ``other``; empty when equal.
 
+        Only what can be sampled counts: a changed ``default=`` is not a difference (it
+        chooses the first trial of a new study, nothing else).
+
         Example:
             >>> Space({"lr": Float(1e-4, 0.1, log=True)}).diff(Space({"lr": Float(1e-3, 0.1, log=True)}))
             ["'lr': Float(0.0001, 0.1, log=True) -> Float(0.001, 0.1, log=True)"]
@@ -266,9 +293,14 @@ class Space(Mapping[str, Dimension]):
         for name, dim in self._dims.items():
             if name not in other:
                 lines.append(f"{name!r} removed")
-            elif other[name] != dim:
+            elif _sampled(other[name]) != _sampled(dim):
                 lines.append(f"{name!r}: {dim._repr(False)} -> {other[name]._repr(False)}")
         lines += [f"{name!r} added" for name in other if name not in self._dims]
         if not lines and self.names != other.names:
             lines.append(f"order changed: {list(self.names)} -> {list(other.names)}")
         return lines
+
+
+def _sampled(dim: Dimension) -> Dimension:
+    """``dim`` without its default: what the search can sample."""
+    return dataclasses.replace(dim, default=NO_DEFAULT) if dim.has_default else dim
