@@ -23,8 +23,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalW
 
 NAMES = list(STRATEGIES)
 # Fresh samplers with the same seed on the same trials give the same next suggestion.
-# TPE keeps its random state in memory, so a resumed TPE study draws differently.
-RESUMABLE = [n for n in NAMES if n != "tpe"]
+# Every strategy derives its draws from the seed and the stored trials (TPE and GP reseed per trial).
+RESUMABLE = NAMES
 # Strategies whose default start-up phase is random for 10 trials: run past it.
 N_TRIALS = 16
 FAST = {"gp": {"n_startup_trials": 4}, "skopt": {"n_initial_points": 4}, "tpe": {"n_startup_trials": 4},

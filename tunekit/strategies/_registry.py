@@ -53,9 +53,9 @@ def _tpe(
     multivariate: bool = True,
     constant_liar: bool = True,
 ) -> "optuna.samplers.BaseSampler":
-    import optuna
+    from tunekit.strategies._tpe import TPEStrategySampler
 
-    return optuna.samplers.TPESampler(
+    return TPEStrategySampler(
         seed=seed,
         n_startup_trials=n_startup_trials,
         multivariate=multivariate,

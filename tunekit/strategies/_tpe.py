@@ -1,0 +1,45 @@
+"""Optuna's TPESampler, made resumable: its random state is reseeded per trial.
+
+Optuna's TPE keeps one random state in memory for the life of the sampler, so a resumed
+study (a new process) draws differently from an uninterrupted run with the same seed. Here
+the state is reseeded from ``(seed, trial number)`` before each trial, and the startup /
+fallback random draws come from tunekit's per-trial seeded random sampler, so trial N's
+suggestion depends only on the seed and the trials already in storage.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.samplers import TPESampler
+from optuna.trial import FrozenTrial
+
+from tunekit.strategies._random import TrialSeededRandomSampler
+
+
+class TPEStrategySampler(TPESampler):
+    """Optuna's TPESampler, seeded per trial.
+
+    Args:
+        seed: seed of every trial's draws (a random one when None).
+        **kwargs: passed to ``optuna.samplers.TPESampler``.
+
+    Example:
+        >>> sampler = TPEStrategySampler(seed=0, n_startup_trials=10, multivariate=True)
+    """
+
+    def __init__(self, *, seed: int | None = None, **kwargs: Any) -> None:
+        self._tunekit_seed = seed if seed is not None else secrets.randbits(32)
+        super().__init__(seed=self._tunekit_seed, **kwargs)
+        self._random_sampler = TrialSeededRandomSampler(seed=self._tunekit_seed)
+
+    def reseed_rng(self) -> None:  # draws are seeded per trial; nothing to reseed
+        pass
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        per_trial = np.random.SeedSequence([self._tunekit_seed & 0xFFFFFFFF, trial.number, 7])
+        self._rng.rng.seed(int(per_trial.generate_state(1)[0]))
+        super().before_trial(study, trial)
