@@ -128,9 +128,10 @@ def _loop(
 
 
 def _enqueue_defaults(study: optuna.Study, spec: StudySpec, strategy: str) -> None:
-    """A new study's first trial tries the space's declared ``default=`` values (as
-    keras-tuner's first trial does); the strategy samples every parameter without one.
-    Grid search enumerates its points in order instead."""
+    """A new study's first trial tries the space's declared ``default=`` values (what a
+    keras-tuner user expects of ``default=``; keras-tuner 1.4.8 itself starts from a random
+    point); the strategy samples every parameter without one. Grid search enumerates its
+    points in order instead."""
     defaults = spec.space.defaults()
     if defaults and strategy != "grid" and not study.get_trials(deepcopy=False):
         study.enqueue_trial(defaults, user_attrs={"start": "defaults"}, skip_if_exists=True)
