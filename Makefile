@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 BASE   := $(VENV)/.installed-base
+NBSTAMP := $(VENV)/.installed-notebook
 
-.PHONY: install demo test bench bench-quick clean
+.PHONY: install demo test bench bench-quick notebook clean
 
 # PyTorch (for the `gp` strategy) is pinned to a CPU build first, so that the `gp` extra's
 # range is already satisfied and pip does not fetch a multi-GB CUDA build.
@@ -17,19 +18,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,gp]'
 	@touch $(STAMP)
 
-# The demo needs only tunekit itself.
+# The demo and the README's next commands (report, compare, dashboard) need only tunekit itself.
 $(BASE): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	@touch $(BASE)
 
+# The notebook needs Jupyter's kernel and nbconvert (the `notebook` extra).
+$(NBSTAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebook]'
+	@touch $(NBSTAMP)
+
 install: $(STAMP)
 
 demo: $(BASE)
-	$(BIN)/tunekit run studies/digits.py --strategy tpe --trials 8 --epochs 6
+	$(BIN)/tunekit run studies/digits.py --strategy tpe --trials 8
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# Execute the quick-start notebook and write it, plots inline, to notebooks/quickstart.html.
+notebook: $(NBSTAMP)
+	cd notebooks && ../$(BIN)/jupyter nbconvert --to html --execute quickstart.ipynb --output quickstart.html
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

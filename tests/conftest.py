@@ -98,3 +98,15 @@ def one_error_line(result) -> str:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     return lines[0]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    """In CI (TUNEKIT_REQUIRE_SERVICES=1) a skipped test is a failed one: no `skip` or
+    `importorskip` may hide a missing service or package there."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and services_required() and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"skipped in CI, where every test must run (TUNEKIT_REQUIRE_SERVICES=1): {reason}"

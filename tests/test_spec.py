@@ -15,7 +15,7 @@ def test_defaults_and_direction() -> None:
     spec = StudySpec(data="iris", space={"units": Int(4, 8)}, metric="val_loss")
     assert spec.direction == "minimize"
     assert StudySpec(data="iris", space={}, metric="val_accuracy").direction == "maximize"
-    assert StudySpec(data="iris", space={}).resolved_metric("regression") == ("val_loss", "minimize")
+    assert StudySpec(data="iris", space={}).resolved_metric("regression") == ("val_rmse", "minimize")
 
 
 @pytest.mark.parametrize(

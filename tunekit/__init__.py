@@ -35,9 +35,14 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
+        import warnings
 
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        with warnings.catch_warnings():
+            # Optuna imports tqdm.auto, which warns in a notebook without ipywidgets; tunekit
+            # draws no notebook progress bar, so the warning says nothing to a tunekit user.
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            value = getattr(importlib.import_module(module), attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'tunekit' has no attribute {name!r}")

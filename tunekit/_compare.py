@@ -8,8 +8,11 @@ value, and the median number of finished trials a seed needed to reach ``target`
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 import statistics
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,55 +59,130 @@ def compare(
         target: the value "trials to target" counts up to; default the median of all runs'
             best values, a level about half of the runs reach.
         out_dir: folder for ``compare.csv``, ``compare.png`` and ``compare.html`` (best-so-far
-            curves: median over seeds).
+            curves: median over seeds); created when missing and checked writable before the first trial.
         options: strategy options by strategy name.
         epochs: override the epochs of every trial.
 
     Everything is checked before the database is touched: an unknown strategy, an option
-    that does not apply, a strategy that cannot run here (missing extra) or a bad count is
-    a ConfigError and nothing is written.
+    that does not apply or does not fit its declared type, a strategy that cannot run here
+    (missing extra), a bad count or an output folder that cannot be written is a ConfigError
+    and nothing is written.
 
     Example:
         >>> table = compare(spec, strategies=["random", "tpe"], n_trials=20, seeds=3,
         ...                 storage="sqlite:///tunekit.db", out_dir="compare")  # doctest: +SKIP
     """
     from tunekit._study import run
-    from tunekit.strategies import check_options, get_strategy, make_sampler
 
     strategies = [s.strip() for s in strategies if s and s.strip()]
-    if not strategies:
-        raise ConfigError("compare needs at least one strategy, e.g. --strategies random,tpe")
-    if len(set(strategies)) != len(strategies):
-        raise ConfigError(f"compare: strategies listed twice in {strategies}")
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise ConfigError(f"compare: n_trials must be an integer >= 1, got {n_trials!r}")
     seed_list = _seeds(seeds, spec)
     if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
         raise ConfigError(f"compare: target must be a finite number, got {target!r}")
-    options = dict(options or {})
-    for name in options:
-        if name not in strategies:
-            raise ConfigError(f"compare: options given for {name!r}, which is not among the strategies {strategies}")
-    for name in strategies:
-        get_strategy(name)
-        check_options(name, options.get(name))
-        make_sampler(name, space=spec.space, seed=0, options=options.get(name))  # missing extras, bad values
+    options = _check_strategies(spec, strategies, options)
     _plotting_libraries()
     out = Path(out_dir)
+    created = check_out_dir(out)  # before the first trial, not after the last
 
     base = spec.name or "tunekit"
     runs: dict[str, list[optuna.Study]] = {}
-    for name in strategies:
-        for seed in seed_list:
-            study = run(spec, strategy=name, n_trials=n_trials, storage=storage, seed=seed,
-                        study_name=study_name_for(base, name, seed), options=options.get(name), epochs=epochs,
-                        show_progress=show_progress)
-            runs.setdefault(name, []).append(study)
+    try:
+        for name in strategies:
+            for seed in seed_list:
+                study = run(spec, strategy=name, n_trials=n_trials, storage=storage, seed=seed,
+                            study_name=study_name_for(base, name, seed), options=options.get(name), epochs=epochs,
+                            show_progress=show_progress)
+                runs.setdefault(name, []).append(study)
+    except BaseException:
+        _remove_empty(created)  # a run refused (or interrupted): leave no empty output folder behind
+        raise
     table = summarize(runs, target=target)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "compare.csv", index=False)
     plot(runs, out, title=f"{base}: best so far (median over {len(seed_list)} seeds)")
     return table
+
+
+def _check_strategies(spec: "StudySpec", strategies: list[str],
+                      options: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """The strategies' options coerced to their declared types; ConfigError for anything wrong."""
+    from tunekit.strategies import check_options, make_sampler
+
+    if not strategies:
+        raise ConfigError("compare needs at least one strategy, e.g. --strategies random,tpe")
+    if len(set(strategies)) != len(strategies):
+        raise ConfigError(f"compare: strategies listed twice in {strategies}")
+    for name in options or {}:
+        if name not in strategies:
+            raise ConfigError(f"compare: options given for {name!r}, which is not among the strategies {strategies}")
+    checked = {name: check_options(name, (options or {}).get(name)) for name in strategies}
+    for name in strategies:
+        make_sampler(name, space=spec.space, seed=0, options=checked[name])  # missing extras
+    return checked
+
+
+def startup_note(strategies: Sequence[str], n_trials: int, options: Mapping[str, Mapping[str, Any]] | None) -> str | None:
+    """One line when the budget does not get past some strategies' random start-up trials, else None.
+
+    Example:
+        >>> startup_note(["random", "tpe"], 5, {})  # doctest: +ELLIPSIS
+        'with --trials 5 every trial of tpe (n_startup_trials=10) is a random start-up trial...'
+    """
+    from tunekit.strategies import get_strategy
+
+    covered = []
+    for name in strategies:
+        strategy = get_strategy(name)
+        startup = strategy.startup_trials((options or {}).get(name))
+        if strategy.startup_option and startup >= n_trials:
+            covered.append((name, strategy.startup_option, startup))
+    if not covered:
+        return None
+    listed = ", ".join(f"{name} ({key}={n})" for name, key, n in covered)
+    name, key, _ = covered[0]
+    return (f"with --trials {n_trials} every trial of {listed} is a random start-up trial, so here "
+            f"{'it is' if len(covered) == 1 else 'they are'} random search; pass --trials above "
+            f"{max(n for _, _, n in covered)} or fewer start-up trials (e.g. -O {name}.{key}={max(1, n_trials // 2)})")
+
+
+def check_out_dir(out: Path) -> list[Path]:
+    """Create the output folder ``out`` when missing and prove it writable with a temporary file;
+    returns the folders created. ConfigError (nothing else created) when it cannot be written."""
+    missing, existing = [], out
+    while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
+        missing.append(existing)
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"cannot write the comparison to '{out}': '{existing}' is a file, not a folder; "
+                          "pass --out FOLDER")
+    created: list[Path] = []
+    try:
+        for folder in reversed(missing):
+            folder.mkdir()
+            created.append(folder)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".tunekit-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        _remove_empty(created)
+        raise ConfigError(f"cannot write the comparison to '{out}': {_os_reason(exc)}; "
+                          "pass --out FOLDER somewhere writable") from None
+    return created
+
+
+def _os_reason(exc: OSError) -> str:
+    reasons = {errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied", errno.ENOSPC: "disk full", errno.ENOTDIR: "not a folder"}
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _seeds(seeds: int | Sequence[int], spec: "StudySpec") -> list[int]:
@@ -130,7 +208,7 @@ def _plotting_libraries() -> None:
         except ImportError as exc:
             raise ConfigError(
                 f"compare writes its plots with {module}, which is not installed; "
-                "install it with: pip install 'tunekit[report]'"
+                f"install it with: pip install {module}"
             ) from exc
 
 
@@ -180,7 +258,9 @@ def summarize(runs: Mapping[str, Sequence["optuna.Study"]], *, target: float | N
             if reached else math.nan,
             "median_seconds_per_trial": statistics.median(seconds) if seconds else math.nan,
         })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table.attrs["metric"] = next(iter(runs.values()))[0].user_attrs.get("metric", "value")
+    return table
 
 
 def _trials_to(c: list[float], target: float, minimize: bool) -> int | None:

@@ -19,6 +19,7 @@ import optuna
 from tunekit._errors import ConfigError, TunekitError
 from tunekit._inspect import best_summary
 from tunekit._output import check_output_file, write_text
+from tunekit._units import units_table
 from tunekit.report._facts import require_complete_trial
 
 #: The retrained model counts as a reproduction of the trial when its metric is this close.
@@ -141,6 +142,7 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
         >>> info["model_metrics"]["val_accuracy"]  # doctest: +SKIP
     """
     from tunekit._runner import trial_seed
+    from tunekit._tf import import_keras_quietly
 
     out = check_output_file(path, suffixes=(".keras",), what="the model")
     meta_path = check_output_file(out.with_suffix(".json"), what="the model's JSON")
@@ -158,6 +160,7 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
     if stored_seed is not None and int(stored_seed) != seed:
         notes.append(f"trial {best.number} was trained with seed {stored_seed} (a resumed run with another --seed); "
                      f"retrained with seed {seed}, so the metrics may differ")
+    import_keras_quietly()  # TensorFlow's C++ start-up lines are not tunekit's to print
     if echo:
         echo(f"retraining trial {best.number} (seed {seed}, {params['epochs']} epochs) on {dataset.n_train} training rows ...")
         for note in notes:
@@ -191,6 +194,7 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
         "epochs_run": record.user_attrs.get("epochs_run"),
         "train_seconds": record.user_attrs.get("train_seconds"),
         "model_metrics": model_metrics,
+        "units": units_table(model_metrics, attrs),  # regression: target units; val_loss is standardised
         "validation_accuracy": model_metrics.get("val_accuracy"),
         "trial_value": best.value,
         "trial_metrics": dict(best.user_attrs),

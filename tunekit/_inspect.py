@@ -11,6 +11,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from tunekit._errors import ConfigError
+from tunekit.data import data_summary
 from tunekit._storage import open_storage
 
 
@@ -50,7 +51,10 @@ def studies_frame(storage: str | None = None) -> pd.DataFrame:
 def trials_frame(study: optuna.Study, *, curves: bool = False) -> pd.DataFrame:
     """The study's trials with flattened ``params_*`` and ``user_attrs_*`` columns.
 
-    With ``curves=True`` a ``curve`` column holds each trial's per-epoch metric as JSON.
+    Parameters take their type from the study's stored space: integers (and Choices of
+    integers) are pandas' nullable ``Int64`` (``<NA>`` where a conditional parameter is
+    absent), booleans ``boolean``, reals ``float64``. With ``curves=True`` a ``curve``
+    column holds each trial's per-epoch metric as a list of floats.
 
     Example:
         >>> df = trials_frame(tunekit.load_study("digits"))  # doctest: +SKIP
@@ -64,10 +68,49 @@ def trials_frame(study: optuna.Study, *, curves: bool = False) -> pd.DataFrame:
     df = df.rename(columns={f"value_{name}": "value" for name in study.metric_names or []})
     if "duration" in df:
         df["duration_s"] = df.pop("duration").dt.total_seconds()
+    _apply_dtypes(df, study)
     if curves:
         by_number = {t.number: t.intermediate_values for t in study.get_trials(deepcopy=False)}
-        df["curve"] = [json.dumps([by_number[n][k] for k in sorted(by_number[n])]) for n in df["number"]]
+        df["curve"] = [[float(by_number[n][k]) for k in sorted(by_number[n])] for n in df["number"]]
     return df
+
+
+def _space_dtypes(space_json: Any) -> dict[str, str]:
+    """``params_<name>`` -> pandas dtype, from the study's stored space (JSON); {} when unreadable."""
+    try:
+        dims = json.loads(space_json) if isinstance(space_json, str) else {}
+    except ValueError:
+        return {}
+    out = {}
+    for name, d in dims.items() if isinstance(dims, dict) else ():
+        kind = d.get("type") if isinstance(d, dict) else None
+        values = list(d.get("values") or []) if kind == "choice" else [d.get("value")] if kind == "fixed" else []
+        if kind == "int" or (values and all(_is_int(v) for v in values)):
+            out[f"params_{name}"] = "Int64"
+        elif kind == "bool" or (values and all(isinstance(v, bool) for v in values)):
+            out[f"params_{name}"] = "boolean"
+        elif kind == "float" or (values and all(_is_int(v) or isinstance(v, float) for v in values)):
+            out[f"params_{name}"] = "float64"
+    return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _apply_dtypes(df: pd.DataFrame, study: optuna.Study) -> None:
+    """Give parameters their space's dtype, and user attributes that are always integers ``Int64`` (in place)."""
+    dtypes = {c: t for c, t in _space_dtypes(study.user_attrs.get("space")).items() if c in df.columns}
+    seen: dict[str, bool] = {}
+    for t in study.get_trials(deepcopy=False):
+        for key, value in t.user_attrs.items():
+            seen[key] = seen.get(key, True) and _is_int(value)
+    dtypes.update({f"user_attrs_{k}": "Int64" for k, ints in seen.items() if ints and f"user_attrs_{k}" in df.columns})
+    for col, dtype in dtypes.items():
+        try:
+            df[col] = df[col].astype(dtype)
+        except (TypeError, ValueError):  # a value outside the stored space (an older study): keep as read
+            pass
 
 
 def best_summary(study: optuna.Study) -> dict[str, Any]:
@@ -83,6 +126,7 @@ def best_summary(study: optuna.Study) -> dict[str, Any]:
         "value": best.value,
         "params": dict(best.params),
         "fixed": json.loads(study.user_attrs.get("fixed", "{}")),
+        "data": data_summary(json.loads(study.user_attrs.get("dataset") or "{}"), str(study.user_attrs.get("data", "?"))),
         "metrics": {k: v for k, v in best.user_attrs.items()},
     }
 
@@ -96,17 +140,17 @@ def export_trials(study: optuna.Study, path: str | Path) -> Path:
     if not out.parent.exists():
         raise ConfigError(f"cannot write '{out}': folder '{out.parent}' does not exist")
     df = trials_frame(study, curves=True)
-    for col in df.columns:
-        if str(df[col].dtype).startswith("datetime"):
-            df[col] = df[col].astype(str)
+    if "state" in df:  # a study without trials has no columns
+        df["state"] = df["state"].astype(str)
     try:
         if out.suffix == ".csv":
+            if "curve" in df:  # CSV has no lists: one JSON string per cell
+                df["curve"] = [json.dumps(c) for c in df["curve"]]
             df.to_csv(out, index=False)
         elif out.suffix == ".parquet":
-            df["state"] = df["state"].astype(str)
             df.to_parquet(out, index=False)
         else:
-            df.to_json(out, orient="records", indent=1)
+            df.to_json(out, orient="records", indent=1, date_format="iso", date_unit="us", double_precision=15)
     except OSError as exc:
         raise ConfigError(f"cannot write '{out}': {exc.strerror or exc}") from None
     return out

@@ -27,8 +27,17 @@ def check_output_file(path: str | os.PathLike[str], *, suffixes: Iterable[str] =
     if not parent.is_dir():
         raise ConfigError(f"cannot write {what} '{out}': '{parent}' is not a folder")
     if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise ConfigError(f"cannot write {what} '{out}': permission denied")
+        raise ConfigError(f"cannot write {what} '{out}': {unwritable_reason(parent)}")
     return out
+
+
+def unwritable_reason(path: str | os.PathLike[str]) -> str:
+    """Why ``path`` cannot be written: ``read-only file system`` (EROFS) or ``permission denied`` (EACCES)."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return "read-only file system" if read_only else "permission denied"
 
 
 def check_output_dir(path: str | os.PathLike[str], *, what: str = "output folder", create: bool = True) -> Path:
@@ -41,7 +50,8 @@ def check_output_dir(path: str | os.PathLike[str], *, what: str = "output folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise ConfigError(f"cannot write the {what} '{out}': '{existing}' is not a writable folder")
+        why = f" ({unwritable_reason(existing)})" if existing.is_dir() else ""
+        raise ConfigError(f"cannot write the {what} '{out}': '{existing}' is not a writable folder{why}")
     if create:
         try:
             out.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +24,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tunekit._errors import ConfigError, TunekitError
+from tunekit._resilient import DatabaseUnreachable, connection_error
 from tunekit._workers import Interrupts, OnTrial
 
 if TYPE_CHECKING:
@@ -29,6 +33,8 @@ if TYPE_CHECKING:
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 _STOP_SECONDS = 60.0
+_SPAWN_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_AS_IS = 3  # an error whose message is shown as it is (not "worker N: ...")
 
 
 def worker_seed(strategy: str, seed: int, *salt: int) -> int:
@@ -58,34 +64,65 @@ class WorkerPlan:
     timeout: float | None
     heartbeat: int
     grace_period: int | None
+    db_retry: float | None = None
 
 
-def _child(plan: WorkerPlan, index: int, n_workers: int, parent: int, errors: Any) -> None:
+def worker_count(requested: int, remaining: int, cores: int | None = None) -> tuple[int, list[str]]:
+    """How many worker processes to start for ``remaining`` trials, and the lines that say so:
+    a ``note:`` when capped at the trials left, a ``warning:`` above the CPU cores."""
+    cores = cores or os.cpu_count() or 1
+    n = max(1, min(requested, remaining))
+    lines = []
+    if n < requested:
+        lines.append(f"note: {requested} workers asked for, {remaining} trial{'s' if remaining != 1 else ''} "
+                     f"left to run: starting {n} worker{'s' if n != 1 else ''}")
+    if n > cores:
+        lines.append(f"warning: {n} workers on {cores} CPU cores share them and each trains slower; "
+                     f"--workers {cores} or fewer is usually faster")
+    return n, lines
+
+
+def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any) -> None:
+    """A worker process. It starts with SIGINT and SIGTERM blocked (inherited from the parent
+    while it spawns), so no signal interrupts it before its own handlers are in place."""
     os.setsid()  # the terminal's Ctrl-C goes to the parent only; it forwards one SIGINT
     code = 0
     try:
         with Interrupts() as interrupts:
+            interrupts.enter_trial()  # until the worker loop starts, a signal stops it at once
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
             from tunekit._runner import TrialRunner
             from tunekit._study import quiet_optuna
             from tunekit._workers import join_study, limit_tf_threads, thread_budget, work
             from tunekit.strategies import make_sampler
 
+            with open(plan_path, "rb") as handle:
+                plan: WorkerPlan = pickle.load(handle)
             limit_tf_threads(thread_budget(n_workers))
             quiet_optuna()
             sampler = make_sampler(plan.strategy, space=plan.spec.space,
                                    seed=worker_seed(plan.strategy, plan.seed, index), options=plan.options)
             study, storage = join_study(plan.url, plan.study_name, sampler=sampler, pruner=plan.pruner,
-                                        heartbeat=plan.heartbeat, grace_period=plan.grace_period)
-            runner = TrialRunner(spec=plan.spec, dataset=plan.dataset, metric=plan.metric, seed=plan.seed, epochs=plan.epochs)
+                                        heartbeat=plan.heartbeat, grace_period=plan.grace_period, db_retry=plan.db_retry)
+            runner = TrialRunner(spec=plan.spec, dataset=plan.dataset, metric=plan.metric, seed=plan.seed, epochs=plan.epochs,
+                                 strategy=plan.strategy)
+            interrupts.leave_trial()
             work(study, storage, runner, target=plan.target, timeout=plan.timeout, heartbeat=plan.heartbeat,
-                 grace_period=plan.grace_period, interrupts=interrupts, keep_going=lambda: os.getppid() == parent)
+                 grace_period=plan.grace_period, interrupts=interrupts, keep_going=lambda: os.getppid() == parent,
+                 db_retry=plan.db_retry)
     except KeyboardInterrupt:
         code = 130
     except ConfigError as exc:
         errors.put((index, 2, str(exc)))
         code = 2
+    except DatabaseUnreachable as exc:  # its message says it all, in the user's terms
+        errors.put((index, _AS_IS, str(exc)))
+        code = 1
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        errors.put((index, 1, f"{type(exc).__name__}: {exc}"))
+        from tunekit._storage import disk_full
+
+        full = disk_full(exc)  # a full disk: "disk full (N bytes free at PATH)", not Optuna's guess
+        errors.put((index, _AS_IS, str(full)) if full else (index, 1, f"{type(exc).__name__}: {exc}"))
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
@@ -93,26 +130,57 @@ def _child(plan: WorkerPlan, index: int, n_workers: int, parent: int, errors: An
 
 
 def _report(study: optuna.Study, seen: set[int], on_trial: OnTrial | None) -> None:
-    for trial in sorted(study.get_trials(deepcopy=False, states=_FINISHED), key=lambda t: t.number):
-        if trial.number not in seen:
-            seen.add(trial.number)
-            if on_trial is not None:
-                on_trial(study, trial)
+    """Call ``on_trial`` for trials finished since the last call; skipped while the database
+    is unreachable (the workers ride the outage out, or report it)."""
+    try:
+        for trial in sorted(study.get_trials(deepcopy=False, states=_FINISHED), key=lambda t: t.number):
+            if trial.number not in seen:
+                if on_trial is not None:
+                    on_trial(study, trial)
+                seen.add(trial.number)
+    except Exception as exc:
+        if connection_error(exc) is None:
+            raise
 
 
-def _stop(procs: list[Any]) -> None:
-    """One SIGINT to every live worker, then wait; SIGKILL what does not stop in time."""
+def _interrupt(procs: list[Any]) -> None:
     for p in procs:
         if p.is_alive() and p.pid:
             try:
                 os.kill(p.pid, signal.SIGINT)
             except ProcessLookupError:
                 pass
+
+
+def _stop(procs: list[Any]) -> None:
+    """One SIGINT to every live worker, then wait; SIGKILL what does not stop in time. A
+    further Ctrl-C meanwhile is forwarded (a worker's second signal stops it at once)."""
+    _interrupt(procs)
+    deadline = time.monotonic() + _STOP_SECONDS
     for p in procs:
-        p.join(_STOP_SECONDS)
+        while True:
+            try:
+                p.join(max(0.0, deadline - time.monotonic()))
+                break
+            except KeyboardInterrupt:
+                _interrupt(procs)
         if p.is_alive():
             p.kill()
             p.join()
+
+
+def _spawn(procs: list[Any], started: list[Any], interrupts: Interrupts) -> None:
+    """Start the worker processes, each with SIGINT/SIGTERM blocked (the child inherits the
+    mask and unblocks once its handlers are set); a signal stops the spawning between two."""
+    for p in procs:
+        interrupts.check()
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SPAWN_SIGNALS)
+        try:
+            p.start()
+            started.append(p)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
+    interrupts.check()
 
 
 def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_trial: OnTrial | None = None) -> None:
@@ -121,21 +189,37 @@ def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_t
     ``on_trial`` is called in this process for every trial that finishes (polled about
     twice a second). Raises KeyboardInterrupt after the workers have marked their running
     trials FAIL ``interrupted``; a worker's configuration error stops the others and is
-    raised here as ConfigError.
+    raised here as ConfigError (a database unreachable past ``plan.db_retry`` as its own
+    one-line TunekitError). Starts no more workers than trials are left to run (a ``note:``
+    line on stderr says so) and warns above the CPU cores (``worker_count``).
     """
+    from tunekit._workers import budget
+
+    n_workers, lines = worker_count(n_workers, plan.target - budget(study.get_trials(deepcopy=False)).counted)
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="tunekit-") as folder:
+        plan_path = os.path.join(folder, "plan.pickle")
+        with open(plan_path, "wb") as handle:  # not through the spawn pipe: a big data set would block it
+            pickle.dump(plan, handle)
+        _supervise(plan_path, n_workers, study, on_trial)
+
+
+def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: OnTrial | None) -> None:
     ctx = multiprocessing.get_context("spawn")
     errors = ctx.SimpleQueue()
     seen = {t.number for t in study.get_trials(deepcopy=False, states=_FINISHED)}
     procs = [
-        ctx.Process(target=_child, args=(plan, i, n_workers, os.getpid(), errors), name=f"tunekit-worker-{i}")
+        ctx.Process(target=_child, args=(plan_path, i, n_workers, os.getpid(), errors), name=f"tunekit-worker-{i}")
         for i in range(n_workers)
     ]
     failure: tuple[int, int, str] | None = None
     interrupted = False
+    started: list[Any] = []
     with Interrupts() as interrupts:
         try:
-            for p in procs:
-                p.start()
+            _spawn(procs, started, interrupts)
+            procs = started
             while True:
                 _report(study, seen, on_trial)
                 if not errors.empty():
@@ -146,6 +230,7 @@ def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_t
                 interrupts.sleep(0.5)
         except KeyboardInterrupt:
             interrupted = True
+            procs = started  # only the processes that did start
         if interrupted or failure:
             _stop(procs)
         for p in procs:
@@ -157,7 +242,7 @@ def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_t
         failure = errors.get()
     if failure is not None:
         index, code, message = failure
-        raise (ConfigError if code == 2 else TunekitError)(f"worker {index}: {message}" if code != 2 else message)
+        raise (ConfigError if code == 2 else TunekitError)(f"worker {index}: {message}" if code == 1 else message)
     codes = [p.exitcode for p in procs]
     if 0 not in codes:
         described = ", ".join("killed by signal %d" % -c if c is not None and c < 0 else f"exit {c}" for c in codes)

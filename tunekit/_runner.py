@@ -34,6 +34,7 @@ import optuna
 
 from tunekit._errors import ConfigError, TrialError
 from tunekit._tf import released_custom_gradients
+from tunekit._units import target_units_callback, to_target_units
 
 if TYPE_CHECKING:
     import keras
@@ -116,6 +117,26 @@ def _freeze_gc_once() -> None:
         _gc_frozen = True
 
 
+def _physical_memory() -> int:
+    """Bytes of memory this process may use: the machine's, or its container's (cgroup v2)
+    limit when lower; very large when the platform does not say."""
+    try:
+        total = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        total = 2**62
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """TensorFlow's ``ResourceExhaustedError`` (an allocation failed) or Python's MemoryError."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
+
+
 def _report_callback(trial: optuna.Trial, metric: str) -> "keras.callbacks.Callback":
     import keras
 
@@ -186,10 +207,14 @@ class TrialRunner:
         epochs: int | None = None,
         speedups: Speedups | None = None,
         on_model: Callable[["keras.Model"], None] | None = None,
+        strategy: str | None = None,
     ) -> None:
         """``on_model`` is called with each trial's model once it is trained and evaluated
-        (before the runner lets it go), e.g. to save it; ``tunekit best --save-model`` uses it."""
+        (before the runner lets it go), e.g. to save it; ``tunekit best --save-model`` uses it.
+        ``strategy`` is recorded as each trial's ``strategy`` attribute (a resumed study may
+        change strategy)."""
         self.on_model = on_model
+        self.strategy = strategy
         self.spec = spec
         self.dataset = dataset
         self.metric = metric
@@ -206,6 +231,8 @@ class TrialRunner:
         return params
 
     def __call__(self, trial: optuna.Trial) -> float:
+        if self.strategy is not None:
+            trial.set_user_attr("strategy", self.strategy)
         sampled = self.spec.space.sample(trial)
         try:
             with released_custom_gradients():  # without it, every trained model stays in memory (~6 MB)
@@ -219,7 +246,10 @@ class TrialRunner:
             trial.set_user_attr(FAIL_REASON, str(exc))
             raise
         except Exception as exc:  # anything else inside one trial fails that trial only
-            reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            if _out_of_memory(exc):  # not TensorFlow's 330 characters: the layer, the size, what to change
+                reason = self._out_of_memory_reason(sampled)
+            else:
+                reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
             trial.set_user_attr(FAIL_REASON, reason[:1000])
             raise TrialError(reason) from exc
         finally:
@@ -231,7 +261,7 @@ class TrialRunner:
         ``__call__`` turns them into a failed trial."""
         import keras
 
-        from tunekit.factory import build_model, resolve_params
+        from tunekit.factory import resolve_params
 
         ds = self.dataset
         fast = self.speedups
@@ -245,11 +275,7 @@ class TrialRunner:
         keras.utils.set_random_seed(seed)
         batch_size = int(resolved["batch_size"])
         steps = max(1, math.ceil(ds.n_train / batch_size))
-        model = build_model(
-            resolved, input_shape=ds.input_shape, task=ds.task, n_classes=ds.n_classes, steps_per_epoch=steps
-        )
-        self._tune(model, steps)
-        trial.set_user_attr("param_count", int(model.count_params()))
+        model = self._build(trial, resolved, steps)
         callbacks = self._callbacks(trial, resolved)
         train, val, fit_kwargs = self._inputs(batch_size, seed)
         start = time.perf_counter()
@@ -262,6 +288,9 @@ class TrialRunner:
             final = model.evaluate(val, verbose=0, return_dict=True)
         else:
             final = model.evaluate(*val, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
+        if ds.target_scale is not None:  # regression: rmse, mae, mse in the target's own units
+            final = to_target_units(final, ds.target_scale[1])
+            trial.set_user_attr("target", ds.target)
         for name, value in final.items():
             trial.set_user_attr(f"val_{name}", float(value))
         for name, values in history.history.items():
@@ -276,12 +305,42 @@ class TrialRunner:
         del model
         return float(value)
 
+    def _build(self, trial: optuna.Trial, resolved: dict[str, Any], steps: int) -> "keras.Model":
+        """Record ``param_count`` (computed, so an out-of-memory trial has it too), refuse a model
+        whose float32 weights alone exceed the machine's memory, then build and tune it."""
+        from tunekit.factory import build_model, count_params, out_of_memory_message
+
+        ds = self.dataset
+        shape = {"input_shape": ds.input_shape, "task": ds.task, "n_classes": ds.n_classes}
+        count = count_params(resolved, **shape)
+        trial.set_user_attr("param_count", count)
+        if 4 * count > _physical_memory():
+            raise TrialError(out_of_memory_message(resolved, **shape))
+        model = build_model(resolved, steps_per_epoch=steps, **shape)
+        self._tune(model, steps)
+        if int(model.count_params()) != count:  # never keep a wrong count, should the two ever disagree
+            trial.set_user_attr("param_count", int(model.count_params()))
+        return model
+
+    def _out_of_memory_reason(self, sampled: dict[str, Any]) -> str:
+        """The failure reason of a trial that ran out of memory (see ``out_of_memory_message``)."""
+        from tunekit.factory import out_of_memory_message
+
+        ds = self.dataset
+        try:
+            return out_of_memory_message(self.params_for(sampled), input_shape=ds.input_shape, task=ds.task,
+                                         n_classes=ds.n_classes)
+        except ConfigError:
+            return "out of memory; reduce units or batch_size"
+
     def _callbacks(self, trial: optuna.Trial, resolved: dict[str, Any]) -> list["keras.callbacks.Callback"]:
         """Report-and-prune first, then what the parameters ask for (early stopping, plateau)."""
         from tunekit.factory import training_callbacks
 
         mode = "max" if self._maximize(trial) else "min"
-        return [_report_callback(trial, self.metric), *training_callbacks(resolved, monitor=self.metric, mode=mode)]
+        scale = self.dataset.target_scale
+        units = [] if scale is None else [target_units_callback(scale[1])]  # first: the others see target units
+        return [*units, _report_callback(trial, self.metric), *training_callbacks(resolved, monitor=self.metric, mode=mode)]
 
     def _tune(self, model: "keras.Model", steps: int) -> None:
         """Apply the speed-ups that act on the compiled model."""

@@ -34,7 +34,7 @@ class StudySpec:
     ``data`` is a built-in data set name (digits, breast_cancer, iris, wine, diabetes, moons,
     circles) or a .csv / .parquet path (relative to the study file) with ``target`` naming
     the label column. ``metric`` defaults to ``val_accuracy`` for classification and
-    ``val_loss`` for regression; ``direction`` follows the metric unless given. ``fixed``
+    ``val_rmse`` (in the target's units) for regression; ``direction`` follows the metric unless given. ``fixed``
     holds factory parameters that are not searched. ``epochs`` is the default training
     length when the space does not search ``epochs``.
     """
@@ -107,6 +107,15 @@ class StudySpec:
         return str(self.data) if not hasattr(self.data, "columns") else "<DataFrame>"
 
 
+def _where(file: Path, exc: BaseException) -> str:
+    """`` (at FILE:LINE)``: the study file's line that was running when ``exc`` was raised."""
+    import traceback
+
+    target = os.path.realpath(file)
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename) == target]
+    return f" (at {file}:{lines[-1]})" if lines and lines[-1] else ""
+
+
 def load_spec(path: str | os.PathLike[str]) -> StudySpec:
     """Execute a study file and return its ``spec`` (a StudySpec).
 
@@ -121,9 +130,12 @@ def load_spec(path: str | os.PathLike[str]) -> StudySpec:
     except SyntaxError as exc:
         raise ConfigError(f"study file '{path}' line {exc.lineno}: {exc.msg}; fix the syntax error") from exc
     except ConfigError as exc:
-        raise ConfigError(f"study file '{path}': {exc}") from exc
+        raise ConfigError(f"study file '{path}': {exc}{_where(file, exc)}") from exc
     except Exception as exc:  # the user's module failed while running
-        raise ConfigError(f"study file '{path}' failed while loading: {type(exc).__name__}: {exc}") from exc
+        text = (str(exc).strip().splitlines() or [""])[0]
+        raise ConfigError(
+            f"study file '{path}' failed while loading: {type(exc).__name__}: {text}{_where(file, exc)}"
+        ) from exc
     spec = namespace.get("spec")
     if not isinstance(spec, StudySpec):
         raise ConfigError(f"study file '{path}' defines no StudySpec named 'spec'; add spec = StudySpec(...)")

@@ -14,12 +14,24 @@ from typing import Any, Callable, Iterator
 import optuna
 
 from tunekit._errors import ConfigError
+from tunekit._sqlite_fs import (
+    DiskFullError,
+    disk_full_cause,
+    free_bytes,
+    has_studies,
+    read_only_connect,
+    refuse_unwritable,
+    undo_new_file,
+    writable,
+)
 
 DEFAULT_STORAGE = "sqlite:///tunekit.db"
 ENV_VAR = "TUNEKIT_STORAGE"
 _OPTUNA_TABLES = ("studies", "trials", "version_info")
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 _LOCK_CLASS = zlib.crc32(b"tunekit") & 0x7FFFFFFF  # first key of the PostgreSQL advisory lock
+URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/db"
+_last_writer: list[str] = []  # the storage URL this process last opened for writing (for disk_full)
 
 
 def _stale_callback_arg() -> str:
@@ -45,15 +57,36 @@ def mask(url: str) -> str:
 
 def _parse(url: str) -> Any:
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise ConfigError(
             f"malformed storage URL '{mask(url)}'; use an SQLAlchemy URL such as sqlite:///tunekit.db "
             "or postgresql+psycopg://user:password@host/dbname"
         ) from None
+    try:
+        parsed.get_dialect()  # the dialect only: a missing driver is reported when connecting
+    except NoSuchModuleError:
+        raise ConfigError(f"'{mask(url)}' is not a known database URL; use {URL_FORMS}") from None
+    except ImportError:
+        pass
+    return parsed
+
+
+def _missing_driver(url: str, parsed: Any, module: str | None) -> ConfigError:
+    """The error for a URL whose database driver is not installed, with the right install hint."""
+    backend = parsed.get_backend_name()
+    what = f"storage '{mask(url)}' needs the database driver {module or parsed.drivername}, which is not installed"
+    if backend == "postgresql":
+        return ConfigError(f"{what}; install it with: pip install 'tunekit[postgres]' (and use postgresql+psycopg://)")
+    if backend in ("mysql", "mariadb"):
+        return ConfigError(
+            f"{what}; tunekit supports SQLite and PostgreSQL; for MySQL: pip install pymysql "
+            "and use mysql+pymysql://user@host:3306/db"
+        )
+    return ConfigError(f"{what}; tunekit supports SQLite and PostgreSQL: {URL_FORMS}")
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -67,13 +100,16 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _sqlite_has_optuna_tables(path: Path) -> bool:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        con = read_only_connect(path)()
+        try:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except sqlite3.OperationalError as exc:  # cannot read it (a lock, an I/O error): not "foreign"
+        raise ConfigError(f"cannot read the study database '{path}': {exc}") from None
     except sqlite3.DatabaseError:
         return False
-    finally:
-        con.close()
     return all(t in names for t in _OPTUNA_TABLES)
 
 
@@ -81,6 +117,27 @@ def _reason(exc: BaseException) -> str:
     """The first line of a driver error, password masked."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return mask(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def disk_full(exc: BaseException, url: str | None = None) -> DiskFullError | None:
+    """A DiskFullError (``disk full (N bytes free at PATH)``) when ``exc`` comes from a full
+    disk, else None. ``url`` defaults to the storage this process last opened for writing."""
+    url = url or (_last_writer[-1] if _last_writer else None)
+    try:
+        path = sqlite_path(url) if url else None
+    except ConfigError:
+        path = None
+    cause = disk_full_cause(exc, path)
+    if cause is None:
+        return None
+    folder = path.resolve().parent if path is not None else None
+    free = free_bytes(folder) if folder is not None else None
+    if folder is None or free is None:
+        return DiskFullError(f"disk full on the database server ({_reason(cause)}); free space there and run again")
+    return DiskFullError(
+        f"disk full ({free} bytes free at {folder}); free some space there, "
+        "or pass --storage sqlite:///OTHER/DISK/study.db, and run again"
+    )
 
 
 def _probe_server(url: str, parsed: Any, *, need_tables: bool) -> None:
@@ -92,10 +149,7 @@ def _probe_server(url: str, parsed: Any, *, need_tables: bool) -> None:
     try:
         engine = sqlalchemy.create_engine(url, connect_args=connect_args)
     except ImportError as exc:
-        raise ConfigError(
-            f"storage '{mask(url)}' needs a database driver that is not installed ({exc.name}); "
-            "for PostgreSQL install it with: pip install 'tunekit[postgres]'"
-        ) from None
+        raise _missing_driver(url, parsed, exc.name) from None
     except Exception as exc:
         raise ConfigError(f"cannot open storage '{mask(url)}': {_reason(exc)}") from None
     try:
@@ -161,27 +215,13 @@ def open_storage(
     url = resolve_url(url)
     parsed = _parse(url)
     path = sqlite_path(url)
+    writer = create or heartbeat_interval is not None
+    size_before = path.stat().st_size if path is not None and path.is_file() else None
     if path is not None:
-        if not create and not path.is_file():
-            raise ConfigError(
-                f"no study database at '{path}'; run `tunekit run STUDY_FILE` first or pass --storage"
-            )
-        if create and not path.parent.exists():
-            raise ConfigError(f"cannot create the study database '{path}': folder '{path.parent}' does not exist")
-        if path.is_file() and not _sqlite_has_optuna_tables(path):
-            if path.stat().st_size > 0:
-                raise ConfigError(f"'{path}' is not an Optuna study database (no Optuna tables); pass another --storage")
-            if not create:
-                raise ConfigError(f"'{path}' is an empty file, not a study database; run `tunekit run` first")
+        _check_sqlite_file(path, create=create, writer=writer)
     else:
         _probe_server(url, parsed, need_tables=not create)
-    engine_kwargs: dict[str, Any] = {}
-    if parsed.drivername.startswith("sqlite"):
-        engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    else:
-        engine_kwargs["pool_pre_ping"] = True
-        if parsed.drivername.startswith("postgresql"):
-            engine_kwargs["connect_args"] = {"connect_timeout": 10}
+    engine_kwargs = _engine_kwargs(parsed, path, writer=writer)
     try:
         heartbeat: dict[str, Any] = {}
         if heartbeat_interval is not None:
@@ -193,20 +233,55 @@ def open_storage(
             storage = optuna.storages.RDBStorage(
                 url, engine_kwargs=engine_kwargs, skip_table_creation=not create, **heartbeat
             )
-        if path is not None and (create or heartbeat_interval is not None):
+        if path is not None and writer:
             _harden_sqlite(storage.engine)
         if not create:
             storage.get_all_studies()  # raises when the tables are missing
     except ConfigError:
         raise
     except ImportError as exc:
-        raise ConfigError(
-            f"storage '{mask(url)}' needs a database driver that is not installed ({getattr(exc.__cause__, 'name', None) or exc.name}); "
-            "for PostgreSQL install it with: pip install 'tunekit[postgres]'"
-        ) from None
+        raise _missing_driver(url, parsed, getattr(exc.__cause__, "name", None) or exc.name) from None
     except Exception as exc:
+        full = disk_full(exc, url)
+        if full is not None:
+            if path is not None and create and not size_before and not has_studies(path):
+                undo_new_file(path, size_before)
+            raise full from None
         raise ConfigError(f"cannot open storage '{mask(url)}': {_reason(exc)}") from None
+    if writer:
+        _last_writer[:] = [url]
     return storage
+
+
+def _engine_kwargs(parsed: Any, path: Path | None, *, writer: bool) -> dict[str, Any]:
+    """SQLAlchemy engine options: a read-only connection for readers of an SQLite file that
+    cannot be written (a read-only file system or folder), timeouts, pre-ping for servers."""
+    if path is not None and not writer and not writable(path):
+        return {"creator": read_only_connect(path)}
+    if parsed.drivername.startswith("sqlite"):
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.drivername.startswith("postgresql"):
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    return kwargs
+
+
+def _check_sqlite_file(path: Path, *, create: bool, writer: bool) -> None:
+    """ConfigError for an SQLite database that cannot be used as asked: missing (readers),
+    in a missing, read-only or unwritable folder (writers), empty or foreign."""
+    if not create and not path.is_file():
+        raise ConfigError(
+            f"no study database at '{path}'; run `tunekit run STUDY_FILE` first or pass --storage"
+        )
+    if create and not path.parent.exists():
+        raise ConfigError(f"cannot create the study database '{path}': folder '{path.parent}' does not exist")
+    if writer:
+        refuse_unwritable(path)
+    if path.is_file() and not _sqlite_has_optuna_tables(path):
+        if path.stat().st_size > 0:
+            raise ConfigError(f"'{path}' is not an Optuna study database (no Optuna tables); pass another --storage")
+        if not create:
+            raise ConfigError(f"'{path}' is an empty file, not a study database; run `tunekit run` first")
 
 
 def settle(storage: optuna.storages.RDBStorage) -> None:
@@ -271,6 +346,26 @@ def study_lock(storage: optuna.storages.RDBStorage, study_id: int) -> Iterator[N
         finally:
             con.execute(sqlalchemy.text(release), args)
             con.commit()
+
+
+def delete_new_study(storage: optuna.storages.RDBStorage, name: str) -> bool:
+    """Delete a study whose first writes failed; True when it is gone.
+
+    On a full disk SQLite cannot grow the WAL for the delete, so the WAL is first copied into
+    the database (a RESTART checkpoint): the delete then reuses the WAL's allocated space.
+    """
+    if storage.engine.dialect.name == "sqlite":
+        with contextlib.suppress(Exception):
+            raw = storage.engine.raw_connection()  # outside a transaction: a checkpoint cannot run in one
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(RESTART)")
+            finally:
+                raw.close()
+    try:
+        optuna.delete_study(study_name=name, storage=storage)
+    except Exception:  # noqa: BLE001 - the caller reports the write's error
+        return False
+    return True
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 import logging
 from typing import Any, Callable, Mapping
@@ -12,10 +13,12 @@ from optuna.trial import TrialState
 
 from tunekit import __version__
 from tunekit._errors import ConfigError
+from tunekit._resume import check_epochs, quietly, resumed
 from tunekit._runner import FAIL_REASON, TrialRunner
 from tunekit._spec import StudySpec
 from tunekit._tf import import_keras_quietly
-from tunekit._storage import mask, open_storage, resolve_url, settle, study_names
+from tunekit._storage import delete_new_study, disk_full, mask, open_storage, resolve_url, settle, study_names
+from tunekit._resilient import db_retry_seconds
 from tunekit._workers import DEFAULT_HEARTBEAT, counted_trials
 from tunekit.strategies import check_options, get_strategy, make_sampler
 
@@ -24,7 +27,7 @@ RUN_ATTR = "run"  # study user attr: how the study was started (strategy, budget
 _METRICS = {
     "binary": ("val_accuracy", "val_loss"),
     "multiclass": ("val_accuracy", "val_loss"),
-    "regression": ("val_loss", "val_mae", "val_mse"),
+    "regression": ("val_rmse", "val_mae", "val_mse", "val_loss"),  # all but val_loss in the target's units
 }
 
 
@@ -53,6 +56,15 @@ def _check_compatible(summary_attrs: Mapping[str, Any], spec: StudySpec, data_de
                 f"study {name!r} exists with {key} {before!r}, the study file now says {now!r}; "
                 "pass --study-name NEW to start a new study"
             )
+
+
+def _stored_metric(attrs: Mapping[str, Any], spec: StudySpec, metric: str, direction: str) -> tuple[str, str]:
+    """A study file that names no metric resumes with the metric its study was started with
+    (the regression default became ``val_rmse``; a study started on ``val_loss`` goes on with it)."""
+    before = attrs.get("metric")
+    if spec.metric is None and before and before != metric and before in _METRICS.get(attrs.get("task", ""), ()):
+        return before, str(attrs.get("direction") or direction)
+    return metric, direction
 
 
 def _resolve(spec: StudySpec) -> tuple[Any, str, str, str]:
@@ -100,6 +112,7 @@ class _ProgressBar:
 def _loop(
     study: optuna.Study, rdb: Any, objective: Any, *, target: int, timeout: float | None, heartbeat: int,
     grace_period: int | None, show_progress: bool, on_trial: Callable[..., None] | None, plan: Any = None, workers: int = 1,
+    db_retry: float | None = None,
 ) -> None:
     """Run trials in this process (workers=1) or in ``workers`` processes, with a progress bar."""
     from tunekit._workers import Interrupts, work
@@ -120,7 +133,7 @@ def _loop(
         else:
             with Interrupts() as interrupts:
                 work(study, rdb, objective, target=target, timeout=timeout, on_trial=report,
-                     heartbeat=heartbeat, grace_period=grace_period, interrupts=interrupts)
+                     heartbeat=heartbeat, grace_period=grace_period, interrupts=interrupts, db_retry=db_retry)
     finally:
         if bar is not None:
             bar.close()
@@ -137,6 +150,28 @@ def _enqueue_defaults(study: optuna.Study, spec: StudySpec, strategy: str) -> No
         study.enqueue_trial(defaults, user_attrs={"start": "defaults"}, skip_if_exists=True)
 
 
+def _write_attrs(study: optuna.Study, rdb: Any, attrs: Mapping[str, Any], metric: str, *, new: bool, url: str) -> None:
+    """Write the study's metric name and missing attributes. When a write fails (a full disk,
+    a lost server) a study created by this run is deleted, so no study is left without its
+    attributes (if even the delete fails, the next ``run`` completes them)."""
+    try:
+        if study.metric_names is None:
+            with warnings.catch_warnings():  # experimental in Optuna; stable enough for a label
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names([metric])  # the dashboard then says val_accuracy, not "Objective 0"
+        for key, value in attrs.items():
+            if key not in study.user_attrs or (key == "tunekit_version" and study.user_attrs[key] != value):
+                study.set_user_attr(key, value)
+    except Exception as exc:
+        if new:
+            delete_new_study(rdb, study.study_name)
+        full = disk_full(exc, url)
+        if full is not None:
+            raise full from exc
+        raise
+
+
+@quietly
 def run(
     spec: StudySpec,
     *,
@@ -154,6 +189,7 @@ def run(
     workers: int = 1,
     heartbeat: int = DEFAULT_HEARTBEAT,
     grace_period: int | None = None,
+    db_retry: float | None = None,
 ) -> optuna.Study:
     """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
 
@@ -180,6 +216,7 @@ def run(
     _check_int("n_trials", n_trials, 1)
     _check_int("workers", workers, 1)
     _check_int("heartbeat", heartbeat, 1)
+    db_retry = db_retry_seconds(db_retry)  # a database server unreachable this long stops the workers
     if grace_period is not None and (not isinstance(grace_period, int) or grace_period <= heartbeat):
         raise ConfigError(f"grace_period must be an integer > heartbeat ({heartbeat}), got {grace_period!r}")
     grace_period = grace_period or 3 * heartbeat
@@ -188,11 +225,12 @@ def run(
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
     get_strategy(strategy)
-    check_options(strategy, options)
+    options = check_options(strategy, options)  # coerced to the declared types ("False" -> False)
     pruner_name = pruner if isinstance(pruner, str) or pruner is None else None
     if pruner is None or isinstance(pruner, str):
         pruner = make_pruner(pruner, max_epochs=epochs or spec.epochs)
     dataset, metric, direction, data_desc = _resolve(spec)
+    given_seed, seed_given, note = seed, seed is not None, None
     seed = spec.seed if seed is None else seed
     sampler = make_sampler(strategy, space=spec.space, seed=seed, options=options)
     name = study_name or spec.name or "tunekit"
@@ -201,9 +239,16 @@ def run(
     rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
     if name in study_names(rdb):
         existing = optuna.load_study(study_name=name, storage=rdb)
+        metric, direction = _stored_metric(existing.user_attrs, spec, metric, direction)
         _check_compatible(existing.user_attrs, spec, data_desc, metric, direction, name)
         if existing.direction.name.lower() != direction:
             raise ConfigError(f"study {name!r} exists with direction {existing.direction.name.lower()}; pass --study-name NEW")
+        epochs, seed, seed_given, note = resumed(existing.user_attrs, existing.user_attrs.get(RUN_ATTR) or {}, spec, name,
+                                                 strategy=strategy, seed=given_seed, epochs=epochs)
+        sampler = make_sampler(strategy, space=spec.space, seed=seed, options=options)
+        if pruner_name is not None:
+            pruner = make_pruner(pruner_name, max_epochs=epochs or spec.epochs)
+    new_study = name not in study_names(rdb)
     study = optuna.create_study(
         storage=rdb, sampler=sampler, pruner=pruner, study_name=name, direction=direction, load_if_exists=True
     )
@@ -223,24 +268,22 @@ def run(
         "base_dir": spec.base_dir,
         "tunekit_version": __version__,
     }
-    if study.metric_names is None:
-        with warnings.catch_warnings():  # experimental in Optuna; stable enough for a label
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names([metric])  # the dashboard then says val_accuracy, not "Objective 0"
-    for key, value in attrs.items():
-        if key not in study.user_attrs or (key == "tunekit_version" and study.user_attrs[key] != value):
-            study.set_user_attr(key, value)
+    _write_attrs(study, rdb, attrs, metric, new=new_study, url=url)
     strategies = list(study.user_attrs.get("strategies", []))
     if not strategies or strategies[-1] != strategy:
         study.set_user_attr("strategies", strategies + [strategy])
     study.set_user_attr("strategy", strategy)
+    if study.user_attrs.get("seed") != seed:
+        study.set_user_attr("seed", seed)  # the seed now in force; each trial records its own training seed
     run_config = {
-        "strategy": strategy, "options": dict(options or {}), "seed": seed, "epochs": epochs,
+        "strategy": strategy, "options": dict(options or {}), "seed": seed, "seed_given": seed_given, "epochs": epochs,
         "pruner": pruner_name, "n_trials": n_trials, "heartbeat": heartbeat, "grace_period": grace_period,
     }
     if study.user_attrs.get(RUN_ATTR) != run_config:
         study.set_user_attr(RUN_ATTR, run_config)
     _enqueue_defaults(study, spec, strategy)
+    if note is not None:
+        print(f"note: {note}", file=sys.stderr, flush=True)
     if counted_trials(study) >= n_trials:
         settle(rdb)
         return study
@@ -252,17 +295,18 @@ def run(
         plan = WorkerPlan(
             spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(options or {}), seed=seed,
             epochs=epochs, pruner=pruner, url=url, study_name=name, target=n_trials, timeout=timeout,
-            heartbeat=heartbeat, grace_period=grace_period,
+            heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry,
         )
     runner = None
     if workers == 1:
         import_keras_quietly()
-        runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs)
+        runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs, strategy=strategy)
     _loop(study, rdb, runner, target=n_trials, timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
-          show_progress=show_progress, on_trial=on_trial, plan=plan, workers=workers)
+          show_progress=show_progress, on_trial=on_trial, plan=plan, workers=workers, db_retry=db_retry)
     return study
 
 
+@quietly
 def join(
     spec: StudySpec,
     *,
@@ -272,6 +316,7 @@ def join(
     timeout: float | None = None,
     show_progress: bool = False,
     on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+    db_retry: float | None = None,
 ) -> optuna.Study:
     """Work on an existing study as one more worker (another machine, another process).
 
@@ -291,6 +336,7 @@ def join(
 
     if n_trials is not None:
         _check_int("n_trials", n_trials, 1)
+    db_retry = db_retry_seconds(db_retry)
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
     dataset, metric, direction, data_desc = _resolve(spec)
@@ -306,6 +352,7 @@ def join(
             "start it with `tunekit run STUDY_FILE --storage URL` or pass --study-name"
         )
     user_attrs = summaries[name].user_attrs
+    metric, direction = _stored_metric(user_attrs, spec, metric, direction)
     _check_compatible(user_attrs, spec, data_desc, metric, direction, name)
     config = dict(user_attrs.get(RUN_ATTR) or {})
     strategy = config.get("strategy") or user_attrs.get("strategy") or "tpe"
@@ -314,16 +361,18 @@ def join(
         raise ConfigError(f"study {name!r} records no trial budget; pass --trials N")
     seed = int(config.get("seed", user_attrs.get("seed", spec.seed)))
     epochs = config.get("epochs")
+    check_epochs(user_attrs, spec, name, epochs)
     heartbeat = int(config.get("heartbeat") or DEFAULT_HEARTBEAT)
     grace_period = config.get("grace_period") or 3 * heartbeat
     salt = (os.getpid(), zlib.crc32(socket.gethostname().encode()))
     sampler = make_sampler(strategy, space=spec.space, seed=worker_seed(strategy, seed, *salt), options=config.get("options"))
     pruner = make_pruner(config.get("pruner"), max_epochs=epochs or spec.epochs)
-    study, rdb = join_study(url, name, sampler=sampler, pruner=pruner, heartbeat=heartbeat, grace_period=grace_period)
+    study, rdb = join_study(url, name, sampler=sampler, pruner=pruner, heartbeat=heartbeat, grace_period=grace_period,
+                            db_retry=db_retry)
     import_keras_quietly()
-    runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs)
+    runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs, strategy=strategy)
     _loop(study, rdb, runner, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
-          show_progress=show_progress, on_trial=on_trial)
+          show_progress=show_progress, on_trial=on_trial, db_retry=db_retry)
     return study
 
 

@@ -7,7 +7,8 @@ to the infrastructure rather than to its own parameters:
 * **interrupted** (Ctrl-C or SIGTERM): marked FAIL with ``fail_reason`` ``interrupted``;
   it does not count, so running the same command again runs one more trial instead.
 * **lost with its worker** (killed, machine gone): its heartbeat stops, and the next worker
-  that looks, after the grace period, marks it FAIL and queues a retry, a WAITING copy with
+  that looks, after the grace period, marks it FAIL (``fail_reason`` ``worker lost (pid P
+  on host H)``, see ``tunekit._lost``) and queues a retry, a WAITING copy with
   the same parameters. The lost trial does not count; the retry counts when it finishes. A
   trial lost more than ``MAX_RETRIES`` times is not retried again and counts as one failure.
 
@@ -19,7 +20,6 @@ while other trials still run waits for them (one of them may be lost and retried
 
 from __future__ import annotations
 
-import datetime
 import os
 import signal
 import socket
@@ -34,6 +34,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError, TrialError
+from tunekit._lost import WORKER_ATTR, fail_stale, orphans, say_waiting
 from tunekit._runner import FAIL_REASON
 from tunekit._storage import study_lock
 
@@ -41,7 +42,6 @@ INTERRUPTED = "interrupted"
 MAX_RETRIES = 3
 RETRY_HISTORY = "retry_history"  # the system attributes Optuna's retry callback uses
 FAILED_TRIAL = "failed_trial"
-WORKER_ATTR = "worker"  # trial user attr: host:pid of the worker that ran it
 DEFAULT_HEARTBEAT = 10
 OnTrial = Callable[[optuna.Study, FrozenTrial], None]
 
@@ -205,35 +205,12 @@ class _Heartbeat:
             self._thread.join()
 
 
-def _orphans(storage: Any, study_id: int, grace: float) -> list[int]:
-    """RUNNING trials older than ``grace`` that never had a heartbeat (started by a process
-    without heartbeats that then died): left as they are, but not waited for."""
-    import sqlalchemy
-
-    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=grace)
-    query = sqlalchemy.text(
-        "SELECT t.trial_id FROM trials t LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
-        "WHERE t.study_id = :study AND t.state = 'RUNNING' AND h.trial_id IS NULL AND t.datetime_start < :cutoff"
-    )
-    try:
-        with storage.engine.connect() as con:
-            return [int(r[0]) for r in con.execute(query, {"study": study_id, "cutoff": cutoff})]
-    except Exception:
-        return []
-
-
-def _fail_stale(study: optuna.Study) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
-
-
 def _decide(study: optuna.Study, storage: Any, target: int, grace: float) -> str:
     """``run``, ``wait``, ``done`` or ``exhausted`` (a grid with no point left); under the lock."""
-    _fail_stale(study)
+    fail_stale(study)
     trials = study.get_trials(deepcopy=False)
     has_running = any(t.state == TrialState.RUNNING for t in trials)
-    left = budget(trials, _orphans(storage, study._study_id, grace) if has_running else ())
+    left = budget(trials, orphans(storage, study._study_id, grace) if has_running else ())
     if left.counted >= target:
         return "done"
     if left.counted + left.running >= target:
@@ -298,44 +275,62 @@ def work(
     interrupts: Interrupts | None = None,
     keep_going: Callable[[], bool] | None = None,
     poll: float = 1.0,
+    db_retry: float | None = None,
 ) -> str:
     """Run trials of ``study`` until it has ``target`` counted trials (one worker's loop).
 
     Returns why it stopped: ``done``, ``exhausted`` (grid), ``timeout`` or ``stopped``
     (``keep_going`` said no). Raises KeyboardInterrupt after marking the running trial
-    FAIL ``interrupted``. ``storage`` is the RDBStorage ``study`` was loaded from.
+    FAIL ``interrupted``. ``storage`` is the RDBStorage ``study`` was loaded from; while the
+    loop runs, a database server that is unreachable is retried for ``db_retry`` seconds
+    (``tunekit._resilient``), then DatabaseUnreachable is raised.
 
     Example:
         >>> work(study, storage, objective, target=100)  # doctest: +SKIP
         'done'
     """
+    from tunekit._resilient import retrying
+
     interrupts = interrupts or Interrupts()
     grace = float(grace_period or 3 * (heartbeat or DEFAULT_HEARTBEAT))
     poll = min(poll, float(heartbeat or poll))
     started = time.monotonic()
-    while True:
-        interrupts.check()
-        if timeout is not None and time.monotonic() - started >= timeout:
-            return "timeout"
-        if keep_going is not None and not keep_going():
-            return "stopped"
-        trial = None
-        with study_lock(storage, study._study_id):
-            decision = _decide(study, storage, target, grace)
-            if decision == "run":
-                with warnings.catch_warnings():  # "heartbeat ... supposed to be used with Study.optimize":
-                    warnings.simplefilter("ignore", UserWarning)  # this loop runs the heartbeat itself
-                    trial = study.ask()
-                if heartbeat:  # from now on a death of this worker is noticed
-                    storage.record_heartbeat(trial._trial_id)
-        if decision in ("done", "exhausted"):
-            return decision
-        if trial is None:
-            interrupts.sleep(poll)
-            continue
-        frozen = _run_one(study, storage, trial, objective, catch, heartbeat, interrupts)
-        if frozen is not None and on_trial is not None:
-            on_trial(study, frozen)
+    said: set[int] = set()
+    with retrying(storage, db_retry, interrupts.check) as retry:
+        while True:
+            interrupts.check()
+            if timeout is not None and time.monotonic() - started >= timeout:
+                return "timeout"
+            if keep_going is not None and not keep_going():
+                return "stopped"
+            claim: dict[str, Any] = {}
+            retry.call(_claim, claim, study, storage, target, grace, heartbeat)
+            decision, trial = claim["decision"], claim.get("trial")
+            if decision in ("done", "exhausted"):
+                return decision
+            if trial is None:
+                if heartbeat:
+                    say_waiting(study, storage, heartbeat, grace, said)
+                interrupts.sleep(poll)
+                continue
+            frozen = _run_one(study, storage, trial, objective, catch, heartbeat, interrupts)
+            if frozen is not None and on_trial is not None:
+                on_trial(study, frozen)
+
+
+def _claim(claim: dict[str, Any], study: optuna.Study, storage: Any, target: int, grace: float, heartbeat: int | None) -> None:
+    """Under the study lock, decide and maybe ask for a trial; results go into ``claim``, so a
+    retry after a connection lost while releasing the lock does not ask for a second trial."""
+    if "trial" in claim:
+        return
+    with study_lock(storage, study._study_id):
+        claim["decision"] = _decide(study, storage, target, grace)
+        if claim["decision"] == "run":
+            with warnings.catch_warnings():  # "heartbeat ... supposed to be used with Study.optimize":
+                warnings.simplefilter("ignore", UserWarning)  # this loop runs the heartbeat itself
+                claim["trial"] = study.ask()
+            if heartbeat:  # from now on a death of this worker is noticed
+                storage.record_heartbeat(claim["trial"]._trial_id)
 
 
 def available_cores() -> int:
@@ -370,21 +365,23 @@ def limit_tf_threads(threads: int) -> None:
 
 def join_study(
     url: str, name: str, *, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner | None,
-    heartbeat: int | None = DEFAULT_HEARTBEAT, grace_period: int | None = None,
+    heartbeat: int | None = DEFAULT_HEARTBEAT, grace_period: int | None = None, db_retry: float | None = None,
 ) -> tuple[optuna.Study, Any]:
-    """Open an existing study as a worker: heartbeats on, lost trials retried.
+    """Open an existing study as a worker: heartbeats on, lost trials retried, a database
+    server that is down waited for ``db_retry`` seconds (``tunekit._resilient``).
 
     A ConfigError names the studies that do exist when ``name`` is not one of them.
     """
-    from tunekit._storage import mask, open_storage, study_names
+    from tunekit._resilient import open_retrying
+    from tunekit._storage import mask, study_names
 
-    storage = open_storage(url, create=False, heartbeat_interval=heartbeat, grace_period=grace_period,
-                           on_lost_trial=retry_lost_trial)
-    names = study_names(storage)
+    storage, retry = open_retrying(url, db_retry, create=False, heartbeat_interval=heartbeat,
+                                   grace_period=grace_period, on_lost_trial=retry_lost_trial)
+    names = retry.call(study_names, storage)
     if name not in names:
         listed = ", ".join(names) if names else "none"
         raise ConfigError(
             f"no study named {name!r} in '{mask(url)}' (studies there: {listed}); "
             "start it with `tunekit run STUDY_FILE --storage URL` or pass --study-name"
         )
-    return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner), storage
+    return retry.call(optuna.load_study, study_name=name, storage=storage, sampler=sampler, pruner=pruner), storage

@@ -39,7 +39,7 @@ def test_catalog_matches_the_design_table() -> None:
 def test_default_metric() -> None:
     assert default_metric("binary") == ("val_accuracy", "maximize")
     assert default_metric("multiclass") == ("val_accuracy", "maximize")
-    assert default_metric("regression") == ("val_loss", "minimize")
+    assert default_metric("regression") == ("val_rmse", "minimize")
     message = r"^unknown task 'ranking'; valid: binary, multiclass, regression$"
     with pytest.raises(ConfigError, match=message):
         default_metric("ranking")

@@ -66,7 +66,7 @@ def test_ctrl_c_exits_130_and_rerun_resumes(db_url: str, tiny_long_study: Path, 
     proc.send_signal(signal.SIGINT)  # what the terminal sends to the foreground process
     code, _, err = finish(proc)
     assert code == 130, err
-    assert err.strip().splitlines()[-1] == "interrupted"
+    assert err.strip().splitlines()[-1] == "interrupted: run the same command to resume"
     everything = trials(db_url, "tinylong")
     assert not [t for t in everything if t.state == TrialState.RUNNING]
     interrupted = [t for t in everything if t.state == TrialState.FAIL]

@@ -1,7 +1,8 @@
 """The ``tunekit`` command line: a thin layer that parses options and calls the library.
 
-Exit codes: 0 success, 1 unexpected error, 2 bad usage or configuration (one line, no
-traceback unless ``--debug``), 130 interrupted.
+Exit codes: 0 success, 1 unexpected error or a full disk (``error: disk full (N bytes free
+at PATH)``), 2 bad usage or configuration (one line, no traceback unless ``--debug``),
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,10 +17,19 @@ import click
 from tunekit import __version__
 from tunekit._errors import ConfigError, TunekitError
 
+_RESUMABLE = ("run", "worker", "compare")  # commands that a second run resumes
+
 
 def _debug_requested(args: Any) -> bool:
     argv = list(args) if args is not None else sys.argv[1:]
     return "--debug" in argv or os.environ.get("TUNEKIT_DEBUG", "") not in ("", "0")
+
+
+def _interrupted(args: Any) -> str:
+    """The last line after Ctrl-C: how to go on, for the commands that run trials."""
+    argv = list(args) if args is not None else sys.argv[1:]
+    command = next((a for a in argv if not a.startswith("-")), "")
+    return "interrupted: run the same command to resume" if command in _RESUMABLE else "interrupted"
 
 
 def _fail(message: str, code: int, debug: bool) -> None:
@@ -40,11 +50,8 @@ class TunekitGroup(click.Group):
                               standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo(_interrupted(args), err=True)
             sys.exit(130)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "tunekit"
@@ -56,7 +63,10 @@ class TunekitGroup(click.Group):
         except TunekitError as exc:
             _fail(str(exc), 1, debug)
         except Exception as exc:
-            _fail(f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)", 1, debug)
+            from tunekit._storage import disk_full
+
+            full = disk_full(exc)  # a database write on a full disk: say so, not Optuna's guess
+            _fail(str(full) if full else f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)", 1, debug)
         if isinstance(rv, int) and rv:
             sys.exit(rv)
         if standalone_mode:

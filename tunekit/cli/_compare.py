@@ -38,16 +38,21 @@ def compare_command(study_file: str, strategies: str, n_trials: int, seeds: int,
     Example:
       tunekit compare studies/digits.py --strategies random,tpe,skopt,metropolis --trials 30 --seeds 3
     """
-    from tunekit._compare import compare
+    from tunekit._compare import compare, startup_note
     from tunekit._spec import load_spec
     from tunekit._study import quiet_optuna
 
     quiet_optuna()
     spec = load_spec(study_file)
-    table = compare(spec, strategies=strategies.split(","), n_trials=n_trials, seeds=seeds, storage=storage,
-                    target=target, out_dir=out_dir, options=_strategy_options(options), epochs=epochs,
+    names, by_strategy = strategies.split(","), _strategy_options(options)
+    table = compare(spec, strategies=names, n_trials=n_trials, seeds=seeds, storage=storage,
+                    target=target, out_dir=out_dir, options=by_strategy, epochs=epochs,
                     show_progress=sys.stderr.isatty())
+    note = startup_note(list(table["strategy"]), n_trials, by_strategy)
+    if note:  # after the runs, so that a refused input stays one error line
+        click.echo(f"note: {note}", err=True)
     click.echo(render(table))
+    click.echo(explain(table, target_given=target is not None))
     click.echo(f"best-so-far plot: {out_dir}/compare.png, {out_dir}/compare.html; table: {out_dir}/compare.csv")
 
 
@@ -74,6 +79,16 @@ def render(table: Any) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip() for row in [header, *rows]]
     return "\n".join(lines)
+
+
+def explain(table: Any, *, target_given: bool) -> str:
+    """One line under the table: what its columns mean."""
+    metric = table.attrs.get("metric", "value")
+    target = _num(table["target"].iloc[0] if len(table) else math.nan)
+    source = "--target" if target_given else "the median of all runs' best values"
+    return (f"columns: median best, best, worst: each seed's best {metric}, over the seeds; trials to {target} "
+            f"({source}): finished trials a seed needed to reach it, median over seeds, 'not reached' when half "
+            "the seeds or more never did; (reached): seeds that reached it; s/trial: median seconds per trial")
 
 
 def _num(x: float) -> str:

@@ -42,6 +42,9 @@ def trials_command(study: str, storage: str | None, state: str | None) -> None:
     keep += [c for c in df.columns if c.startswith("params_")]
     keep += [c for c in ("user_attrs_epochs_run", "user_attrs_param_count", "user_attrs_fail_reason") if c in df.columns]
     table = df[keep].rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_"))
+    for col in table.columns:  # nullable Int64 / boolean columns print <NA>, which na_rep does not replace
+        if str(table[col].dtype) in ("Int64", "boolean"):
+            table[col] = table[col].astype(object).where(table[col].notna(), "-")
     click.echo(table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}"))
 
 
@@ -60,11 +63,16 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
     """
     from tunekit._inspect import best_summary
     from tunekit._storage import load_study
+    from tunekit._units import units_table, with_unit
     from tunekit.report._facts import require_complete_trial
 
     loaded = load_study(study, storage)
     require_complete_trial(loaded)
     summary = best_summary(loaded)
+    attrs = loaded.user_attrs
+    units = units_table({summary["metric"]: summary["value"], **summary["metrics"]}, attrs)
+    if units:  # regression: which numbers are in the target's units, and which one is standardised
+        summary["units"] = units
     saved = None
     if save_model is not None:
         from tunekit._export_model import save_best_model
@@ -75,7 +83,8 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
             summary["saved_model"] = saved
         click.echo(json.dumps(summary, indent=2, sort_keys=True, default=str))
         return
-    click.echo(f"study {summary['study']!r}: best {summary['metric']} = {summary['value']:.4f} (trial {summary['trial']})")
+    shown = with_unit(summary["value"], summary["metric"], attrs)
+    click.echo(f"study {summary['study']!r}: best {summary['metric']} = {shown} (trial {summary['trial']})")
     click.echo("params:")
     for key, value in summary["params"].items():
         click.echo(f"  {key}: {value}")
@@ -83,10 +92,10 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
         click.echo(f"  {key}: {value} (fixed)")
     click.echo("metrics:")
     for key, value in sorted(summary["metrics"].items()):
-        click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+        click.echo(f"  {key}: {with_unit(value, key, attrs)}" if isinstance(value, float) else f"  {key}: {value}")
     if saved is not None:
         metric, value = saved["metric"], saved["model_metrics"].get(saved["metric"])
-        shown = f"{value:.4f}" if isinstance(value, float) else "?"
+        shown = with_unit(value, metric, attrs) if isinstance(value, float) else "?"
         same = "reproduces the trial" if saved["reproduced"] else f"the trial had {saved['trial_value']:.4f}"
         click.echo(f"saved the retrained model to {saved['path']} ({metric} {shown}; {same})")
         click.echo(f"wrote {saved['json']}")
@@ -113,8 +122,8 @@ def strategies_command() -> None:
     for s in STRATEGIES.values():
         extra = f" [needs tunekit[{s.extra}]]" if s.extra else ""
         click.echo(f"{s.name}: {s.description}{extra}")
-        for key, text in s.options.items():
-            click.echo(f"    --option {key}=...  {text}")
+        for key, option in s.options.items():
+            click.echo(f"    -O {key}=...  {option.help} ({option.describe()})")
 
 
 COMMANDS = [studies_command, trials_command, best_command, export_command, strategies_command]

@@ -13,8 +13,18 @@ from tunekit.cli._common import storage_option
 
 
 
+def db_retry_option(command: Any) -> Any:
+    """``--db-retry``: how long workers wait out an unreachable database server."""
+    return click.option(
+        "--db-retry", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+        help="Workers retry an unreachable database server this long, then stop "
+             "[default: $TUNEKIT_DB_RETRY or 120; 0: stop at once].",
+    )(command)
+
+
 def heartbeat_options(command: Any) -> Any:
-    """``--heartbeat`` and ``--grace-period``."""
+    """``--heartbeat``, ``--grace-period`` and ``--db-retry``."""
+    command = db_retry_option(command)
     command = click.option(
         "--grace-period", type=click.IntRange(min=2), default=None, metavar="SECONDS",
         help="A running trial silent this long is failed and retried [default: 3 x heartbeat].",
@@ -26,34 +36,37 @@ def heartbeat_options(command: Any) -> Any:
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` strategy options; values are read as JSON when they parse, else as text."""
+    """``KEY=VALUE`` strategy options, the values kept as text: the strategy's declared option
+    types read them (``tunekit.strategies.check_options``: ``multivariate=False`` is false)."""
     from tunekit._errors import ConfigError
 
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ConfigError(f"strategy option {pair!r} is not KEY=VALUE (for example --option n_startup_trials=5)")
-        try:
-            options[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key] = raw
+        options[key.strip()] = raw
     return options
 
 
 def _trial_line(study: Any, trial: Any, started: float) -> str:
     from tunekit._study import fail_reason
+    from tunekit._units import with_unit
 
-    metric = study.user_attrs.get("metric", "value")
+    attrs = study.user_attrs
+    metric = attrs.get("metric", "value")
     state = trial.state.name
     if state == "COMPLETE":
-        detail = f"{metric}={trial.value:.4f}"
+        # Regression: the metric in the target's units, and the standardised loss labelled as such.
+        shown = [metric] + [m for m in ("val_rmse", "val_loss") if m != metric and attrs.get("task") == "regression"]
+        values = {**trial.user_attrs, metric: trial.value}
+        detail = ", ".join(f"{m}={with_unit(values[m], m, attrs)}" for m in shown if isinstance(values.get(m), (int, float)))
     elif state == "FAIL":
         detail = f"failed: {fail_reason(trial) or 'unknown reason'}"
     else:
         detail = state.lower()
     try:
-        best = f"best {study.best_value:.4f}"
+        best = f"best {with_unit(study.best_value, metric, attrs)}"
     except ValueError:
         best = "no best yet"
     secs = trial.user_attrs.get("train_seconds")
@@ -70,8 +83,12 @@ def _trial_line(study: Any, trial: Any, started: float) -> str:
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop starting trials after this many seconds.")
 @storage_option
 @click.option("--study-name", default=None, help="Study name [default: the study file's name].")
-@click.option("--seed", type=int, default=None, help="Seed of the strategy and of each trial's training [default: the spec's].")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the number of epochs of every trial.")
+@click.option("--seed", type=int, default=None,
+              help="Seed of the strategy and of each trial's training [default: the one the study was started "
+                   "with, else the spec's]; another seed on resume is noted.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs of every trial instead of the study file's. A study keeps its epochs: another value "
+                   "on resume is refused [default: the study's].")
 @click.option("--pruner", default="none", show_default=True, help="Stop unpromising trials early: none, median, halving, hyperband.")
 @click.option("--option", "-O", "options", multiple=True, metavar="KEY=VALUE", help="Strategy option, repeatable.")
 @click.option("--workers", "-w", type=int, default=1, show_default=True,
@@ -80,7 +97,7 @@ def _trial_line(study: Any, trial: Any, started: float) -> str:
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | None, storage: str | None,
                 study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...],
-                workers: int, heartbeat: int, grace_period: int | None, quiet: bool) -> None:
+                workers: int, heartbeat: int, grace_period: int | None, db_retry: float | None, quiet: bool) -> None:
     """Run (or resume) the study defined in STUDY_FILE.
 
     \b
@@ -107,32 +124,37 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
     study = run(
         spec, strategy=strategy, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name,
         seed=seed, epochs=epochs, options=parse_options(options), pruner=pruner, show_progress=progress_bar, on_trial=on_trial,
-        workers=workers, heartbeat=heartbeat, grace_period=grace_period,
+        workers=workers, heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry,
     )
     summarize(study, storage)
 
 
 def summarize(study: Any, storage: str | None) -> None:
     """The closing lines of ``run`` and ``worker``: counts, best trial, how to look further."""
+    from tunekit._errors import TunekitError
     from tunekit._storage import mask, resolve_url
-    from tunekit._study import finished_count
+    from tunekit._resume import trial_counts
 
     url = mask(resolve_url(storage))
-    trials = study.get_trials(deepcopy=False)
-    by_state: dict[str, int] = {}
-    for t in trials:
-        by_state[t.state.name.lower()] = by_state.get(t.state.name.lower(), 0) + 1
-    states = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items()))
-    click.echo(f"study {study.study_name!r} in {url}: {finished_count(study)} finished trials ({states})")
+    counted, other = trial_counts(study)
+    detail = ", ".join(f"{n} {kind}" for kind, n in counted.items())
+    if other:
+        words = {"lost": "lost with its worker"}
+        left_out = ", ".join(f"{n} {words.get(kind, kind)}" for kind, n in other.items())
+        detail = f"{detail}; not counted: {left_out}" if detail else f"not counted: {left_out}"
+    click.echo(f"study {study.study_name!r} in {url}: {sum(counted.values())} finished trials count toward --trials"
+               + (f" ({detail})" if detail else ""))
     metric = study.user_attrs.get("metric", "value")
     try:
         best = study.best_trial
-    except ValueError:
-        click.echo("no trial completed; see the failure reasons with: tunekit trials " + study.study_name)
-        return
-    click.echo(f"best {metric} = {best.value:.4f} (trial {best.number})")
+    except ValueError:  # a script must be able to tell that the study produced nothing: exit 1
+        where = "" if storage is None or "***" in url else f" --storage {url}"
+        raise TunekitError(f"no trial completed; see the failure reasons with: tunekit trials {study.study_name}{where}") from None
+    from tunekit._units import with_unit  # regression: the target's units
+
+    click.echo(f"best {metric} = {with_unit(best.value, metric, study.user_attrs)} (trial {best.number})")
     for key, value in best.params.items():
-        click.echo(f"  {key}: {value}")
+        click.echo(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
     click.echo(f"open the dashboard: tunekit dashboard{'' if storage is None else ' --storage ' + url}"
                f"   (or: optuna-dashboard {url})")
 

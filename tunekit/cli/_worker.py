@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from tunekit.cli._common import storage_option
+from tunekit.cli._run import db_retry_option
 
 
 @click.command("worker")
@@ -20,9 +21,10 @@ from tunekit.cli._common import storage_option
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop starting trials after this many seconds.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="TensorFlow threads of this worker [default: all cores]; with K workers on one machine use cores / K.")
+@db_retry_option
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def worker_command(study_file: str, storage: str | None, study_name: str | None, n_trials: int | None,
-                   timeout: float | None, threads: int | None, quiet: bool) -> None:
+                   timeout: float | None, threads: int | None, db_retry: float | None, quiet: bool) -> None:
     """Work on an existing study: one more worker process, on this machine or another.
 
     The study must exist (start it with `tunekit run STUDY_FILE --storage URL`); the
@@ -51,7 +53,7 @@ def worker_command(study_file: str, storage: str | None, study_name: str | None,
             click.echo(_trial_line(study, trial, started))
 
     study = join(spec, storage=storage, study_name=study_name, n_trials=n_trials, timeout=timeout,
-                 show_progress=progress_bar, on_trial=on_trial)
+                 show_progress=progress_bar, on_trial=on_trial, db_retry=db_retry)
     summarize(study, storage)
 
 

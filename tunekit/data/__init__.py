@@ -8,7 +8,18 @@
 
 from __future__ import annotations
 
-from tunekit.data._load import BUILTIN_DATASETS, TASKS, load_data
-from tunekit.data._prepare import Dataset
+import importlib
+from typing import Any
 
-__all__ = ["BUILTIN_DATASETS", "TASKS", "Dataset", "load_data"]
+from tunekit.data._identity import BUILTIN_DATASETS, data_summary
+
+__all__ = ["BUILTIN_DATASETS", "TASKS", "Dataset", "data_summary", "load_data"]
+
+# Loaded on first use: pandas and scikit-learn are slow to import, and `data_summary` needs neither.
+_LAZY = {"TASKS": "tunekit.data._load", "load_data": "tunekit.data._load", "Dataset": "tunekit.data._prepare"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tunekit.data' has no attribute {name!r}")

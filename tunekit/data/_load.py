@@ -15,17 +15,9 @@ import numpy as np
 import pandas as pd
 
 from tunekit._errors import ConfigError
+from tunekit.data._identity import BUILTIN_DATASETS, file_identity
 from tunekit.data._prepare import Dataset, encode_features, scale_target, split_indices
 
-BUILTIN_DATASETS: tuple[str, ...] = (
-    "digits",
-    "breast_cancer",
-    "iris",
-    "wine",
-    "diabetes",
-    "moons",
-    "circles",
-)
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 FILE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
 MIN_ROWS = 10
@@ -70,7 +62,7 @@ def load_data(
         ('multiclass', 3, (4,), 120, 30)
     """
     _check_options(task=task, val_fraction=val_fraction, seed=seed, max_rows=max_rows)
-    frame, name, label, default_target = _read_source(source, seed=seed, base_dir=base_dir)
+    frame, name, label, default_target, identity = _read_source(source, seed=seed, base_dir=base_dir)
     target = _check_target_column(frame, target, default_target, label)
     _check_values(frame, label)
     if max_rows is not None and max_rows < len(frame):
@@ -105,6 +97,7 @@ def load_data(
         target=target,
         classes=classes,
         target_scale=target_scale,
+        identity=identity,
     )
 
 
@@ -166,13 +159,17 @@ def _read_source(
     *,
     seed: int,
     base_dir: str | os.PathLike[str] | None,
-) -> tuple[pd.DataFrame, str, str, str | None]:
-    """Return (frame, dataset name, label for messages, default target or None)."""
+) -> tuple[pd.DataFrame, str, str, str | None, dict[str, Any]]:
+    """Return (frame, dataset name, label for messages, default target or None, file identity).
+
+    The identity of a file is its name, row count and the first 12 hex digits of the sha256
+    of its bytes ({} for built-ins and DataFrames): what a report shows, wherever it is read.
+    """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
         frame.columns = [str(c) for c in frame.columns]
         name = str(source.attrs.get("name", "dataframe"))
-        return frame, name, f"DataFrame '{name}'", None
+        return frame, name, f"DataFrame '{name}'", None, {}
     if not isinstance(source, (str, os.PathLike)):
         raise ConfigError(
             f"data source {source!r} is a {type(source).__name__}; use a built-in name, a path "
@@ -182,7 +179,7 @@ def _read_source(
     if isinstance(source, str) and text.strip().lower() in BUILTIN_DATASETS:
         name = text.strip().lower()
         frame, default_target = _builtin(name, seed)
-        return frame, name, f"built-in data set '{name}'", default_target
+        return frame, name, f"built-in data set '{name}'", default_target, {}
     suffix = Path(text).suffix.lower()
     if suffix not in FILE_SUFFIXES:
         raise ConfigError(
@@ -216,7 +213,7 @@ def _read_source(
             f"{label} could not be read by pandas: {reason}; fix or re-export the file."
         ) from exc
     frame.columns = [str(c) for c in frame.columns]
-    return frame, text, label, None
+    return frame, text, label, None, file_identity(path, len(frame))
 
 
 def _columns_text(columns: list[str], limit: int = 30) -> str:

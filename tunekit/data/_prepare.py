@@ -7,7 +7,7 @@ fitted on the training part only, so no validation information leaks into traini
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ class Dataset:
     target: str
     classes: tuple[Any, ...] | None
     target_scale: tuple[float, float] | None
+    identity: dict[str, Any] = field(default_factory=dict)  # a file's name, file_rows, sha256
 
     @property
     def input_shape(self) -> tuple[int]:
@@ -72,6 +73,7 @@ class Dataset:
             "n_classes": self.n_classes,
             "classes": None if self.classes is None else list(self.classes),
             "target_scale": None if self.target_scale is None else list(self.target_scale),
+            **self.identity,
         }
 
 

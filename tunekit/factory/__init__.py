@@ -1,8 +1,9 @@
 """The model factory: a trial's parameters -> a compiled ``keras.Sequential``.
 
 The vocabulary (``CATALOG``, ``TASKS``, ``resolve_params``, ``validate_value``,
-``default_metric``) is pure Python; ``build_model`` and ``training_callbacks`` import Keras
-on first use, so checking a study file does not pay for the TensorFlow import.
+``default_metric``) and a model's size (``count_params``, ``dense_shapes``) are pure Python;
+``build_model`` and ``training_callbacks`` import Keras on first use, so checking a study
+file does not pay for the TensorFlow import.
 
 >>> from tunekit.factory import build_model, resolve_params
 >>> params = resolve_params({"n_layers": 2, "units": 16, "shape": "funnel"}, task="binary")
@@ -22,6 +23,7 @@ from tunekit.factory._catalog import (
     resolve_params,
     validate_value,
 )
+from tunekit.factory._size import count_params, dense_shapes, out_of_memory_message
 
 if TYPE_CHECKING:
     from tunekit.factory._build import build_model, training_callbacks
@@ -30,7 +32,10 @@ __all__ = [
     "CATALOG",
     "TASKS",
     "build_model",
+    "count_params",
     "default_metric",
+    "dense_shapes",
+    "out_of_memory_message",
     "resolve_params",
     "training_callbacks",
     "validate_value",

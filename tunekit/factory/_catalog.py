@@ -115,13 +115,16 @@ _PER_LAYER = re.compile(r"^(units|dropout)_(\d+)$")
 def default_metric(task: str) -> tuple[str, str]:
     """The metric a study optimises by default for ``task``, with its direction.
 
+    Regression optimises ``val_rmse`` in the target's own units (what users compare with a
+    baseline); it is monotone in the standardised MSE, so the search is the same.
+
     >>> default_metric("binary")
     ('val_accuracy', 'maximize')
     >>> default_metric("regression")
-    ('val_loss', 'minimize')
+    ('val_rmse', 'minimize')
     """
     _check_task(task)
-    return ("val_loss", "minimize") if task == "regression" else ("val_accuracy", "maximize")
+    return ("val_rmse", "minimize") if task == "regression" else ("val_accuracy", "maximize")
 
 
 def validate_value(key: str, value: Any, *, task: str | None = None) -> None:

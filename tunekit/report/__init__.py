@@ -41,7 +41,7 @@ def _plotly_js() -> str:
     try:
         from plotly.offline import get_plotlyjs
     except ImportError:
-        raise ConfigError("the HTML report needs plotly; install it with: pip install 'tunekit[report]'") from None
+        raise ConfigError("the HTML report needs plotly; install it with: pip install plotly") from None
     return get_plotlyjs()
 
 

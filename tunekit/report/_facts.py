@@ -10,6 +10,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError
+from tunekit.data import data_summary
+from tunekit._units import unit_label, with_unit
 
 #: Parameter importances need at least this many complete trials.
 MIN_TRIALS_FOR_IMPORTANCE = 2
@@ -67,12 +69,13 @@ class StudyFacts:
         a = self.attrs
         states = ", ".join(f"{n} {s.lower()}" for s, n in self.counts.items() if n)
         best = self.best
+        unit = unit_label(self.metric, a)  # regression: the target's units, or "standardised" (the loss)
         rows = [
             ("study", self.name),
-            ("metric", f"{self.metric} ({self.direction})"),
-            ("best", f"{best.value:.6g} (trial {best.number})"),
+            ("metric", f"{self.metric} ({self.direction}{'; ' + unit if unit else ''})"),
+            ("best", f"{with_unit(best.value, self.metric, a, '.6g')} (trial {best.number})"),
             ("trials", states or "none"),
-            ("data", str(a.get("data", "?"))),
+            ("data", data_summary(_json(a.get("dataset"), {}), str(a.get("data", "?")))),
             ("task", str(a.get("task", "?"))),
             ("strategy", " then ".join(a.get("strategies", [])) or str(a.get("strategy", "?"))),
             ("seed", str(a.get("seed", "?"))),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from tunekit._errors import ConfigError
+from tunekit.report._axes import BEST_COLOR, TRIAL_CMAP, ParamAxis, param_axes, trial_colors
 from tunekit.report._facts import StudyFacts
 
 if TYPE_CHECKING:
@@ -70,24 +71,63 @@ def _importances(f: StudyFacts) -> "Figure":
     return fig
 
 
+def _trial_colorbar(fig: "Figure", numbers: list[int], axes: Any) -> None:
+    """One colour bar of trial numbers (integer ticks) beside ``axes``."""
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.ticker import MaxNLocator
+
+    lo, hi = (min(numbers), max(numbers)) if numbers else (0, 1)
+    mappable = ScalarMappable(norm=Normalize(lo, hi if hi > lo else lo + 1), cmap=colormaps[TRIAL_CMAP])
+    bar = fig.colorbar(mappable, ax=axes, label="trial", pad=0.01, fraction=0.03)
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
+
+
 def _curves(f: StudyFacts) -> "Figure":
     fig = _figure("curves")
     ax = fig.add_subplot()
     best = f.best.number
     curves = f.curves()
+    colors = trial_colors([t.number for t, _, _ in curves])
     for trial, epochs, values in curves:
         is_best = trial.number == best
         ax.plot(epochs, values, marker="o", markersize=3, linewidth=2.5 if is_best else 1,
-                alpha=1.0 if is_best else 0.5, color="#2ca02c" if is_best else None,
+                alpha=1.0 if is_best else 0.8, color=BEST_COLOR if is_best else colors[trial.number],
+                linestyle="-" if is_best or trial.state.name == "COMPLETE" else ":",
                 label=f"trial {trial.number} (best)" if is_best else None, zorder=3 if is_best else 2)
     if not curves:
         ax.text(0.5, 0.5, f"no trial recorded a per-epoch {f.metric}", ha="center", va="center", transform=ax.transAxes)
     else:
         ax.legend(loc="best")
+        _trial_colorbar(fig, list(colors), ax)
     ax.set(title=f"Learning curves: {f.name} ({len(curves)} trials)", xlabel="epoch", ylabel=f.metric)
     _integer_x(ax)
     ax.grid(alpha=0.3)
     return fig
+
+
+def _slice_axis(ax: Any, axis: ParamAxis) -> None:
+    """Log scale, categories or integer ticks on ``ax``'s x axis, as the parameter's dimension says."""
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    if axis.categories is not None:
+        ax.set_xticks(range(len(axis.categories)), axis.categories)
+        ax.set_xlim(-0.5, len(axis.categories) - 0.5)
+    elif axis.log:
+        ax.set_xscale("log")
+        if axis.bounds is not None and axis.bounds[0] > 0:  # the whole searched range, a little wider
+            ax.set_xlim(axis.bounds[0] / 1.25, axis.bounds[1] * 1.25)
+        if axis.integer:  # 4, 8, 16, 32 rather than 10^1 and unlabelled minor ticks
+            ax.xaxis.set_major_locator(LogLocator(base=2))
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    elif axis.bounds is not None:
+        pad = max((axis.bounds[1] - axis.bounds[0]) * 0.05, 0.3 if axis.integer else 0.0) or 0.5
+        ax.set_xlim(axis.bounds[0] - pad, axis.bounds[1] + pad)
+    if axis.integer and not axis.log:
+        _integer_x(ax)
 
 
 def _slice(f: StudyFacts) -> "Figure":
@@ -95,24 +135,22 @@ def _slice(f: StudyFacts) -> "Figure":
     names = f.param_names[:MAX_SLICE_PARAMS]
     cols = min(3, max(1, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
+    kinds = param_axes(f.attrs, f.complete)
+    numbers = [t.number for t in f.complete]
+    lo, hi = min(numbers), max(numbers)
+    axes = []
     for i, name in enumerate(names):
         ax = fig.add_subplot(rows, cols, i + 1)
+        axes.append(ax)
         trials = [t for t in f.complete if name in t.params]
-        values = [t.params[name] for t in trials]
-        ys = [t.value for t in trials]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            ax.scatter(values, ys, s=14, c=[t.number for t in trials], cmap="viridis")
-            numeric = [float(v) for v in values]
-            if numeric and min(numeric) > 0 and max(numeric) / min(numeric) >= 100:
-                ax.set_xscale("log")
-            elif all(isinstance(v, int) for v in values):
-                _integer_x(ax)
-        else:  # categorical: one column per choice
-            labels = sorted({str(v) for v in values})
-            ax.scatter([labels.index(str(v)) for v in values], ys, s=14, c=[t.number for t in trials], cmap="viridis")
-            ax.set_xticks(range(len(labels)), labels)
+        kind = kinds[name]
+        ax.scatter([kind.position(t.params[name]) for t in trials], [t.value for t in trials], s=16,
+                   c=[t.number for t in trials], cmap=TRIAL_CMAP, vmin=lo, vmax=hi if hi > lo else lo + 1)
+        _slice_axis(ax, kind)
         ax.set(xlabel=name, ylabel=f.metric if i % cols == 0 else None)
         ax.grid(alpha=0.3)
+    if axes:
+        _trial_colorbar(fig, numbers, axes)
     more = len(f.param_names) - len(names)
     fig.suptitle(f"Slice plots: {f.name}" + (f" (the {len(names)} most important; {more} more in the HTML report)" if more > 0 else ""))
     return fig
@@ -131,7 +169,7 @@ def write_pngs(f: StudyFacts, folder: Path) -> list[Path]:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ConfigError("PNG plots need matplotlib; install it with: pip install 'tunekit[report]'") from None
+        raise ConfigError("PNG plots need matplotlib; install it with: pip install matplotlib") from None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     paths = []

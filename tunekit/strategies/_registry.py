@@ -7,10 +7,12 @@ configuration error, not silently ignored.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from tunekit._errors import ConfigError
+from tunekit.strategies._options import Option
 
 if TYPE_CHECKING:
     import optuna
@@ -22,15 +24,34 @@ if TYPE_CHECKING:
 class Strategy:
     """One entry of the registry.
 
-    ``options`` maps each accepted option name to a one-line description.
+    ``options`` maps each accepted option name to its declared ``Option`` (type, default,
+    range or choices, one-line help); a plain help text declares an untyped option.
     ``extra`` names the optional dependency group the strategy needs, if any.
+    ``startup_option`` names the option that counts the random trials drawn before the
+    strategy's model is used (None: the strategy has no start-up phase).
     """
 
     name: str
     factory: Callable[..., "optuna.samplers.BaseSampler"]
     description: str
-    options: Mapping[str, str]
+    options: Mapping[str, Option]
     extra: str | None = None
+    startup_option: str | None = None
+
+    def __post_init__(self) -> None:
+        declared = {k: o if isinstance(o, Option) else Option(None, None, str(o)) for k, o in self.options.items()}
+        object.__setattr__(self, "options", declared)
+
+    def startup_trials(self, options: Mapping[str, Any] | None = None) -> int:
+        """Random trials before the model is used, with these options (0: no start-up phase)."""
+        if self.startup_option is None:
+            return 0
+        given = check_options(self.name, {k: v for k, v in (options or {}).items() if k == self.startup_option})
+        return int(given.get(self.startup_option, self.options[self.startup_option].default))
+
+    def defaults(self) -> dict[str, Any]:
+        """The default of every declared (typed) option."""
+        return {k: o.default for k, o in self.options.items() if o.kind is not None}
 
 
 def _grid(*, space: "Space", seed: int | None, resolution: int = 5) -> "optuna.samplers.BaseSampler":
@@ -107,12 +128,15 @@ def _anneal(*, space: "Space", seed: int | None, **options: Any) -> "optuna.samp
     return AnnealSampler(space=space, seed=seed, **options)
 
 
+_STARTUP = "random trials before the model is used"
 _CHAIN_OPTIONS = {
-    "n_startup_trials": "random trials before the chains start (default 10)",
-    "step": "initial Gaussian step in the unit box, adapted toward target_accept (default 0.4)",
-    "target_accept": "acceptance rate the step size adapts toward (default 0.3)",
-    "p_categorical": "probability of resampling each categorical in a proposal (default 0.2)",
-    "patience": "proposals without improvement before a chain restarts from the best trial (default 30)",
+    "n_startup_trials": Option(int, 10, "random trials before the chains start", low=1),
+    "step": Option(float, 0.4, "initial Gaussian step in the unit box, adapted toward target_accept",
+                   low=0.0, high=1.0, low_open=True),
+    "target_accept": Option(float, 0.3, "acceptance rate the step size adapts toward",
+                            low=0.0, high=1.0, low_open=True, high_open=True),
+    "p_categorical": Option(float, 0.2, "probability of resampling each categorical in a proposal", low=0.0, high=1.0),
+    "patience": Option(int, 30, "proposals without improvement before a chain restarts from the best trial", low=1),
 }
 
 STRATEGIES: dict[str, Strategy] = {
@@ -122,7 +146,7 @@ STRATEGIES: dict[str, Strategy] = {
             name="grid",
             factory=_grid,
             description="every grid point exactly once (continuous dimensions at a resolution); stops when exhausted",
-            options={"resolution": "points per continuous dimension (default 5)"},
+            options={"resolution": Option(int, 5, "points per continuous dimension", low=2)},
         ),
         Strategy(
             name="random",
@@ -135,51 +159,62 @@ STRATEGIES: dict[str, Strategy] = {
             factory=_tpe,
             description="Optuna's Tree-structured Parzen Estimator (multivariate, grouped for conditional spaces)",
             options={
-                "n_startup_trials": "random trials before the model is used (default 10)",
-                "multivariate": "model parameters jointly (default true)",
-                "constant_liar": "avoid duplicate suggestions across parallel workers (default true)",
+                "n_startup_trials": Option(int, 10, _STARTUP, low=0),
+                "multivariate": Option(bool, True, "model parameters jointly"),
+                "constant_liar": Option(bool, True, "avoid duplicate suggestions across parallel workers"),
             },
+            startup_option="n_startup_trials",
         ),
         Strategy(
             name="skopt",
             factory=_skopt,
             description="scikit-optimize Bayesian optimization (ask/tell), refit from the study's trials on a window",
             options={
-                "base_estimator": "surrogate model: GP, RF or ET (default GP)",
-                "acq_func": "acquisition function: EI, PI or LCB (default EI)",
-                "n_initial_points": "random trials before the model is used (default 10)",
-                "window": "most trials the model is fitted on: the best half and the most recent (default 150)",
+                "base_estimator": Option(str, "GP", "surrogate model: Gaussian process, random forest or extra trees",
+                                         choices=("GP", "RF", "ET")),
+                "acq_func": Option(str, "EI", "acquisition function: expected improvement, probability of "
+                                   "improvement or lower confidence bound", choices=("EI", "PI", "LCB")),
+                "n_initial_points": Option(int, 10, _STARTUP, low=1),
+                "window": Option(int, 150, "most trials the model is fitted on: the best half and the most recent",
+                                 low=10),
             },
+            startup_option="n_initial_points",
         ),
         Strategy(
             name="gp",
             factory=_gp,
             description="Optuna's Gaussian-process sampler (needs PyTorch), seeded per trial",
             options={
-                "n_startup_trials": "random trials before the model is used (default 10)",
-                "deterministic_objective": "model the objective as noise-free (default false)",
+                "n_startup_trials": Option(int, 10, _STARTUP, low=1),
+                "deterministic_objective": Option(bool, False, "model the objective as noise-free"),
             },
             extra="gp",
+            startup_option="n_startup_trials",
         ),
         Strategy(
             name="metropolis",
             factory=_metropolis,
             description="Metropolis-Hastings chains at a fixed temperature, one chain per worker, resumable",
             options={
-                "temperature": "temperature as a fraction of the startup trials' value spread (default 0.01)",
+                "temperature": Option(float, 0.01, "temperature as a fraction of the startup trials' value spread",
+                                      low=0.0, high=math.inf, low_open=True),
                 **_CHAIN_OPTIONS,
             },
+            startup_option="n_startup_trials",
         ),
         Strategy(
             name="anneal",
             factory=_anneal,
             description="simulated annealing: Metropolis chains whose temperature cools from the startup spread",
             options={
-                "initial_temperature": "starting temperature as a fraction of the startup spread (default 0.1)",
-                "cooling": "temperature factor per proposal (default 0.9)",
-                "reheat": "temperature factor applied at each restart (default 0.5)",
+                "initial_temperature": Option(float, 0.1, "starting temperature as a fraction of the startup spread",
+                                              low=0.0, high=1e6, low_open=True),
+                "cooling": Option(float, 0.9, "temperature factor per proposal", low=0.0, high=1.0, low_open=True),
+                "reheat": Option(float, 0.5, "temperature factor applied at each restart",
+                                 low=0.0, high=1.0, low_open=True),
                 **_CHAIN_OPTIONS,
             },
+            startup_option="n_startup_trials",
         ),
     )
 }
@@ -201,15 +236,27 @@ def get_strategy(name: str) -> Strategy:
         raise ConfigError(f"unknown strategy {name!r}; valid: {valid}") from None
 
 
-def check_options(name: str, options: Mapping[str, Any] | None) -> None:
-    """ConfigError when an option does not apply to the strategy ``name``."""
+def check_options(name: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The options of strategy ``name`` coerced to their declared types (text such as
+    ``"False"`` or ``"5"`` included); ConfigError when one does not apply or does not fit.
+
+    Example:
+        >>> check_options("tpe", {"multivariate": "False", "n_startup_trials": "5"})
+        {'multivariate': False, 'n_startup_trials': 5}
+    """
     strategy = get_strategy(name)
-    for key in options or {}:
+    coerced: dict[str, Any] = {}
+    for key, value in (options or {}).items():
         if key not in strategy.options:
             accepted = ", ".join(strategy.options) or "none"
             raise ConfigError(
                 f"option {key!r} does not apply to strategy {name!r}; its options: {accepted}"
             )
+        try:
+            coerced[key] = strategy.options[key].coerce(key, value)
+        except ValueError as exc:
+            raise ConfigError(f"strategy {name!r}: {exc}; see the options with: tunekit strategies") from None
+    return coerced
 
 
 def make_sampler(
@@ -226,9 +273,9 @@ def make_sampler(
         >>> sampler = make_sampler("tpe", space=Space({"lr": Float(1e-4, 1e-1, log=True)}), seed=0)
     """
     strategy = get_strategy(name)
-    check_options(name, options)
+    given = check_options(name, options)
     try:
-        return strategy.factory(space=space, seed=seed, **dict(options or {}))
+        return strategy.factory(space=space, seed=seed, **{**strategy.defaults(), **given})
     except ImportError as exc:
         if strategy.extra:
             raise ConfigError(

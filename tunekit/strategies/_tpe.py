@@ -10,6 +10,7 @@ suggestion depends only on the seed and the trials already in storage.
 from __future__ import annotations
 
 import secrets
+import warnings
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,9 @@ class TPEStrategySampler(TPESampler):
 
     def __init__(self, *, seed: int | None = None, **kwargs: Any) -> None:
         self._tunekit_seed = seed if seed is not None else secrets.randbits(32)
-        super().__init__(seed=self._tunekit_seed, **kwargs)
+        with warnings.catch_warnings():  # `group` is "experimental" in Optuna: said once per sampler, not ours to say
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            super().__init__(seed=self._tunekit_seed, **kwargs)
         self._random_sampler = TrialSeededRandomSampler(seed=self._tunekit_seed)
 
     def reseed_rng(self) -> None:  # draws are seeded per trial; nothing to reseed

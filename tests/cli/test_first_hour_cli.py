@@ -1,0 +1,104 @@
+"""Issue 11, items 2, 4, 6, 15 and 22 through the CLI: what ``run`` and ``worker`` print and
+their exit codes. Real tiny studies (iris, 1 epoch) in real SQLite files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState, create_trial
+
+from tests.conftest import invoke, one_error_line
+
+ALWAYS_FAILS = (
+    "from tunekit import StudySpec, Int\n"
+    "spec = StudySpec(data='iris', space={'units': Int(4, 8)},\n"
+    "                 fixed={'n_layers': 2, 'optimizer': 'sgd', 'learning_rate': 1e12, 'batch_size': 16}, epochs=1)\n"
+)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_changed_epochs_refused_in_one_line_and_a_changed_strategy_noted(tiny_study_file: Path, db_url: str, tmp_path: Path) -> None:
+    first = invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random", "--trials", "1", "--epochs", "1")
+    assert first.exit_code == 0, first.output
+    before = _digest(tmp_path / "study.db")
+    line = one_error_line(invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random",
+                                 "--trials", "2", "--epochs", "2"))
+    assert "'tiny'" in line and "1 epoch" in line and "--epochs 2" in line and "--study-name NEW" in line, line
+    assert _digest(tmp_path / "study.db") == before
+    resumed = invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "tpe", "--trials", "2")
+    assert resumed.exit_code == 0, resumed.output
+    notes = [x for x in resumed.output.splitlines() if x.startswith("note: ")]
+    assert notes == ["note: study 'tiny' continues with strategy tpe (was random) and 1 epoch per trial as it started "
+                     "(--epochs 1; the study file says 2)"], resumed.output
+    trials = optuna.load_study(study_name="tiny", storage=db_url).trials
+    assert [t.user_attrs["strategy"] for t in trials] == ["random", "tpe"]
+    assert [t.user_attrs["epochs_run"] for t in trials] == [1, 1]
+
+
+def test_a_worker_with_other_epochs_in_its_study_file_is_refused(tiny_study_file: Path, db_url: str, tmp_path: Path) -> None:
+    first = invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random", "--trials", "1")
+    assert first.exit_code == 0, first.output
+    (tmp_path / "elsewhere").mkdir()
+    edited = tmp_path / "elsewhere" / "tiny.py"
+    edited.write_text(tiny_study_file.read_text().replace("epochs=2", "epochs=3"))
+    before = _digest(tmp_path / "study.db")
+    line = one_error_line(invoke("worker", str(edited), "--storage", db_url, "--trials", "2"))
+    assert "2 epochs" in line and "epochs=3" in line and "--study-name NEW" in line, line
+    assert _digest(tmp_path / "study.db") == before
+
+
+def test_summary_says_which_trials_count_and_rounds_floats(tiny_study_file: Path, db_url: str) -> None:
+    first = invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random", "--trials", "2", "--epochs", "1")
+    assert first.exit_code == 0, first.output
+    study = optuna.load_study(study_name="tiny", storage=db_url)
+    study.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"fail_reason": "interrupted"}))
+    study.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"fail_reason": "ValueError: boom"}))
+    result = invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random", "--trials", "3")
+    assert result.exit_code == 0, result.output
+    summary = f"study 'tiny' in {db_url}: 3 finished trials count toward --trials (2 complete, 1 failed; not counted: 1 interrupted)"
+    assert summary in result.output.splitlines(), result.output
+    params = dict(line.strip().split(": ", 1) for line in result.output.splitlines() if line.startswith("  "))
+    assert set(params) == {"units", "learning_rate", "activation"}, result.output
+    assert params["learning_rate"] == f"{float(params['learning_rate']):.4g}", result.output
+
+
+def test_every_trial_failed_exits_1_from_run_and_worker(tmp_path: Path, db_url: str) -> None:
+    study_file = tmp_path / "fails.py"
+    study_file.write_text(ALWAYS_FAILS)
+    result = invoke("run", str(study_file), "--storage", db_url, "--strategy", "random", "--trials", "1")
+    assert result.exit_code == 1, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last == f"error: no trial completed; see the failure reasons with: tunekit trials fails --storage {db_url}", result.output
+    assert [t.state for t in optuna.load_study(study_name="fails", storage=db_url).trials] == [TrialState.FAIL]
+    worker = invoke("worker", str(study_file), "--storage", db_url)
+    assert worker.exit_code == 1, worker.output
+    assert "no trial completed" in worker.output
+
+
+def test_interrupted_says_how_to_resume(tmp_path: Path, db_url: str) -> None:
+    study_file = tmp_path / "stop.py"
+    study_file.write_text("raise KeyboardInterrupt\n")  # as if Ctrl-C came while the study file loads
+    result = invoke("run", str(study_file), "--storage", db_url)
+    assert result.exit_code == 130, result.output
+    assert result.output.strip().splitlines()[-1] == "interrupted: run the same command to resume"
+
+
+@pytest.mark.slow
+def test_a_tpe_run_with_two_workers_prints_no_warning(tiny_study_file: Path, db_url: str) -> None:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("tunekit")), "run", str(tiny_study_file), "--storage", db_url, "--strategy", "tpe",
+         "--trials", "2", "--workers", "2", "--epochs", "1", "-q"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr and "[I " not in proc.stderr and "[W " not in proc.stderr, proc.stderr

@@ -1,0 +1,163 @@
+"""Issue 11, item 16: workers ride out a PostgreSQL outage, and say so; a longer outage
+stops them with exit 1 and the real cause in one line.
+
+A private throw-away PostgreSQL server (initdb + pg_ctl, run as user ``postgres``) is
+stopped and started under real ``tunekit run`` processes training tiny Keras models.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from optuna.trial import TrialState
+
+from tunekit._resilient import DEFAULT_DB_RETRY, db_retry_seconds
+from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for
+
+_PASSWORD = "outage-secret"
+
+
+def _root_conftest():
+    """tests/conftest.py (shadowed as ``conftest`` here by tests/workers/conftest.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_tests_conftest", Path(__file__).parents[1] / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of one test: its own data folder and loopback port."""
+
+    def __init__(self, bindir: Path, folder: Path) -> None:
+        self.bindir, self.folder, self.port = bindir, folder, _free_port()
+        self.data = folder / "data"
+        self.url = f"postgresql+psycopg://tunekit:{_PASSWORD}@127.0.0.1:{self.port}/tunekit"
+
+    def _as_postgres(self, command: str) -> None:
+        as_root = os.geteuid() == 0
+        args = ["su", "postgres", "-s", "/bin/bash", "-c", command] if as_root else ["bash", "-c", command]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{command!r} failed ({done.returncode}): {done.stderr.strip()}")
+
+    def init(self) -> None:
+        self.folder.chmod(0o755)
+        self.data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+        pwfile = self.folder / "pw"
+        pwfile.write_text(_PASSWORD + "\n")
+        pwfile.chmod(0o644)
+        self._as_postgres(f"{self.bindir}/initdb -D {self.data} -U tunekit --pwfile={pwfile} -A scram-sha-256")
+        self.start()
+        self._as_postgres(f"PGPASSWORD={_PASSWORD} {self.bindir}/createdb -h 127.0.0.1 -p {self.port} -U tunekit tunekit")
+
+    def start(self) -> None:
+        self._as_postgres(
+            f"{self.bindir}/pg_ctl -D {self.data} -l {self.data}/log -w "
+            f"-o '-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data} -c fsync=off' start"
+        )
+
+    def stop(self) -> None:
+        self._as_postgres(f"{self.bindir}/pg_ctl -D {self.data} -m fast -w stop")
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A private PostgreSQL server the test may stop and start (skipped locally without the
+    binaries). Its folder is outside pytest's tmp_path, which user ``postgres`` cannot enter."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    _root_conftest().need_service("PostgreSQL server binaries", bool(found), "apt-get install postgresql (initdb, pg_ctl)")
+    server = PrivatePostgres(Path(found[-1]).parent, Path(tempfile.mkdtemp(prefix="tunekit-pg-")))
+    try:
+        server.init()
+        yield server
+    finally:
+        try:
+            server.stop()
+        except RuntimeError:  # already stopped
+            pass
+        shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def trial_study(tmp_path: Path) -> Path:
+    """A tiny Keras study on iris whose trials last a few seconds."""
+    path = tmp_path / "outage.py"
+    path.write_text(
+        "from tunekit import StudySpec, Int\n"
+        "spec = StudySpec(data='iris', space={'units': Int(4, 16)}, fixed={'n_layers': 1, 'batch_size': 8}, epochs=25)\n"
+    )
+    return path
+
+
+@pytest.mark.slow
+def test_workers_ride_out_an_outage_and_quick_restarts(private_postgres: PrivatePostgres, trial_study: Path) -> None:
+    url = private_postgres.url
+    proc = start([*TUNEKIT, "run", str(trial_study), "--storage", url, "--trials", "3", "--workers", "2",
+                  "--strategy", "random", "--db-retry", "60", "-q"])
+    wait_for("a running trial", running_trial(url, "outage"), procs=[proc])
+    private_postgres.stop()
+    time.sleep(4)  # the outage: longer than a pooled connection's retry, shorter than --db-retry
+    private_postgres.start()
+    for _ in range(3):  # then three quick restarts in a row
+        private_postgres.stop()
+        private_postgres.start()
+    code, out, err = finish(proc, timeout=240)
+    assert code == 0, err
+    assert "Traceback" not in err and "error:" not in err, err
+    assert "database unreachable, retrying for 60 s" in err
+    assert "3 finished trials" in out
+    everything = trials(url, "outage")
+    assert not [t for t in everything if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    assert sum(t.state == TrialState.COMPLETE for t in everything) >= 3
+
+
+@pytest.mark.slow
+def test_an_outage_longer_than_db_retry_stops_with_the_cause(private_postgres: PrivatePostgres, trial_study: Path) -> None:
+    url = private_postgres.url
+    proc = start([*TUNEKIT, "run", str(trial_study), "--storage", url, "--trials", "2", "--strategy", "random",
+                  "--db-retry", "3", "-q"])
+    wait_for("a running trial", running_trial(url, "outage"), procs=[proc])
+    private_postgres.stop()
+    code, out, err = finish(proc, timeout=120)
+    assert code == 1, err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err and _PASSWORD not in out + err, err
+    assert lines[-1] == (f"error: database unreachable for 3 s: connection refused "
+                         f"(postgresql+psycopg://tunekit:***@127.0.0.1:{private_postgres.port}/tunekit)"), err
+    assert "database unreachable, retrying for 3 s" in err
+
+
+def test_db_retry_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert db_retry_seconds() == DEFAULT_DB_RETRY == 120
+    monkeypatch.setenv("TUNEKIT_DB_RETRY", "30")
+    assert db_retry_seconds() == 30 and db_retry_seconds(5) == 5
+
+
+def test_a_bad_db_retry_is_refused_before_the_database_is_touched(
+    monkeypatch: pytest.MonkeyPatch, tiny_study_file: Path, db_url: str
+) -> None:
+    invoke, one_error_line = _root_conftest().invoke, _root_conftest().one_error_line
+    assert "--db-retry" in one_error_line(invoke("run", str(tiny_study_file), "--storage", db_url, "--db-retry", "-1"))
+    monkeypatch.setenv("TUNEKIT_DB_RETRY", "soon")
+    line = one_error_line(invoke("run", str(tiny_study_file), "--storage", db_url))
+    assert line == "error: TUNEKIT_DB_RETRY must be a number of seconds >= 0 (for example 120), got 'soon'"
+    assert not (Path(db_url.removeprefix("sqlite:///"))).exists()

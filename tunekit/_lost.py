@@ -1,0 +1,118 @@
+"""Trials lost with their worker: found, explained and waited for.
+
+A worker that dies (killed, machine gone) leaves its trial RUNNING with a heartbeat that
+stops. After the grace period the next worker marks it FAIL with ``fail_reason``
+``worker lost (pid P on host H)`` (from the ``worker`` user attr every trial gets when it
+starts) and queues its retry (``tunekit._workers.retry_lost_trial``). A worker that waits for
+such a trial says so once: ``waiting N s for trial K of a worker that stopped``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import sys
+import warnings
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from tunekit._runner import FAIL_REASON
+
+WORKER_ATTR = "worker"  # trial user attr: host:pid of the worker that ran it
+
+
+def orphans(storage: Any, study_id: int, grace: float) -> list[int]:
+    """RUNNING trials older than ``grace`` that never had a heartbeat (started by a process
+    without heartbeats that then died): left as they are, but not waited for."""
+    import sqlalchemy
+
+    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=grace)
+    query = sqlalchemy.text(
+        "SELECT t.trial_id FROM trials t LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+        "WHERE t.study_id = :study AND t.state = 'RUNNING' AND h.trial_id IS NULL AND t.datetime_start < :cutoff"
+    )
+    try:
+        with storage.engine.connect() as con:
+            return [int(r[0]) for r in con.execute(query, {"study": study_id, "cutoff": cutoff})]
+    except Exception:
+        return []
+
+
+def lost_reason(trial: FrozenTrial) -> str:
+    """The ``fail_reason`` of a trial lost with its worker: ``worker lost (pid P on host H)``."""
+    host, _, pid = str(trial.user_attrs.get(WORKER_ATTR, "")).rpartition(":")
+    return f"worker lost (pid {pid} on host {host})" if host and pid else "worker lost (its heartbeat stopped)"
+
+
+def fail_stale(study: optuna.Study) -> None:
+    """Optuna's ``fail_stale_trials``, and each lost trial's ``fail_reason`` written first
+    (a finished trial's attributes cannot be changed)."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    storage = study._storage
+    if not is_heartbeat_enabled(storage):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        failed = []
+        for trial_id in storage._get_stale_trial_ids(study._study_id):
+            try:
+                storage.set_trial_user_attr(trial_id, FAIL_REASON, lost_reason(storage.get_trial(trial_id)))
+                if storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+                    failed.append(trial_id)
+            except optuna.exceptions.UpdateFinishedTrialError:  # finished meanwhile
+                pass
+        getter = getattr(storage, "get_heartbeat_stale_trial_callback", None) or storage.get_failed_trial_callback
+        callback = getter()
+        for trial_id in failed if callback is not None else ():
+            callback(study, storage.get_trial(trial_id))
+
+
+def _silent_trials(study: optuna.Study, storage: Any, heartbeat: int) -> list[tuple[FrozenTrial, float]]:
+    """RUNNING trials whose worker stopped (its process is gone from this host, or its
+    heartbeat is two beats late), each with the seconds since its last heartbeat."""
+    import sqlalchemy
+    from optuna.storages._rdb import models
+
+    trials, beats = models.TrialModel.__table__, models.TrialHeartbeatModel.__table__
+    query = (sqlalchemy.select(trials.c.trial_id, beats.c.heartbeat)
+             .join(beats, beats.c.trial_id == trials.c.trial_id)
+             .where(trials.c.study_id == study._study_id, trials.c.state == TrialState.RUNNING))
+    try:
+        with storage.engine.connect() as con:
+            now = con.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar().replace(tzinfo=None)
+            ages = {int(r[0]): (now - r[1].replace(tzinfo=None)).total_seconds() for r in con.execute(query)}
+    except Exception:  # only for a message: never stop the loop
+        return []
+    out = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        age = ages.get(trial._trial_id)
+        if age is not None and (age > 2 * heartbeat or _gone(str(trial.user_attrs.get(WORKER_ATTR, "")))):
+            out.append((trial, age))
+    return out
+
+
+def _gone(worker: str) -> bool:
+    """True when ``host:pid`` names a process of this host that no longer runs."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def say_waiting(study: optuna.Study, storage: Any, heartbeat: int, grace: float, said: set[int]) -> None:
+    """Print once per trial: ``waiting N s for trial K of a worker that stopped``."""
+    for trial, age in _silent_trials(study, storage, heartbeat):
+        if trial.number not in said:
+            said.add(trial.number)
+            left = max(1, int(grace - age + 0.999))
+            print(f"waiting {left} s for trial {trial.number} of a worker that stopped", file=sys.stderr, flush=True)
