@@ -102,3 +102,23 @@ def test_a_tpe_run_with_two_workers_prints_no_warning(tiny_study_file: Path, db_
     )
     assert proc.returncode == 0, proc.stderr
     assert "Warning" not in proc.stderr and "[I " not in proc.stderr and "[W " not in proc.stderr, proc.stderr
+
+
+def test_best_prints_short_floats_and_keeps_scores_apart_from_trial_facts(tiny_study_file: Path, db_url: str) -> None:
+    """`tunekit best` (the README's second command): parameters to 4 significant digits, the
+    scores under `metrics:`, the seed, strategy and worker under `trial:`; --json keeps every digit."""
+    assert invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random", "--trials", "1").exit_code == 0
+    out = invoke("best", "tiny", "--storage", db_url)
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    lr = next(x for x in lines if x.strip().startswith("learning_rate:"))
+    shown = lr.split(":")[1].strip()
+    assert shown == f"{float(shown):.4g}", lr
+    metrics, trial = lines.index("metrics:"), lines.index("trial:")
+    scores = [x.split(":")[0].strip() for x in lines[metrics + 1:trial]]
+    facts = [x.split(":")[0].strip() for x in lines[trial + 1:]]
+    assert scores and all(k.startswith(("val_", "train_")) for k in scores), scores
+    assert {"seed", "strategy", "epochs_run"} <= set(facts), facts
+    assert any(x.startswith("data: iris") for x in lines), lines
+    full = __import__("json").loads(invoke("best", "tiny", "--storage", db_url, "--json").output)
+    assert len(repr(full["params"]["learning_rate"])) > 8

@@ -85,20 +85,32 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
         return
     shown = with_unit(summary["value"], summary["metric"], attrs)
     click.echo(f"study {summary['study']!r}: best {summary['metric']} = {shown} (trial {summary['trial']})")
+    if summary.get("data"):
+        click.echo(f"data: {summary['data']}")
     click.echo("params:")
     for key, value in summary["params"].items():
-        click.echo(f"  {key}: {value}")
+        click.echo(f"  {key}: {_short(value)}")
     for key, value in summary["fixed"].items():
-        click.echo(f"  {key}: {value} (fixed)")
+        click.echo(f"  {key}: {_short(value)} (fixed)")
+    scores = {k: v for k, v in summary["metrics"].items() if k.startswith(("val_", "train_")) and k != "train_seconds"}
     click.echo("metrics:")
-    for key, value in sorted(summary["metrics"].items()):
+    for key, value in sorted(scores.items()):
         click.echo(f"  {key}: {with_unit(value, key, attrs)}" if isinstance(value, float) else f"  {key}: {value}")
+    click.echo("trial:")
+    for key, value in sorted(summary["metrics"].items()):
+        if key not in scores:
+            click.echo(f"  {key}: {_short(value)}")
     if saved is not None:
         metric, value = saved["metric"], saved["model_metrics"].get(saved["metric"])
         shown = with_unit(value, metric, attrs) if isinstance(value, float) else "?"
         same = "reproduces the trial" if saved["reproduced"] else f"the trial had {saved['trial_value']:.4f}"
         click.echo(f"saved the retrained model to {saved['path']} ({metric} {shown}; {same})")
         click.echo(f"wrote {saved['json']}")
+
+
+def _short(value: object) -> object:
+    """A float to 4 significant digits for reading (``--json`` keeps every digit)."""
+    return f"{value:.4g}" if isinstance(value, float) else value
 
 
 @click.command("export")
