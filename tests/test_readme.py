@@ -60,3 +60,21 @@ def test_quick_start_needs_no_extra() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo: \$\(BASE\)$", makefile, re.M)
     assert re.search(r"^\$\(BASE\): pyproject.toml\n(\t.*\n)*\t.*pip install [^\n]* -e \.$", makefile, re.M)
+
+
+def test_what_the_readme_commands_leave_behind_is_ignored() -> None:
+    """`make demo`, `compare`, `report` and the notebook leave files git must not offer to commit."""
+    import subprocess
+
+    paths = ["tunekit.db", "compare/compare.csv", "notebooks/quickstart.db", "notebooks/quickstart.html",
+             "digits.html", "plots/history.png", "best.keras", "best.json"]
+    done = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "--no-index", *paths], capture_output=True, text=True)
+    assert sorted(done.stdout.split()) == sorted(paths), done.stdout
+
+
+def test_no_password_on_a_command_line_and_study_files_are_code() -> None:
+    """A storage URL on the command line shows its password to every user (`ps`): the README
+    passes it through TUNEKIT_STORAGE, and says that a study file is code that tunekit runs."""
+    assert not any("--storage" in c and ("$TUNEKIT_STORAGE" in c or ":PASSWORD@" in c) for c in COMMANDS)
+    assert "PASSWORD@" not in README.split("## Scaling out")[1].split("Passwords are masked")[0]
+    assert "Run only study files you would run as a script." in README

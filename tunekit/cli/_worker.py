@@ -32,8 +32,9 @@ def worker_command(study_file: str, storage: str | None, study_name: str | None,
     like, on as many machines as can reach the database.
 
     \b
-    Example:
-      tunekit worker studies/digits.py --storage postgresql+psycopg://tunekit:PASSWORD@db-host/tunekit
+    Example (the URL in the environment, the password in ~/.pgpass: a command line shows in `ps`):
+      export TUNEKIT_STORAGE=postgresql+psycopg://tunekit@db-host:5432/tunekit
+      tunekit worker studies/digits.py
     """
     from tunekit._spec import load_spec
     from tunekit._study import join, quiet_optuna
