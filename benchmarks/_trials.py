@@ -137,7 +137,7 @@ class StorageClock:
 
 def timed_runner_class():
     """A TrialRunner subclass that records a ``Timing`` for each trial it runs."""
-    from tunekit._runner import TrialRunner
+    from tunekit.execution import TrialRunner
 
     class TimedRunner(TrialRunner):
         storage_clock: StorageClock | None = None

@@ -7,7 +7,7 @@ growing trial after trial (keras-team/keras-tuner issues 395, 873, 1031).
 
 The cause, measured side by side: a plain Keras loop (no tunekit, no Optuna) in two fresh
 processes, one as Keras leaves it and one releasing the gradient functions TensorFlow
-registers per traced train step (``tunekit._tf.released_custom_gradients``, which the trial
+registers per traced train step (``tunekit.execution._tf.released_custom_gradients``, which the trial
 runner applies to every trial).
 
     python -m benchmarks.memory [--quick] [--trials N] [--models N]
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
               "registers a `CustomGradient-<uid>` function in TensorFlow's global gradient registry "
               "(`ReplicaContext.all_reduce` in the optimizer update uses `tf.custom_gradient`); its closure holds "
               "the traced graph and nothing removes it. The runner removes the entries its trial added "
-              "(`tunekit/_tf.py`).", ""]
+              "(`tunekit/execution/_tf.py`).", ""]
     lines += _util.table(["plain Keras loop", "RSS after 10 models (MB)", f"after {n_models} (MB)",
                           "growth per model (MB)", "registry entries left"],
                          [[("entries released after each model" if release else "as Keras leaves it"),
@@ -96,7 +96,7 @@ def plain_loop_growth(release: bool, models: int) -> dict[str, float]:
     import contextlib
     import gc
 
-    from tunekit._tf import _gradient_registry, import_keras_quietly, released_custom_gradients
+    from tunekit.execution._tf import _gradient_registry, import_keras_quietly, released_custom_gradients
 
     import_keras_quietly()
     _util.quiet()

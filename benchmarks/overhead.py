@@ -65,7 +65,7 @@ def _unfrozen(run):
     tunekit's runner freezes it in its first trial, inside the timed part, as it would in a run."""
     import gc
 
-    from tunekit import _runner
+    from tunekit.execution import _runner
 
     def wrapped(r: int):
         gc.unfreeze()

@@ -91,7 +91,7 @@ def _contender(name: str, data: str, metric: str, direction: str, target: float,
     def run(seed: int) -> dict[str, Any]:
         import gc
 
-        from tunekit import _runner
+        from tunekit.execution import _runner
 
         gc.unfreeze()  # every run starts like a fresh process
         _runner._gc_frozen = False
@@ -113,7 +113,7 @@ def _tunekit(pruner: str, defaults: bool, data: str, metric: str, direction: str
     import tunekit
     from benchmarks._kt import TargetReached
     from tunekit import StudySpec
-    from tunekit._pruning import make_pruner
+    from tunekit.strategies import make_pruner
 
     state = {"time": float("inf"), "trials": 0, "epochs": 0}
     start = time.perf_counter()

@@ -31,7 +31,7 @@ NAME = "trial_speed"
 
 
 def contenders(quick: bool) -> dict[str, Any]:
-    from tunekit._runner import Speedups
+    from tunekit.execution import Speedups
 
     none = Speedups.none()
     only = dict(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
@@ -88,7 +88,7 @@ def _gc_state(frozen: bool, run):
     trial) or not, set up outside the timed part."""
     import gc
 
-    from tunekit import _runner
+    from tunekit.execution import _runner
 
     def wrapped(r: int):
         gc.unfreeze()

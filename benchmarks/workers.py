@@ -49,7 +49,7 @@ def _digits_run(workers: int, n_trials: int, epochs: int, folder: Path, round_: 
 def _cheap_worker(url: str, name: str, target: int) -> None:
     import optuna
 
-    from tunekit._workers import Interrupts, join_study, work
+    from tunekit.execution import Interrupts, join_study, work
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study, storage = join_study(url, name, sampler=optuna.samplers.RandomSampler(), pruner=None)

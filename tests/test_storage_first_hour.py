@@ -110,7 +110,7 @@ def test_reading_commands_work_on_a_read_only_file_system(tmpfs: Tmpfs, study_db
     assert export.exit_code == 0 and out.read_text().count("\n") >= 2, export.output
     report = invoke("report", "tiny", "--storage", url, "-o", str(tmp_path / "tiny.html"))
     assert report.exit_code == 0 and (tmp_path / "tiny.html").stat().st_size > 0, report.output
-    from tunekit._dashboard import make_server
+    from tunekit.report import make_server
 
     server = make_server(storage=url, port=0)  # the dashboard opens it too
     server.server_close()

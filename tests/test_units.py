@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import invoke
 from tunekit import Int, StudySpec
-from tunekit._runner import TrialRunner
+from tunekit.execution import TrialRunner
 from tunekit.data import load_data
 
 DIABETES_STUDY = (

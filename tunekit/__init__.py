@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
 from tunekit._errors import ConfigError, TrialError, TunekitError
+from tunekit._version import __version__
 from tunekit.space import Bool, Choice, Fixed, Float, Int, PerLayer, Space
 
 # Heavier pieces (TensorFlow, pandas) load on first use.
 _LAZY = {
     "StudySpec": ("tunekit._spec", "StudySpec"),
     "load_spec": ("tunekit._spec", "load_spec"),
-    "run": ("tunekit._study", "run"),
-    "join": ("tunekit._study", "join"),
+    "run": ("tunekit.study", "run"),
+    "join": ("tunekit.study", "join"),
     "load_study": ("tunekit._storage", "load_study"),
-    "trials_frame": ("tunekit._inspect", "trials_frame"),
-    "studies_frame": ("tunekit._inspect", "studies_frame"),
+    "trials_frame": ("tunekit.study", "trials_frame"),
+    "studies_frame": ("tunekit.study", "studies_frame"),
     "load_data": ("tunekit.data", "load_data"),
     "build_model": ("tunekit.factory", "build_model"),
     "STRATEGIES": ("tunekit.strategies", "STRATEGIES"),

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from tunekit import __version__
+from tunekit._version import __version__
 from tunekit._errors import ConfigError, TunekitError
 
 _RESUMABLE = ("run", "worker", "compare")  # commands that a second run resumes

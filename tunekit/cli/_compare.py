@@ -38,9 +38,8 @@ def compare_command(study_file: str, strategies: str, n_trials: int, seeds: int,
     Example:
       tunekit compare studies/digits.py --strategies random,tpe,skopt,metropolis --trials 30 --seeds 3
     """
-    from tunekit._compare import compare, startup_note
+    from tunekit.study import compare, quiet_optuna, startup_note
     from tunekit._spec import load_spec
-    from tunekit._study import quiet_optuna
 
     quiet_optuna()
     spec = load_spec(study_file)

@@ -24,7 +24,7 @@ def dashboard_command(storage: str | None, host: str, port: int, access_log: boo
     Example:
       tunekit dashboard --port 8080      # then open http://127.0.0.1:8080/
     """
-    from tunekit._dashboard import serve
+    from tunekit.report import serve
 
     serve(storage=storage, host=host, port=port, access_log=access_log)
 

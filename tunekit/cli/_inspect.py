@@ -13,7 +13,7 @@ from tunekit.cli._common import storage_option
 @storage_option
 def studies_command(storage: str | None) -> None:
     """List the studies in the database with their trials by state and best value."""
-    from tunekit._inspect import studies_frame
+    from tunekit.study import studies_frame
 
     df = studies_frame(storage)
     if df.empty:
@@ -29,7 +29,7 @@ def studies_command(storage: str | None) -> None:
               help="Only trials in this state.")
 def trials_command(study: str, storage: str | None, state: str | None) -> None:
     """Show the trials of STUDY as a table."""
-    from tunekit._inspect import trials_frame
+    from tunekit.study import trials_frame
     from tunekit._storage import load_study
 
     df = trials_frame(load_study(study, storage))
@@ -61,10 +61,10 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
     Example:
       tunekit best digits --save-model best.keras
     """
-    from tunekit._inspect import best_summary
+    from tunekit.study import best_summary
     from tunekit._storage import load_study
     from tunekit._units import units_table, with_unit
-    from tunekit.report._facts import require_complete_trial
+    from tunekit.study import require_complete_trial
 
     loaded = load_study(study, storage)
     require_complete_trial(loaded)
@@ -75,7 +75,7 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
         summary["units"] = units
     saved = None
     if save_model is not None:
-        from tunekit._export_model import save_best_model
+        from tunekit.study import save_best_model
 
         saved = save_best_model(loaded, save_model, echo=lambda text: click.echo(text, err=True))
     if as_json:
@@ -119,7 +119,7 @@ def _short(value: object) -> object:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="out.csv, out.parquet or out.json")
 def export_command(study: str, storage: str | None, output: str) -> None:
     """Write the trials of STUDY (flattened params and attributes) to a file."""
-    from tunekit._inspect import export_trials
+    from tunekit.study import export_trials
     from tunekit._storage import load_study
 
     path = export_trials(load_study(study, storage), output)

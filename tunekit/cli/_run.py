@@ -50,7 +50,7 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _trial_line(study: Any, trial: Any, started: float) -> str:
-    from tunekit._study import fail_reason
+    from tunekit.study import fail_reason
     from tunekit._units import with_unit
 
     attrs = study.user_attrs
@@ -108,7 +108,7 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
     """
     from tunekit._errors import ConfigError
     from tunekit._spec import load_spec
-    from tunekit._study import quiet_optuna, run
+    from tunekit.study import quiet_optuna, run
 
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1 (1 runs trials in this process), got {workers}")
@@ -133,7 +133,7 @@ def summarize(study: Any, storage: str | None) -> None:
     """The closing lines of ``run`` and ``worker``: counts, best trial, how to look further."""
     from tunekit._errors import TunekitError
     from tunekit._storage import mask, resolve_url
-    from tunekit._resume import trial_counts
+    from tunekit.study import trial_counts
 
     url = mask(resolve_url(storage))
     counted, other = trial_counts(study)

@@ -37,13 +37,13 @@ def worker_command(study_file: str, storage: str | None, study_name: str | None,
       tunekit worker studies/digits.py
     """
     from tunekit._spec import load_spec
-    from tunekit._study import join, quiet_optuna
+    from tunekit.study import join, quiet_optuna
     from tunekit.cli._run import _trial_line, summarize
 
     quiet_optuna()
     spec = load_spec(study_file)
     if threads is not None:
-        from tunekit._workers import limit_tf_threads
+        from tunekit.execution import limit_tf_threads
 
         limit_tf_threads(threads)
     progress_bar = not quiet and sys.stderr.isatty()

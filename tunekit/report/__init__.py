@@ -1,4 +1,7 @@
-"""Reports of a study: one self-contained HTML file (plotly) and PNG files (matplotlib).
+"""The report layer: one self-contained HTML file (plotly) and PNG files (matplotlib) of a
+study, a comparison of studies, and the optuna-dashboard launcher (``serve``). It reads the
+study database and sits beside the CLI's commands; the study and execution layers never
+import it.
 
 Example:
     >>> import tunekit
@@ -18,13 +21,14 @@ import optuna
 
 from tunekit._errors import ConfigError
 from tunekit._output import check_output_dir, check_output_file, write_text
+from tunekit.report._dashboard import dashboard_url, is_loopback, make_server, serve
 from tunekit.report._facts import MIN_TRIALS_FOR_IMPORTANCE, StudyFacts, read_study
 from tunekit.report._png import PNG_PLOTS, PNG_SIZES
 from tunekit.report._plotly import SECTIONS
 
 __all__ = [
     "MIN_TRIALS_FOR_IMPORTANCE", "PNG_PLOTS", "PNG_SIZES", "SECTIONS", "ReportResult", "StudyFacts",
-    "read_study", "write_comparison", "write_report",
+    "dashboard_url", "is_loopback", "make_server", "read_study", "serve", "write_comparison", "write_report",
 ]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tunekit._errors import ConfigError
+from tunekit._records import require_complete_trial  # noqa: F401  (re-exported for the report)
 from tunekit.data import data_summary
 from tunekit._units import unit_label, with_unit
 
@@ -110,22 +110,6 @@ def _importances(study: optuna.Study, complete: list[FrozenTrial]) -> tuple[dict
     if not values:
         return None, "parameter importances could not be computed: no parameter is shared by all complete trials"
     return {k: float(v) for k, v in values.items()}, None
-
-
-def require_complete_trial(study: optuna.Study, trials: list[FrozenTrial] | None = None) -> dict[str, int]:
-    """Trials by state; ConfigError saying so when no trial completed (nothing to report or retrain)."""
-    trials = study.get_trials(deepcopy=False) if trials is None else trials
-    counts = {s: 0 for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")}
-    for t in trials:
-        counts[t.state.name] = counts.get(t.state.name, 0) + 1
-    if counts["COMPLETE"]:
-        return counts
-    if not trials:
-        raise ConfigError(f"study {study.study_name!r} has no trials yet; run `tunekit run STUDY_FILE` first")
-    failed = f"{counts['FAIL']} failed, {counts['PRUNED']} pruned, {counts['RUNNING'] + counts['WAITING']} running"
-    raise ConfigError(
-        f"study {study.study_name!r} has no finished trial ({failed}); see why with `tunekit trials {study.study_name}`"
-    )
 
 
 def read_study(study: optuna.Study) -> StudyFacts:

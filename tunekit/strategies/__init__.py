@@ -1,7 +1,9 @@
-"""Search strategies: each one an Optuna sampler, looked up by name in an explicit registry."""
+"""Search strategies and pruners: each strategy an Optuna sampler, looked up by name in an
+explicit registry; pruners by name. Used by the execution and study layers."""
 
 from __future__ import annotations
 
+from tunekit.strategies._pruning import PRUNERS, make_pruner
 from tunekit.strategies._registry import (
     STRATEGIES,
     Strategy,
@@ -11,4 +13,4 @@ from tunekit.strategies._registry import (
     register,
 )
 
-__all__ = ["STRATEGIES", "Strategy", "check_options", "get_strategy", "make_sampler", "register"]
+__all__ = ["PRUNERS", "STRATEGIES", "Strategy", "check_options", "get_strategy", "make_pruner", "make_sampler", "register"]

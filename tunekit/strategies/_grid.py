@@ -89,8 +89,7 @@ class GridStrategySampler(IndependentSampler):
 
 def _released(trial: FrozenTrial) -> bool:
     """An interrupted trial gives its point back (it did not evaluate it)."""
-    from tunekit._runner import FAIL_REASON
-    from tunekit._workers import INTERRUPTED
+    from tunekit._records import FAIL_REASON, INTERRUPTED
 
     return trial.state == TrialState.FAIL and trial.user_attrs.get(FAIL_REASON) == INTERRUPTED
 

@@ -14,10 +14,8 @@ import warnings
 from typing import Any, Callable, Mapping
 
 import optuna
-from optuna.trial import TrialState
 
 from tunekit._errors import ConfigError
-from tunekit._runner import FAIL_REASON
 from tunekit._spec import StudySpec
 
 
@@ -83,29 +81,3 @@ def quietly(function: Callable[..., Any]) -> Callable[..., Any]:
                 optuna.logging.set_verbosity(verbosity)
 
     return wrapper
-
-
-def trial_counts(study: optuna.Study) -> tuple[dict[str, int], dict[str, int]]:
-    """The study's trials as the ``--trials`` budget sees them (rules in ``tunekit._workers``):
-    ``({"complete", "pruned", "failed": n}, {"interrupted", "lost", "running", "waiting": n})``,
-    counted and not counted, zero counts left out."""
-    from tunekit._workers import INTERRUPTED, RETRY_HISTORY
-
-    trials = study.get_trials(deepcopy=False)
-    retried = {n for t in trials for n in t.system_attrs.get(RETRY_HISTORY, ())}
-    counted: dict[str, int] = {}
-    other: dict[str, int] = {}
-    for t in trials:
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
-            key, into = t.state.name.lower(), counted
-        elif t.state == TrialState.FAIL and t.user_attrs.get(FAIL_REASON) == INTERRUPTED:
-            key, into = "interrupted", other
-        elif t.state == TrialState.FAIL and t.number in retried:
-            key, into = "lost", other
-        elif t.state == TrialState.FAIL:
-            key, into = "failed", counted
-        else:
-            key, into = t.state.name.lower(), other
-        into[key] = into.get(key, 0) + 1
-    order = ("complete", "pruned", "failed", "interrupted", "lost", "running", "waiting")
-    return ({k: counted[k] for k in order if k in counted}, {k: other[k] for k in order if k in other})

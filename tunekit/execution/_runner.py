@@ -14,7 +14,7 @@ is a field of ``Speedups`` so the benchmark can switch it off. XLA (``jit_compil
 off: Keras turns it off anyway while TensorFlow's op determinism is on, which the runner
 needs so that the same seed gives the same result.
 
-Memory: every trial runs inside ``released_custom_gradients`` (``tunekit/_tf.py``), which
+Memory: every trial runs inside ``released_custom_gradients`` (``tunekit/execution/_tf.py``), which
 drops the gradient functions TensorFlow registers globally for each traced train step; they
 hold the traced graphs, about 6 MB per trained model, which a long study would otherwise
 keep forever (``benchmarks/results/memory.md``).
@@ -33,8 +33,9 @@ import numpy as np
 import optuna
 
 from tunekit._errors import ConfigError, TrialError
-from tunekit._tf import released_custom_gradients
+from tunekit._records import FAIL_REASON, INTERRUPTED
 from tunekit._units import target_units_callback, to_target_units
+from tunekit.execution._tf import released_custom_gradients
 
 if TYPE_CHECKING:
     import keras
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from tunekit._spec import StudySpec
     from tunekit.data import Dataset
 
-FAIL_REASON = "fail_reason"
 #: Validation rows per batch when validating "in one batch" (bounded for large data sets).
 MAX_VAL_BATCH = 8192
 _determinism_enabled = False
@@ -240,7 +240,7 @@ class TrialRunner:
         except optuna.TrialPruned:
             raise
         except KeyboardInterrupt:
-            trial.set_user_attr(FAIL_REASON, "interrupted")
+            trial.set_user_attr(FAIL_REASON, INTERRUPTED)
             raise
         except TrialError as exc:
             trial.set_user_attr(FAIL_REASON, str(exc))

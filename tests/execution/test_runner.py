@@ -7,7 +7,8 @@ import pytest
 from optuna.trial import TrialState
 
 from tunekit import Choice, ConfigError, Float, Int, StudySpec, TrialError
-from tunekit._runner import FAIL_REASON, Speedups, TrialRunner, default_speedups, trial_seed
+from tunekit._records import FAIL_REASON
+from tunekit.execution import Speedups, TrialRunner, default_speedups, trial_seed
 from tunekit.data import load_data
 
 pytestmark = pytest.mark.slow
@@ -103,10 +104,10 @@ def test_speedups_from_the_environment(monkeypatch) -> None:
 
 
 def _custom_gradients() -> set[str]:
-    from tunekit._tf import _gradient_registry
+    from tunekit.execution._tf import _gradient_registry
 
     registry = _gradient_registry()
-    assert registry is not None, "TensorFlow's gradient registry moved; tunekit._tf needs updating"
+    assert registry is not None, "TensorFlow's gradient registry moved; tunekit.execution._tf needs updating"
     return {k for k in registry if str(k).startswith("CustomGradient-")}
 
 
@@ -115,7 +116,7 @@ def test_trials_leave_no_traced_graph_behind(db_url: str) -> None:
     the runner removes what its trials added, so memory stays flat over many trials."""
     import keras
 
-    from tunekit._tf import released_custom_gradients
+    from tunekit.execution._tf import released_custom_gradients
 
     x, y = IRIS.x_train, IRIS.y_train
     before = _custom_gradients()

@@ -12,7 +12,7 @@ from typing import Callable
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TUNEKIT = [str(Path(sys.executable).with_name("tunekit"))]
 CHEAP = [sys.executable, str(Path(__file__).with_name("cheap_worker.py"))]
 

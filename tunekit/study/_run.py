@@ -5,25 +5,30 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-import logging
 from typing import Any, Callable, Mapping
 
 import optuna
-from optuna.trial import TrialState
 
-from tunekit import __version__
 from tunekit._errors import ConfigError
-from tunekit._resume import check_epochs, quietly, resumed
-from tunekit._runner import FAIL_REASON, TrialRunner
+from tunekit._records import RUN_ATTR, counted_trials
 from tunekit._spec import StudySpec
-from tunekit._tf import import_keras_quietly
 from tunekit._storage import delete_new_study, disk_full, mask, open_storage, resolve_url, settle, study_names
-from tunekit._resilient import db_retry_seconds
-from tunekit._workers import DEFAULT_HEARTBEAT, counted_trials
-from tunekit.strategies import check_options, get_strategy, make_sampler
-
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-RUN_ATTR = "run"  # study user attr: how the study was started (strategy, budget, ...), read by workers
+from tunekit._version import __version__
+from tunekit.execution import (
+    DEFAULT_HEARTBEAT,
+    Interrupts,
+    TrialRunner,
+    WorkerPlan,
+    db_retry_seconds,
+    import_keras_quietly,
+    join_study,
+    retry_lost_trial,
+    run_processes,
+    work,
+    worker_seed,
+)
+from tunekit.strategies import check_options, get_strategy, make_pruner, make_sampler
+from tunekit.study._resume import check_epochs, quietly, resumed
 _METRICS = {
     "binary": ("val_accuracy", "val_loss"),
     "multiclass": ("val_accuracy", "val_loss"),
@@ -33,7 +38,7 @@ _METRICS = {
 
 def finished_count(study: optuna.Study) -> int:
     """Trials that count toward ``--trials``: complete, pruned or failed, except trials that
-    were interrupted or lost with a dead worker (see ``tunekit._workers``)."""
+    were interrupted or lost with a dead worker (see ``tunekit._records``)."""
     return counted_trials(study)
 
 
@@ -115,8 +120,6 @@ def _loop(
     db_retry: float | None = None,
 ) -> None:
     """Run trials in this process (workers=1) or in ``workers`` processes, with a progress bar."""
-    from tunekit._workers import Interrupts, work
-
     bar = _ProgressBar(target, study) if show_progress else None
 
     def report(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -127,8 +130,6 @@ def _loop(
 
     try:
         if workers > 1:
-            from tunekit._pool import run_processes
-
             run_processes(plan, workers, study, on_trial=report)
         else:
             with Interrupts() as interrupts:
@@ -193,7 +194,7 @@ def run(
 ) -> optuna.Study:
     """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
 
-    ``n_trials`` is the total for the study over all its workers (see ``tunekit._workers``
+    ``n_trials`` is the total for the study over all its workers (see ``tunekit._records``
     for what counts: interrupted trials and trials lost with a dead worker do not).
     ``workers=N`` runs N worker processes on this machine; more workers elsewhere join with
     ``tunekit worker``. Running trials record a heartbeat every ``heartbeat`` seconds; one
@@ -210,9 +211,6 @@ def run(
         >>> study = tunekit.run(spec, strategy="tpe", n_trials=20, storage="sqlite:///tunekit.db", workers=2)  # doctest: +SKIP
         >>> study.best_params  # doctest: +SKIP
     """
-    from tunekit._pruning import make_pruner
-    from tunekit._workers import retry_lost_trial
-
     _check_int("n_trials", n_trials, 1)
     _check_int("workers", workers, 1)
     _check_int("heartbeat", heartbeat, 1)
@@ -290,8 +288,6 @@ def run(
 
     plan = None
     if workers > 1:
-        from tunekit._pool import WorkerPlan
-
         plan = WorkerPlan(
             spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(options or {}), seed=seed,
             epochs=epochs, pruner=pruner, url=url, study_name=name, target=n_trials, timeout=timeout,
@@ -330,9 +326,6 @@ def join(
     import socket
     import zlib
 
-    from tunekit._pool import worker_seed
-    from tunekit._pruning import make_pruner
-    from tunekit._workers import join_study
 
     if n_trials is not None:
         _check_int("n_trials", n_trials, 1)
@@ -374,14 +367,3 @@ def join(
     _loop(study, rdb, runner, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
           show_progress=show_progress, on_trial=on_trial, db_retry=db_retry)
     return study
-
-
-def fail_reason(trial: optuna.trial.FrozenTrial) -> str | None:
-    """Why a FAILED trial failed, as stored by the runner."""
-    return trial.user_attrs.get(FAIL_REASON)
-
-
-def quiet_optuna() -> None:
-    """Silence Optuna's per-trial log lines and tracebacks (the CLI prints its own)."""
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    logging.getLogger("optuna").propagate = False

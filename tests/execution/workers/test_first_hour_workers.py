@@ -20,7 +20,7 @@ from workers_helpers import CHEAP, TUNEKIT, finish, running_trial, start, trials
 
 
 def test_worker_count_is_capped_at_the_trials_left_and_warned_above_the_cores() -> None:
-    from tunekit._pool import worker_count
+    from tunekit.execution import worker_count
 
     assert worker_count(500, remaining=1, cores=2) == (1, ["note: 500 workers asked for, 1 trial left to run: starting 1 worker"])
     n, lines = worker_count(6, remaining=10, cores=2)

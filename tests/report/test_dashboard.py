@@ -16,7 +16,7 @@ import optuna
 import pytest
 from click.testing import CliRunner
 
-from tunekit._dashboard import dashboard_url, is_loopback, make_server
+from tunekit.report import dashboard_url, is_loopback, make_server
 from tunekit.cli import cli
 
 TUNEKIT = Path(sys.executable).parent / "tunekit"

@@ -12,7 +12,7 @@ import optuna
 from optuna.trial import TrialState
 
 from workers_helpers import CHEAP, finish, running_trial, start, trials, wait_for, worker_pid
-from tunekit._workers import budget
+from tunekit._records import budget
 
 
 def _create(url: str, name: str) -> None:

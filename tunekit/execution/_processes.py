@@ -4,7 +4,7 @@ Each worker is a fresh interpreter (``spawn``: TensorFlow is not fork-safe) in i
 session, so a terminal's Ctrl-C reaches only the parent, which forwards one SIGINT to
 every worker; a worker whose parent disappears stops after its current trial. TensorFlow's
 thread pools are sized before TensorFlow loads, so N workers share the cores
-(``tunekit._workers.thread_budget``).
+(``tunekit.execution._tf.thread_budget``).
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
 
 from tunekit._errors import ConfigError, TunekitError
-from tunekit._resilient import DatabaseUnreachable, connection_error
-from tunekit._workers import Interrupts, OnTrial
+from tunekit._records import FINISHED, budget
+from tunekit.execution._loop import OnTrial
+from tunekit.execution._resilient import DatabaseUnreachable, connection_error
+from tunekit.execution._signals import Interrupts
 
 if TYPE_CHECKING:
     from tunekit._spec import StudySpec
     from tunekit.data import Dataset
 
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 _STOP_SECONDS = 60.0
 _SPAWN_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _AS_IS = 3  # an error whose message is shown as it is (not "worker N: ...")
@@ -91,9 +91,9 @@ def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any)
         with Interrupts() as interrupts:
             interrupts.enter_trial()  # until the worker loop starts, a signal stops it at once
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
-            from tunekit._runner import TrialRunner
-            from tunekit._study import quiet_optuna
-            from tunekit._workers import join_study, limit_tf_threads, thread_budget, work
+            from tunekit.execution._loop import join_study, work
+            from tunekit.execution._runner import TrialRunner
+            from tunekit.execution._tf import limit_tf_threads, quiet_optuna, thread_budget
             from tunekit.strategies import make_sampler
 
             with open(plan_path, "rb") as handle:
@@ -133,7 +133,7 @@ def _report(study: optuna.Study, seen: set[int], on_trial: OnTrial | None) -> No
     """Call ``on_trial`` for trials finished since the last call; skipped while the database
     is unreachable (the workers ride the outage out, or report it)."""
     try:
-        for trial in sorted(study.get_trials(deepcopy=False, states=_FINISHED), key=lambda t: t.number):
+        for trial in sorted(study.get_trials(deepcopy=False, states=FINISHED), key=lambda t: t.number):
             if trial.number not in seen:
                 if on_trial is not None:
                     on_trial(study, trial)
@@ -193,8 +193,6 @@ def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_t
     one-line TunekitError). Starts no more workers than trials are left to run (a ``note:``
     line on stderr says so) and warns above the CPU cores (``worker_count``).
     """
-    from tunekit._workers import budget
-
     n_workers, lines = worker_count(n_workers, plan.target - budget(study.get_trials(deepcopy=False)).counted)
     for line in lines:
         print(line, file=sys.stderr, flush=True)
@@ -208,7 +206,7 @@ def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_t
 def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: OnTrial | None) -> None:
     ctx = multiprocessing.get_context("spawn")
     errors = ctx.SimpleQueue()
-    seen = {t.number for t in study.get_trials(deepcopy=False, states=_FINISHED)}
+    seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
     procs = [
         ctx.Process(target=_child, args=(plan_path, i, n_workers, os.getpid(), errors), name=f"tunekit-worker-{i}")
         for i in range(n_workers)

@@ -72,7 +72,7 @@ def compare(
         >>> table = compare(spec, strategies=["random", "tpe"], n_trials=20, seeds=3,
         ...                 storage="sqlite:///tunekit.db", out_dir="compare")  # doctest: +SKIP
     """
-    from tunekit._study import run
+    from tunekit.study._run import run
 
     strategies = [s.strip() for s in strategies if s and s.strip()]
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:

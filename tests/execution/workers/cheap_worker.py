@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
 
     import optuna
 
-    from tunekit._workers import Interrupts, join_study, work
+    from tunekit.execution import Interrupts, join_study, work
     from tunekit.space import Choice, Space
     from tunekit.strategies._grid import GridStrategySampler
 

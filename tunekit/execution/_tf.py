@@ -1,4 +1,5 @@
-"""TensorFlow process hygiene: a quiet import, and releasing what a trained model leaves behind."""
+"""Process hygiene for a process that trains: TensorFlow's quiet import and thread budget,
+releasing what a trained model leaves behind, and Optuna's per-trial log lines silenced."""
 
 from __future__ import annotations
 
@@ -39,6 +40,44 @@ def import_keras_quietly() -> None:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # retracing notices and similar: not actionable for users
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (affinity-aware)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_budget(n_workers: int, cores: int | None = None) -> int:
+    """TensorFlow intra-op threads per worker so ``n_workers`` processes share the cores."""
+    return max(1, (cores or available_cores()) // max(1, n_workers))
+
+
+def limit_tf_threads(threads: int) -> None:
+    """Size TensorFlow's thread pools; call before TensorFlow runs its first op."""
+    for var in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    import_keras_quietly()
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already initialised in this process: the env vars apply
+        pass
+
+
+def quiet_optuna() -> None:
+    """Silence Optuna's per-trial log lines and tracebacks (the CLI prints its own)."""
+    import logging
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    logging.getLogger("optuna").propagate = False
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tunekit import ConfigError
-from tunekit._compare import compare, study_name_for, summarize
+from tunekit.study import compare, study_name_for, summarize
 from tunekit._spec import load_spec
 from tunekit.cli import cli
 from tunekit.cli._compare import compare_command

@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid
-from tunekit._workers import budget
+from tunekit._records import budget
 
 pytestmark = pytest.mark.slow
 FAST_HEARTBEAT = ["--heartbeat", "1", "--grace-period", "3"]

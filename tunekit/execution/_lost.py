@@ -3,7 +3,7 @@
 A worker that dies (killed, machine gone) leaves its trial RUNNING with a heartbeat that
 stops. After the grace period the next worker marks it FAIL with ``fail_reason``
 ``worker lost (pid P on host H)`` (from the ``worker`` user attr every trial gets when it
-starts) and queues its retry (``tunekit._workers.retry_lost_trial``). A worker that waits for
+starts) and queues its retry (``retry_lost_trial``). A worker that waits for
 such a trial says so once: ``waiting N s for trial K of a worker that stopped``.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tunekit._runner import FAIL_REASON
+from tunekit._records import FAIL_REASON, FAILED_TRIAL, RETRY_HISTORY, WORKER_ATTR
 
-WORKER_ATTR = "worker"  # trial user attr: host:pid of the worker that ran it
+MAX_RETRIES = 3  # a trial lost more often is not retried again and counts as one failure
 
 
 def orphans(storage: Any, study_id: int, grace: float) -> list[int]:
@@ -39,6 +39,25 @@ def orphans(storage: Any, study_id: int, grace: float) -> list[int]:
             return [int(r[0]) for r in con.execute(query, {"study": study_id, "cutoff": cutoff})]
     except Exception:
         return []
+
+
+def retry_lost_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Heartbeat-stale callback: queue a WAITING copy of a trial lost with its worker.
+
+    Uses the same system attributes as Optuna's ``RetryHeartbeatStaleTrialCallback``
+    (``failed_trial``, ``retry_history``), so its ``retried_trial_number`` works on them.
+    """
+    history = [*trial.system_attrs.get(RETRY_HISTORY, []), trial.number]
+    if len(history) > MAX_RETRIES:
+        return
+    system_attrs = {**trial.system_attrs, FAILED_TRIAL: history[0], RETRY_HISTORY: history}
+    user_attrs = {k: v for k, v in trial.user_attrs.items() if k != FAIL_REASON}
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
+            user_attrs=user_attrs, system_attrs=system_attrs,
+        )
+    )
 
 
 def lost_reason(trial: FrozenTrial) -> str:

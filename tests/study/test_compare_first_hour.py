@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import invoke, one_error_line
 from tunekit import ConfigError
-from tunekit._compare import compare, startup_note
+from tunekit.study import compare, startup_note
 from tunekit._spec import load_spec
 
 

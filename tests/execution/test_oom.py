@@ -57,8 +57,8 @@ import json, os, resource, sys
 import optuna
 from tunekit import Choice, StudySpec
 from tunekit._errors import TrialError
-from tunekit._runner import TrialRunner
-from tunekit._tf import import_keras_quietly
+from tunekit.execution import TrialRunner
+from tunekit.execution._tf import import_keras_quietly
 from tunekit.data import load_data
 
 import_keras_quietly()

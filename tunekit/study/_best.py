@@ -17,10 +17,10 @@ from typing import Any
 import optuna
 
 from tunekit._errors import ConfigError, TunekitError
-from tunekit._inspect import best_summary
 from tunekit._output import check_output_file, write_text
+from tunekit._records import require_complete_trial
 from tunekit._units import units_table
-from tunekit.report._facts import require_complete_trial
+from tunekit.study._frames import best_summary
 
 #: The retrained model counts as a reproduction of the trial when its metric is this close.
 REPRODUCE_TOLERANCE = 1e-6
@@ -103,7 +103,6 @@ def rebuild_dataset(study: optuna.Study) -> Any:
 
 def _runner(study: optuna.Study, best: optuna.trial.FrozenTrial, dataset: Any, keep: list[Any]) -> Any:
     """The study's own TrialRunner, rebuilt from its attributes; the model it trains goes to ``keep``."""
-    from tunekit._runner import TrialRunner
     from tunekit._spec import StudySpec
     from tunekit.space import Space
 
@@ -116,6 +115,8 @@ def _runner(study: optuna.Study, best: optuna.trial.FrozenTrial, dataset: Any, k
     )
     # `run --epochs N` overrides a searched `epochs`; the trial then ran exactly N epochs.
     override = "epochs" in best.params and best.params["epochs"] != epochs and best.user_attrs.get("epochs_run") == epochs
+    from tunekit.execution import TrialRunner
+
     return TrialRunner(spec=spec, dataset=dataset, metric=attrs["metric"], seed=int(attrs["seed"]),
                        epochs=epochs if override else None, on_model=keep.append)
 
@@ -141,8 +142,7 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
         >>> info = save_best_model(tunekit.load_study("digits"), "best.keras")  # doctest: +SKIP
         >>> info["model_metrics"]["val_accuracy"]  # doctest: +SKIP
     """
-    from tunekit._runner import trial_seed
-    from tunekit._tf import import_keras_quietly
+    from tunekit.execution import import_keras_quietly, trial_seed
 
     out = check_output_file(path, suffixes=(".keras",), what="the model")
     meta_path = check_output_file(out.with_suffix(".json"), what="the model's JSON")

@@ -20,17 +20,17 @@ from typing import Iterator
 import pytest
 from optuna.trial import TrialState
 
-from tunekit._resilient import DEFAULT_DB_RETRY, db_retry_seconds
+from tunekit.execution._resilient import DEFAULT_DB_RETRY, db_retry_seconds
 from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for
 
 _PASSWORD = "outage-secret"
 
 
 def _root_conftest():
-    """tests/conftest.py (shadowed as ``conftest`` here by tests/workers/conftest.py)."""
+    """tests/conftest.py (shadowed as ``conftest`` here by tests/execution/workers/conftest.py)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("_tests_conftest", Path(__file__).parents[1] / "conftest.py")
+    spec = importlib.util.spec_from_file_location("_tests_conftest", Path(__file__).parents[2] / "conftest.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,11 +1,12 @@
-"""What counts toward ``--trials`` (tunekit._workers.budget), on hand-made trials."""
+"""What counts toward ``--trials`` (tunekit._records.budget), on hand-made trials."""
 
 from __future__ import annotations
 
 import optuna
 from optuna.trial import TrialState, create_trial
 
-from tunekit._workers import budget, retry_lost_trial
+from tunekit._records import budget
+from tunekit.execution import retry_lost_trial
 
 
 def _trial(number: int, state: TrialState, **attrs: object) -> optuna.trial.FrozenTrial:

@@ -1,0 +1,86 @@
+"""SIGINT / SIGTERM in a worker: a trial that trains is interrupted, anything else stops at
+the next safe point, so an interrupted trial is marked FAIL ``interrupted`` and never lost."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+
+class Interrupts:
+    """SIGINT / SIGTERM handling for a worker (a context manager; main thread only).
+
+    The first signal raises KeyboardInterrupt only while a trial trains (the runner marks it
+    FAIL ``interrupted``); anywhere else (claiming, storage writes) it is noted and the loop
+    stops at its next safe point. A second signal raises at once. Python drops an exception
+    raised while it runs a finalizer or a weakref callback, so while the trial goes on the
+    KeyboardInterrupt is raised again every half second (SIGALRM) until it lands.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.in_trial = False
+        self._previous: dict[int, Any] = {}
+        self._unraisable = sys.unraisablehook
+
+    def __enter__(self) -> "Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+            self._unraisable = sys.unraisablehook
+            sys.unraisablehook = self._quiet_unraisable
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.leave_trial()
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        if self._previous:
+            sys.unraisablehook = self._unraisable
+        self._previous.clear()
+
+    def _quiet_unraisable(self, info: Any) -> None:
+        """A KeyboardInterrupt of ours dropped in a finalizer: no traceback, it is raised again."""
+        if not (self.requested and isinstance(info.exc_value, KeyboardInterrupt)):
+            self._unraisable(info)
+
+    def enter_trial(self) -> None:
+        self.in_trial = True
+
+    def leave_trial(self) -> None:
+        self.in_trial = False
+        if self._previous:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if signum == signal.SIGALRM:
+            if self.in_trial:
+                raise KeyboardInterrupt
+            return
+        again = self.signum is not None
+        self.signum = signum
+        if self.in_trial:
+            signal.setitimer(signal.ITIMER_REAL, 0.5, 0.5)
+            raise KeyboardInterrupt
+        if again:
+            raise KeyboardInterrupt
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a signal arrived."""
+        if self.signum is not None:
+            raise KeyboardInterrupt
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, waking early (with KeyboardInterrupt) when a signal arrives."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.check()
+            time.sleep(min(0.1, max(0.0, end - time.monotonic())))
+        self.check()
