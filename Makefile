@@ -35,8 +35,9 @@ install: $(STAMP)
 demo: $(BASE)
 	$(BIN)/tunekit run studies/digits.py --strategy tpe --trials 8
 
+# The tests, then every example in tunekit's docstrings (doctests).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests tunekit --doctest-modules
 
 # Execute the quick-start notebook and write it, plots inline, to notebooks/quickstart.html.
 notebook: $(NBSTAMP)

@@ -65,11 +65,8 @@ def _unfrozen(run):
     tunekit's runner freezes it in its first trial, inside the timed part, as it would in a run."""
     import gc
 
-    from tunekit.execution import _runner
-
     def wrapped(r: int):
         gc.unfreeze()
-        _runner._gc_frozen = False
         return run(r)
 
     return wrapped

@@ -91,10 +91,7 @@ def _contender(name: str, data: str, metric: str, direction: str, target: float,
     def run(seed: int) -> dict[str, Any]:
         import gc
 
-        from tunekit.execution import _runner
-
         gc.unfreeze()  # every run starts like a fresh process
-        _runner._gc_frozen = False
         folder = workdir / f"{data}-{name.replace(' ', '_').replace('+', '').replace(',', '')}-{seed}"
         folder.mkdir(parents=True)
         tool, kind, defaults = CONTENDERS[name]

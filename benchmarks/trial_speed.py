@@ -88,13 +88,11 @@ def _gc_state(frozen: bool, run):
     trial) or not, set up outside the timed part."""
     import gc
 
-    from tunekit.execution import _runner
-
     def wrapped(r: int):
         gc.unfreeze()
-        _runner._gc_frozen = False
-        if frozen:
-            _runner._freeze_gc_once()
+        if frozen:  # what the runner's first trial does (it leaves a freeze made before it alone)
+            gc.collect()
+            gc.freeze()
         return run(r)
 
     return wrapped

@@ -63,16 +63,23 @@ def chromium_path() -> str:
     return str(path)
 
 
-TINY_STUDY = (
-    "from tunekit import StudySpec, Int, Float, Choice\n"
-    "spec = StudySpec(\n"
-    "    data='iris',\n"
-    "    space={'units': Int(4, 32, log=True), 'learning_rate': Float(1e-3, 1e-1, log=True),\n"
-    "           'activation': Choice(['relu', 'tanh'])},\n"
-    "    fixed={'n_layers': 1, 'batch_size': 32},\n"
-    "    epochs=2,\n"
-    ")\n"
-)
+def _tiny_spec() -> dict:
+    from tunekit import Choice, Float, Int
+
+    return dict(
+        data="iris",
+        space={"units": Int(4, 32, log=True), "learning_rate": Float(1e-3, 1e-1, log=True),
+               "activation": Choice(["relu", "tanh"])},
+        fixed={"n_layers": 1, "batch_size": 32},
+        epochs=2,
+    )
+
+
+#: The suite's one tiny study: ``StudySpec(**TINY_SPEC)`` in code, ``TINY_STUDY`` as a study
+#: file's text (the ``tiny_study_file`` fixture writes it). Iris, three searched parameters, 2 epochs.
+TINY_SPEC = _tiny_spec()
+TINY_STUDY = "from tunekit import StudySpec, Int, Float, Choice\nspec = StudySpec(\n" + "".join(
+    f"    {key}={value!r},\n" for key, value in TINY_SPEC.items()) + ")\n"
 
 
 @pytest.fixture
@@ -92,12 +99,36 @@ def invoke(*args: str):
     return CliRunner().invoke(cli, list(args))
 
 
-def one_error_line(result) -> str:
-    """Assert a bad-input result: exit code 2 and one line starting with 'error: '."""
-    assert result.exit_code == 2, result.output
+def one_error_line(result, code: int = 2) -> str:
+    """Assert a bad-input result: exit ``code`` (2) and one line starting with 'error: '."""
+    assert result.exit_code == code, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     return lines[0]
+
+
+#: Fixtures that reach a PostgreSQL server: their tests get ``@pytest.mark.postgres``.
+POSTGRES_FIXTURES = frozenset({"postgres_url", "private_postgres"})
+#: Fixtures that train real models for several seconds or start worker processes: ``slow``.
+SLOW_FIXTURES = frozenset({"results_db", "tiny_long_study", "trial_study", "private_postgres"})
+
+
+def uses_postgres(item: pytest.Item) -> bool:
+    """True when ``item`` needs a PostgreSQL server (a fixture, or ``any_url[postgres]``)."""
+    names = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    return bool(names & POSTGRES_FIXTURES) or params.get("any_url") == "postgres"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``postgres`` and ``slow`` tests from the fixtures they use, so that
+    ``pytest -m "not slow and not postgres"`` is the fast local subset."""
+    for item in items:
+        if uses_postgres(item):
+            item.add_marker(pytest.mark.postgres)
+        if set(getattr(item, "fixturenames", ())) & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(hookwrapper=True)

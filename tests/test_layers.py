@@ -14,7 +14,7 @@ units of the same rank are independent of each other)::
     space
     _output | _units
     _records
-    _errors | _version
+    _errors | _version | _seeds
 
 The graph is read with ``ast`` from the source (no import runs), including imports inside
 functions and under ``TYPE_CHECKING``, relative imports, and ``from pkg import module``.
@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "tunekit._output": 10,
     "tunekit._units": 10,
     "tunekit._records": 5,
+    "tunekit._seeds": 0,
     "tunekit._errors": 0,
     "tunekit._version": 0,
 }

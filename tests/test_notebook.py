@@ -6,11 +6,13 @@ import os
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import ROOT
 
 
+@pytest.mark.slow  # executes the notebook (real training)
 def test_quickstart_notebook_runs(tmp_path: Path) -> None:
     nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
     db = tmp_path / "nb.db"
@@ -38,6 +40,7 @@ def test_quickstart_notebook_runs(tmp_path: Path) -> None:
     assert len(optuna.load_study(study_name="quickstart", storage=f"sqlite:///{db}").trials) == 2
 
 
+@pytest.mark.slow  # executes the notebook (real training)
 def test_make_notebook_recipe_runs_nbconvert(tmp_path: Path) -> None:
     """`make notebook` executes the notebook to HTML with nbconvert: the recipe names a tool the
     `notebook` extra installs, and nbconvert turns an executed notebook into HTML with its plots."""

@@ -30,6 +30,7 @@ DIABETES_STUDY = (
 )
 
 
+@pytest.mark.slow  # trains several real models
 def test_recorded_val_rmse_and_mae_equal_a_recomputation_in_target_units(db_url: str) -> None:
     spec = StudySpec(data="diabetes", space={"units": Int(8, 16)},
                      fixed={"n_layers": 1, "batch_size": 32, "learning_rate": 0.01, "loss": "mse"}, epochs=2)
@@ -64,6 +65,7 @@ def test_recorded_val_rmse_and_mae_equal_a_recomputation_in_target_units(db_url:
     assert [round(v, 6) for v in trial.intermediate_values.values()][-1] > 10  # pruning sees target units too
 
 
+@pytest.mark.slow  # trains several real models
 def test_cli_lines_best_and_report_say_the_units(tmp_path: Path, db_url: str) -> None:
     from tunekit.report._facts import read_study
 
@@ -105,6 +107,7 @@ def test_cli_lines_best_and_report_say_the_units(tmp_path: Path, db_url: str) ->
     assert rmse == pytest.approx(attrs["val_rmse"], rel=1e-4)
 
 
+@pytest.mark.slow  # trains several real models
 def test_val_mae_objective_still_accepted_and_in_target_units(tmp_path: Path, db_url: str) -> None:
     study_file = tmp_path / "diab.py"
     study_file.write_text(DIABETES_STUDY.format(metric="\n    metric='val_mae',"))
@@ -116,6 +119,7 @@ def test_val_mae_objective_still_accepted_and_in_target_units(tmp_path: Path, db
     assert f"val_mae={trial.value:.4f} target units" in line and "val_rmse=" in line, line
 
 
+@pytest.mark.slow  # trains several real models
 def test_a_study_started_on_val_loss_resumes_on_it_when_the_file_names_no_metric(tmp_path: Path, db_url: str) -> None:
     """Regression studies made before val_rmse became the default recorded val_loss; a study
     file that names no metric resumes them on val_loss instead of refusing a 'changed metric'."""

@@ -16,6 +16,9 @@ than to its own parameters:
   the same parameters. The lost trial does not count; the retry counts when it finishes. A
   trial lost more than ``MAX_RETRIES`` times (``tunekit.execution._lost``) is not retried
   again and counts as one failure.
+* **stopped** (``STOPPED_RUN``): the run stopped during the trial, on a configuration or
+  strategy error (exit 2) or a heartbeat that could not be recorded (exit 1); its
+  ``fail_reason`` says why. It does not count, so the corrected command runs the whole budget.
 """
 
 from __future__ import annotations
@@ -34,13 +37,30 @@ FAIL_REASON = "fail_reason"
 INTERRUPTED = "interrupted"
 #: Trial user attr: ``host:pid`` of the worker that ran it.
 WORKER_ATTR = "worker"
+#: Trial user attr, True on a trial failed because the run stopped during it (a configuration
+#: or strategy error, a heartbeat that could not be recorded): it does not count.
+STOPPED_RUN = "stopped_run"
 #: Trial system attrs of a retried trial, the names Optuna's retry callback uses.
 RETRY_HISTORY = "retry_history"
 FAILED_TRIAL = "failed_trial"
+#: Trial system attr: the grid point (its index) a grid trial evaluates; a retry keeps it.
+GRID_POINT = "tunekit:grid_id"
 #: Study user attr: how the study was started (strategy, budget, ...), read by workers.
 RUN_ATTR = "run"
 #: The states of a finished trial.
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+#: The learning tasks, and the validation metrics a study of each task records (the first is
+#: the default objective; regression's all but ``val_loss`` in the target's units).
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
+    "binary": ("val_accuracy", "val_loss"),
+    "multiclass": ("val_accuracy", "val_loss"),
+    "regression": ("val_rmse", "val_mae", "val_mse", "val_loss"),
+}
+#: What a trial is to the budget (``trial_kind``), in the order the counts are shown.
+KINDS = ("complete", "pruned", "failed", "interrupted", "lost", "stopped", "running", "waiting")
+#: The kinds that count toward ``--trials``.
+COUNTED = ("complete", "pruned", "failed")
 
 
 @dataclass(frozen=True)
@@ -52,28 +72,54 @@ class Budget:
     waiting: int
 
 
-def budget(trials: Sequence[FrozenTrial], ignore_running: Iterable[int] = ()) -> Budget:
-    """Count ``trials`` by the rules in the module docstring.
+def retried_numbers(trials: Iterable[FrozenTrial]) -> set[int]:
+    """Numbers of the trials lost with their worker and retried (their copies' ``retry_history``)."""
+    return {n for t in trials for n in t.system_attrs.get(RETRY_HISTORY, ())}
+
+
+def trial_kind(trial: FrozenTrial, retried: set[int]) -> str:
+    """One of ``KINDS``: the trial's state, with a FAIL told apart as ``failed`` (counts),
+    ``interrupted`` or ``lost`` (do not count); ``retried`` from ``retried_numbers``."""
+    if trial.state == TrialState.FAIL:
+        if trial.user_attrs.get(FAIL_REASON) == INTERRUPTED:
+            return "interrupted"
+        if trial.user_attrs.get(STOPPED_RUN):
+            return "stopped"
+        return "lost" if trial.number in retried else "failed"
+    return trial.state.name.lower()
+
+
+def kind_counts(trials: Sequence[FrozenTrial]) -> dict[str, int]:
+    """Trials by ``trial_kind``, every kind of ``KINDS`` present (zero when none): the one
+    counter of trials by state that the budget, the summaries and the tables use.
 
     Example:
-        >>> budget(study.get_trials(deepcopy=False)).counted  # doctest: +SKIP
-        12
+        >>> kind_counts([])["complete"]
+        0
     """
-    retried: set[int] = set()
+    retried = retried_numbers(trials)
+    counts = dict.fromkeys(KINDS, 0)
     for t in trials:
-        retried.update(t.system_attrs.get(RETRY_HISTORY, ()))
+        kind = trial_kind(t, retried)
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def budget(trials: Sequence[FrozenTrial], ignore_running: Iterable[int] = ()) -> Budget:
+    """Count ``trials`` by the rules in the module docstring; RUNNING trials whose id is in
+    ``ignore_running`` (orphans nobody waits for) are left out.
+
+    Example:
+        >>> from optuna.trial import TrialState, create_trial
+        >>> done = create_trial(value=0.9)
+        >>> stopped = create_trial(state=TrialState.FAIL, user_attrs={FAIL_REASON: INTERRUPTED})
+        >>> broken = create_trial(state=TrialState.FAIL, user_attrs={FAIL_REASON: "loss is NaN"})
+        >>> budget([done, stopped, broken])  # the interrupted trial does not count
+        Budget(counted=2, running=0, waiting=0)
+    """
     ignore = set(ignore_running)
-    counted = running = waiting = 0
-    for t in trials:
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
-            counted += 1
-        elif t.state == TrialState.FAIL:
-            counted += int(t.user_attrs.get(FAIL_REASON) != INTERRUPTED and t.number not in retried)
-        elif t.state == TrialState.RUNNING:
-            running += int(t._trial_id not in ignore)
-        elif t.state == TrialState.WAITING:
-            waiting += 1
-    return Budget(counted, running, waiting)
+    counts = kind_counts([t for t in trials if t._trial_id not in ignore or t.state != TrialState.RUNNING])
+    return Budget(sum(counts[k] for k in COUNTED), counts["running"], counts["waiting"])
 
 
 def counted_trials(study: optuna.Study) -> int:
@@ -83,26 +129,11 @@ def counted_trials(study: optuna.Study) -> int:
 
 def trial_counts(study: optuna.Study) -> tuple[dict[str, int], dict[str, int]]:
     """The study's trials as the ``--trials`` budget sees them (rules in the module docstring):
-    ``({"complete", "pruned", "failed": n}, {"interrupted", "lost", "running", "waiting": n})``,
+    ``({"complete", "pruned", "failed": n}, {"interrupted", "lost", "stopped", "running", "waiting": n})``,
     counted and not counted, zero counts left out."""
-    trials = study.get_trials(deepcopy=False)
-    retried = {n for t in trials for n in t.system_attrs.get(RETRY_HISTORY, ())}
-    counted: dict[str, int] = {}
-    other: dict[str, int] = {}
-    for t in trials:
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
-            key, into = t.state.name.lower(), counted
-        elif t.state == TrialState.FAIL and t.user_attrs.get(FAIL_REASON) == INTERRUPTED:
-            key, into = "interrupted", other
-        elif t.state == TrialState.FAIL and t.number in retried:
-            key, into = "lost", other
-        elif t.state == TrialState.FAIL:
-            key, into = "failed", counted
-        else:
-            key, into = t.state.name.lower(), other
-        into[key] = into.get(key, 0) + 1
-    order = ("complete", "pruned", "failed", "interrupted", "lost", "running", "waiting")
-    return ({k: counted[k] for k in order if k in counted}, {k: other[k] for k in order if k in other})
+    counts = kind_counts(study.get_trials(deepcopy=False))
+    counted = {k: n for k, n in counts.items() if n and k in COUNTED}
+    return counted, {k: n for k, n in counts.items() if n and k not in COUNTED}
 
 
 def fail_reason(trial: FrozenTrial) -> str | None:
@@ -111,16 +142,16 @@ def fail_reason(trial: FrozenTrial) -> str | None:
 
 
 def require_complete_trial(study: optuna.Study, trials: list[FrozenTrial] | None = None) -> dict[str, int]:
-    """Trials by state; ConfigError saying so when no trial completed (nothing to report or retrain)."""
+    """Trials by kind (``kind_counts``); ConfigError saying so when no trial completed
+    (nothing to report or retrain)."""
     trials = study.get_trials(deepcopy=False) if trials is None else trials
-    counts = {s: 0 for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")}
-    for t in trials:
-        counts[t.state.name] = counts.get(t.state.name, 0) + 1
-    if counts["COMPLETE"]:
+    counts = kind_counts(trials)
+    if counts["complete"]:
         return counts
     if not trials:
         raise ConfigError(f"study {study.study_name!r} has no trials yet; run `tunekit run STUDY_FILE` first")
-    failed = f"{counts['FAIL']} failed, {counts['PRUNED']} pruned, {counts['RUNNING'] + counts['WAITING']} running"
+    failed = counts["failed"] + counts["interrupted"] + counts["lost"] + counts["stopped"]
+    detail = f"{failed} failed, {counts['pruned']} pruned, {counts['running'] + counts['waiting']} running"
     raise ConfigError(
-        f"study {study.study_name!r} has no finished trial ({failed}); see why with `tunekit trials {study.study_name}`"
+        f"study {study.study_name!r} has no finished trial ({detail}); see why with `tunekit trials {study.study_name}`"
     )

@@ -28,8 +28,12 @@ class StudySpec:
         ...     space={"n_layers": Int(1, 3), "learning_rate": Float(1e-4, 1e-1, log=True)},
         ...     epochs=5,
         ... )
-        >>> spec.direction
-        'maximize'
+        >>> spec.direction is None  # not given: the metric decides, once the task is known
+        True
+        >>> spec.resolved_metric("multiclass")
+        ('val_accuracy', 'maximize')
+        >>> StudySpec(data="digits", space={"units": Int(16, 64)}, metric="val_loss").direction
+        'minimize'
 
     ``data`` is a built-in data set name (digits, breast_cancer, iris, wine, diabetes, moons,
     circles) or a .csv / .parquet path (relative to the study file) with ``target`` naming

@@ -51,7 +51,12 @@ def resolve_url(storage: str | None = None) -> str:
 
 
 def mask(url: str) -> str:
-    """The URL with its password replaced by ``***`` (safe for messages and logs)."""
+    """The URL with its password replaced by ``***`` (safe for messages and logs).
+
+    Example:
+        >>> mask("postgresql+psycopg://tunekit:s3cret@db-host/tunekit")
+        'postgresql+psycopg://tunekit:***@db-host/tunekit'
+    """
     return re.sub(r"(://[^:/@\s]+:)\S*@", r"\1***@", url)
 
 
@@ -90,7 +95,14 @@ def _missing_driver(url: str, parsed: Any, module: str | None) -> ConfigError:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL, or None for other back-ends and in-memory SQLite."""
+    """The file of a ``sqlite:///`` URL, or None for other back-ends and in-memory SQLite.
+
+    Example:
+        >>> sqlite_path("sqlite:///runs/tunekit.db")
+        PosixPath('runs/tunekit.db')
+        >>> sqlite_path("postgresql+psycopg://tunekit@db-host/tunekit") is None
+        True
+    """
     parsed = _parse(url)
     if not parsed.drivername.startswith("sqlite"):
         return None
@@ -210,7 +222,9 @@ def open_storage(
     Writers (``create=True`` or a heartbeat) on SQLite use WAL and ``BEGIN IMMEDIATE``.
 
     Example:
-        >>> storage = open_storage("sqlite:///tunekit.db", create=True)  # doctest: +SKIP
+        >>> storage = open_storage("sqlite:///tunekit.db", create=True)
+        >>> study_names(storage)
+        []
     """
     url = resolve_url(url)
     parsed = _parse(url)
@@ -373,15 +387,30 @@ def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
     return [s.study_name for s in storage.get_all_studies()]
 
 
+def no_study(name: str, url: str, names: list[str]) -> ConfigError:
+    """The error for a study ``name`` that is not among ``names`` in the database at ``url``:
+    which studies are there, and how to start the one asked for."""
+    listed = ", ".join(names) if names else "none"
+    return ConfigError(
+        f"no study named {name!r} in '{mask(url)}'; studies there: {listed}; "
+        "start it with `tunekit run STUDY_FILE --storage URL` or pass --study-name"
+    )
+
+
 def load_study(name: str, storage: str | None = None) -> optuna.Study:
     """Load an existing study by name; a ConfigError lists the studies that do exist.
 
     Example:
-        >>> study = load_study("digits", "sqlite:///tunekit.db")  # doctest: +SKIP
+        >>> import optuna
+        >>> _ = optuna.create_study(study_name="digits", storage=open_storage("sqlite:///tunekit.db", create=True))
+        >>> load_study("digits", "sqlite:///tunekit.db").study_name
+        'digits'
+        >>> load_study("digtis", "sqlite:///tunekit.db")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        tunekit._errors.ConfigError: no study named 'digtis' in 'sqlite:///tunekit.db'; studies there: digits...
     """
     st = open_storage(storage, create=False)
     names = study_names(st)
     if name not in names:
-        listed = ", ".join(names) if names else "none"
-        raise ConfigError(f"no study named {name!r} in '{mask(resolve_url(storage))}'; studies there: {listed}")
+        raise no_study(name, resolve_url(storage), names)
     return optuna.load_study(study_name=name, storage=st)

@@ -1,10 +1,15 @@
 """Every benchmark's ``main`` runs end to end on a tiny budget and writes its table.
 
-No timing is asserted here (the machine is shared; benchmarks report ratios, not pass/fail).
+No timing is asserted here (the machine is shared; benchmarks report ratios, not pass/fail),
+but every table must hold the numbers of the run: each contender's row, finite measurements,
+the ratio columns equal to the ratios recomputed from the run's summary, and a target line
+whose verdict agrees with its figure.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from pathlib import Path
 
@@ -24,12 +29,52 @@ def _written(out: Path, name: str) -> str:
     return text
 
 
+def _rows(text: str, column: str) -> dict[str, dict[str, str]]:
+    """The markdown table whose header has ``column``: {first cell: {column: cell}}."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|") and f"| {column} |" in f"{line} ")
+    header = [c.strip() for c in lines[start].strip("|").split("|")]
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = dict(zip(header, cells))
+    return rows
+
+
+def _number(cell: str) -> float:
+    """A finite positive number at the start of a table cell ("1.23", "2.27× (2.14–2.43)")."""
+    value = float(re.match(r"[0-9.e+-]+", cell).group())  # type: ignore[union-attr]
+    assert math.isfinite(value) and value > 0, cell
+    return value
+
+
+def _target(text: str) -> tuple[str, float]:
+    """The verdict (met/missed) and figure of the results file's bold target line."""
+    found = re.search(r"\*\*Target[^*]*— (met|missed): ([+-]?[0-9.]+)", text)
+    assert found, text
+    return found.group(1), float(found.group(2))
+
+
 def test_trial_speed(tmp_path: Path) -> None:
     from benchmarks.trial_speed import main
 
     summary = main(["--quick", "--repeats", "1", "--epochs", "2", "--out", str(tmp_path)])
     assert set(summary) == {"plain model.fit", "tunekit, before (no speed-ups)", "tunekit (default)"}
-    assert "Target: tunekit ≥ 1.5×" in _written(tmp_path, "trial_speed")
+    text = _written(tmp_path, "trial_speed")
+    assert "Target: tunekit ≥ 1.5×" in text
+    rows = _rows(text, "speed-up vs plain (range)")
+    assert set(rows) == set(summary)
+    for label, facts in summary.items():
+        row = rows[label]
+        assert _number(row["s / trial (median)"]) == pytest.approx(facts["median_s"], rel=6e-3)  # 3 digits
+        assert row["speed-up vs plain (range)"].startswith(f"{facts['speedup']:.2f}×")
+        assert 0 < facts["acc_mean"] <= 1 and row["val accuracy (mean ± std)"].startswith(f"{facts['acc_mean']:.4f}")
+    assert summary["plain model.fit"]["speedup"] == 1.0  # the plain trial against itself
+    verdict, figure = _target(text)
+    assert figure == pytest.approx(summary["tunekit (default)"]["speedup"], abs=0.006)
+    assert verdict == ("met" if summary["tunekit (default)"]["speedup"] >= 1.5 else "missed")
 
 
 def test_overhead(tmp_path: Path) -> None:
@@ -37,7 +82,19 @@ def test_overhead(tmp_path: Path) -> None:
 
     summary = main(["--quick", "--repeats", "1", "--configs", "1", "--epochs", "1", "--out", str(tmp_path)])
     assert set(summary) == {"plain loop", "tunekit (SQLite)", "tunekit (SQLite), speed-ups off", "keras-tuner"}
-    assert "Target: tunekit ≤ 1.05×" in _written(tmp_path, "overhead")
+    text = _written(tmp_path, "overhead")
+    assert "Target: tunekit ≤ 1.05×" in text
+    rows = _rows(text, "ratio to plain loop (median)")
+    assert set(rows) == set(summary)
+    for label, ratio in summary.items():
+        assert math.isfinite(ratio) and ratio > 0, (label, ratio)
+        assert rows[label]["ratio to plain loop (median)"] == f"{ratio:.3f}×"
+        # one configuration per round: seconds per trial = seconds per round
+        assert _number(rows[label]["s / trial"]) == _number(rows[label]["s / round (median)"])
+    assert summary["plain loop"] == 1.0  # the plain loop against itself
+    verdict, figure = _target(text)
+    assert figure == pytest.approx(summary["tunekit (SQLite)"], abs=6e-4)
+    assert verdict == ("met" if summary["tunekit (SQLite)"] <= 1.05 else "missed")
 
 
 def test_pruning(tmp_path: Path) -> None:
@@ -50,6 +107,20 @@ def test_pruning(tmp_path: Path) -> None:
     text = _written(tmp_path, "pruning")
     assert "time-to-target" in text
     assert "Target, with declared defaults" in text and "Target, from a random start" in text
+    rows = _rows(text, "median s to target")
+    assert set(rows) == set(CONTENDERS)
+    for name, median in summary["digits"]["medians"].items():
+        row = rows[name]
+        reached = row["reached"]
+        assert reached in ("0/1", "1/1"), row  # one seed: reached or not, and the row says which
+        # one seed: the median is that seed's time ("not reached" when it missed the target)
+        assert row["per seed (s)"] == row["median s to target"]
+        assert (reached == "1/1") == math.isfinite(median)
+        if reached == "1/1":
+            assert _number(row["median s to target"]) > 0
+        assert _number(row["trials (median)"]) >= 1 and _number(row["epochs trained (median)"]) >= 1
+    for key in ("best_tunekit", "best_tunekit_random_start"):
+        assert summary["digits"][key] in CONTENDERS
 
 
 def test_memory(tmp_path: Path) -> None:
@@ -59,6 +130,13 @@ def test_memory(tmp_path: Path) -> None:
     assert set(summary["rss"]) == {10, 11}
     text = _written(tmp_path, "memory")
     assert "RSS after 11 trials" in text and "a plain Keras loop, side by side" in text
+    rss = summary["rss"]
+    assert all(math.isfinite(mb) and mb > 0 for mb in rss.values()), rss
+    assert summary["growth_mb"] == rss[11] - rss[10]
+    rows = _rows(text, "RSS (MB)")
+    assert set(rows) == {"10", "11"} and rows["10"]["change since 10 trials (MB)"] in ("0", "0.0")
+    verdict, figure = _target(text)
+    assert figure == pytest.approx(summary["growth_mb"], abs=0.06)
     # the cause, counted: every plain-loop model leaves its traced graphs registered, unless released
     assert summary["plain_loop"][False]["left"] >= 11
     assert summary["plain_loop"][True]["left"] == 0
@@ -72,6 +150,9 @@ def test_sampler_cost_covers_every_registered_strategy(tmp_path: Path) -> None:
     assert set(summary["SQLite"]) == set(STRATEGIES)
     text = _written(tmp_path, "sampler_cost")
     assert all(f"| SQLite | {name} |" in text for name in STRATEGIES)
+    for name, by_size in summary["SQLite"].items():  # a cell may hold "error: ..." instead of a time
+        seconds = by_size[12]
+        assert isinstance(seconds, float) and math.isfinite(seconds) and seconds > 0, (name, seconds)
 
 
 def test_runner_lists_the_benchmarks(capsys: pytest.CaptureFixture[str]) -> None:

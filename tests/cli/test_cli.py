@@ -10,15 +10,9 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from optuna.trial import TrialState
 
-from tests.conftest import TINY_STUDY
-from tunekit.cli import cli
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from tests.conftest import TINY_STUDY, invoke
 
 
 def digest(path: Path) -> str:

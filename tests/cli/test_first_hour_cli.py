@@ -26,6 +26,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # trains several real models
 def test_changed_epochs_refused_in_one_line_and_a_changed_strategy_noted(tiny_study_file: Path, db_url: str, tmp_path: Path) -> None:
     first = invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random", "--trials", "1", "--epochs", "1")
     assert first.exit_code == 0, first.output
@@ -44,6 +45,7 @@ def test_changed_epochs_refused_in_one_line_and_a_changed_strategy_noted(tiny_st
     assert [t.user_attrs["epochs_run"] for t in trials] == [1, 1]
 
 
+@pytest.mark.slow  # trains several real models
 def test_a_worker_with_other_epochs_in_its_study_file_is_refused(tiny_study_file: Path, db_url: str, tmp_path: Path) -> None:
     first = invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random", "--trials", "1")
     assert first.exit_code == 0, first.output
@@ -56,6 +58,7 @@ def test_a_worker_with_other_epochs_in_its_study_file_is_refused(tiny_study_file
     assert _digest(tmp_path / "study.db") == before
 
 
+@pytest.mark.slow  # trains several real models
 def test_summary_says_which_trials_count_and_rounds_floats(tiny_study_file: Path, db_url: str) -> None:
     first = invoke("run", str(tiny_study_file), "--storage", db_url, "--strategy", "random", "--trials", "2", "--epochs", "1")
     assert first.exit_code == 0, first.output
@@ -104,6 +107,7 @@ def test_a_tpe_run_with_two_workers_prints_no_warning(tiny_study_file: Path, db_
     assert "Warning" not in proc.stderr and "[I " not in proc.stderr and "[W " not in proc.stderr, proc.stderr
 
 
+@pytest.mark.slow  # trains several real models
 def test_best_prints_short_floats_and_keeps_scores_apart_from_trial_facts(tiny_study_file: Path, db_url: str) -> None:
     """`tunekit best` (the README's second command): parameters to 4 significant digits, the
     scores under `metrics:`, the seed, strategy and worker under `trial:`; --json keeps every digit."""

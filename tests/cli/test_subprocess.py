@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import optuna
+import pytest
 
 TUNEKIT = Path(sys.executable).parent / "tunekit"
 
@@ -17,6 +18,7 @@ def tunekit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(TUNEKIT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # a tunekit process that trains two real models
 def test_default_storage_is_sqlite_in_working_directory(tiny_study_file: Path, tmp_path: Path) -> None:
     proc = tunekit("run", str(tiny_study_file), "--trials", "2", "--strategy", "tpe", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -63,6 +63,7 @@ def test_summary_line_in_the_users_terms() -> None:
     assert data_summary({}, "../old.csv") == "../old.csv"  # a study recorded before file identities
 
 
+@pytest.mark.slow  # trains several real models
 def test_report_and_best_json_show_file_rows_and_hash(tmp_path: Path, db_url: str) -> None:
     """A real one-trial study on a CSV addressed as '../data/houses.csv' from its study file's folder."""
     (tmp_path / "data").mkdir()

@@ -6,14 +6,10 @@ import json
 
 import optuna
 import pytest
-from click.testing import CliRunner
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
-from tunekit.cli import cli
-from tests.conftest import TINY_STUDY
-
-TINY = TINY_STUDY  # the suite's one tiny study (tests/conftest.py)
+from tests.conftest import TINY_STUDY, invoke
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +18,8 @@ def results_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     'one' (a single complete trial) and 'failed' (only a failed trial)."""
     folder = tmp_path_factory.mktemp("results")
     url = f"sqlite:///{folder / 'study.db'}"
-    (folder / "tiny.py").write_text(TINY)
-    result = CliRunner().invoke(cli, ["run", str(folder / "tiny.py"), "--strategy", "random", "--trials", "3",
-                                      "--storage", url, "-q"])
+    (folder / "tiny.py").write_text(TINY_STUDY)
+    result = invoke("run", str(folder / "tiny.py"), "--strategy", "random", "--trials", "3", "--storage", url, "-q")
     assert result.exit_code == 0, result.output
     dists = {"units": IntDistribution(4, 32, log=True), "learning_rate": FloatDistribution(1e-3, 1e-1, log=True)}
     one = optuna.create_study(study_name="one", storage=url, direction="maximize")

@@ -14,23 +14,11 @@ from pathlib import Path
 
 import optuna
 import pytest
-from click.testing import CliRunner
 
+from tests.conftest import invoke, one_error_line
 from tunekit.report import dashboard_url, is_loopback, make_server
-from tunekit.cli import cli
 
 TUNEKIT = Path(sys.executable).parent / "tunekit"
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
-
-
-def one_error_line(result, code: int = 2) -> str:
-    assert result.exit_code == code, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 def free_port() -> int:

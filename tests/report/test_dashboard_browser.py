@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from click.testing import CliRunner
 
-from tunekit.cli import cli
-from tests.conftest import TINY_STUDY
+from tests.conftest import TINY_STUDY, invoke
 
 pytestmark = pytest.mark.slow  # a real tiny run (iris, 2 epochs)
 TUNEKIT = Path(sys.executable).parent / "tunekit"
@@ -25,7 +23,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-TINY = TINY_STUDY  # the suite's one tiny study (tests/conftest.py)
 # Every trial's loss explodes: the runner stores the reason as fail_reason.
 BROKEN = """
 from tunekit import StudySpec, Int
@@ -39,10 +36,10 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database with the real tiny study (3 trials) and a study whose only trial failed."""
     folder = tmp_path_factory.mktemp("dashboard")
     url = f"sqlite:///{folder / 'study.db'}"
-    for name, text, trials in (("tiny", TINY, "3"), ("broken", BROKEN, "1")):
+    for name, text, trials in (("tiny", TINY_STUDY, "3"), ("broken", BROKEN, "1")):
         (folder / f"{name}.py").write_text(text)
-        result = CliRunner().invoke(cli, ["run", str(folder / f"{name}.py"), "--strategy", "random",
-                                          "--trials", trials, "--storage", url, "-q"])
+        result = invoke("run", str(folder / f"{name}.py"), "--strategy", "random", "--trials", trials,
+                        "--storage", url, "-q")
         if name == "broken":  # `run` exits 1 when no trial completed (a script can tell)
             assert result.exit_code == 1 and "error: no trial completed" in result.output, result.output
         else:

@@ -7,7 +7,9 @@ come from ``Space.sample(trial)`` as in a real study.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
+import statistics
 import warnings
 
 import optuna
@@ -27,6 +29,8 @@ NAMES = list(STRATEGIES)
 RESUMABLE = NAMES
 # Strategies whose default start-up phase is random for 10 trials: run past it.
 N_TRIALS = 16
+# GP and skopt refit a model on every suggestion: their cases of the contract are marked slow.
+PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n in ("gp", "skopt") else n for n in NAMES]
 FAST = {"gp": {"n_startup_trials": 4}, "skopt": {"n_initial_points": 4}, "tpe": {"n_startup_trials": 4},
         "metropolis": {"n_startup_trials": 4}, "anneal": {"n_startup_trials": 4}}
 
@@ -109,7 +113,7 @@ def sequence(study: optuna.Study) -> list[dict]:
     return [t.params for t in sorted(study.trials, key=lambda t: t.number)]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", PARAMS)
 def test_samples_in_bounds_with_the_right_types(name: str) -> None:
     study = run(name, ALL_KINDS, resolution=3) if name == "grid" else run(name, ALL_KINDS)
     assert len(study.trials) == N_TRIALS
@@ -126,7 +130,7 @@ def test_samples_in_bounds_with_the_right_types(name: str) -> None:
     assert {k: type(v) for k, v in params.items()} == TYPES
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", PARAMS)
 def test_same_seed_same_sequence(name: str) -> None:
     opts = {"resolution": 3} if name == "grid" else {}
     first = sequence(run(name, ALL_KINDS, seed=7, **opts))
@@ -135,7 +139,7 @@ def test_same_seed_same_sequence(name: str) -> None:
     assert sequence(run(name, ALL_KINDS, seed=8, **opts)) != first
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", PARAMS)
 def test_a_space_of_one_point(name: str) -> None:
     space = Space({"act": Choice(["relu"]), "units": Int(32, 32), "lr": Float(0.01, 0.01, log=True),
                    "epochs": Fixed(2)})
@@ -147,7 +151,7 @@ def test_a_space_of_one_point(name: str) -> None:
         assert len(done) == 1
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", PARAMS)
 def test_failed_trials_do_not_break_the_next_suggestion(name: str) -> None:
     fail_on = {0, 2, 5, 6, 9}  # in the random start-up and after it
     opts = {"resolution": 3} if name == "grid" else {}
@@ -157,7 +161,7 @@ def test_failed_trials_do_not_break_the_next_suggestion(name: str) -> None:
     assert states.count(optuna.trial.TrialState.COMPLETE) == 14 - len(fail_on)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", PARAMS)
 def test_conditional_parameters_are_respected(name: str) -> None:
     study = run(name, CONDITIONAL, n_trials=N_TRIALS, **({"resolution": 2} if name == "grid" else {}))
     assert len(study.trials) == N_TRIALS
@@ -174,13 +178,56 @@ def test_conditional_parameters_are_respected(name: str) -> None:
     assert seen_sgd and seen_adam
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_maximize(name: str) -> None:
-    study = run(name, ALL_KINDS, direction="maximize", **({"resolution": 3} if name == "grid" else {}))
-    assert study.best_value == max(t.value for t in study.trials)
+# A smooth deterministic objective to MAXIMIZE (optimum 0 at x=0.7, y=0.5, lr=10**-2.5, units=40).
+SEARCH = Space({"x": Float(0.0, 1.0), "y": Float(-2.0, 2.0), "lr": Float(1e-4, 1e-1, log=True), "units": Int(4, 64)})
+SEEDS = range(5)
+# GP and skopt refit every trial: 12 trials each (past their 4 start-up trials), 20 for the others.
+BUDGET = {"gp": 12, "skopt": 12}
+
+
+def _peak(trial: optuna.Trial) -> float:
+    p = SEARCH.sample(trial)
+    return -((p["x"] - 0.7) ** 2 + ((p["y"] - 0.5) / 4) ** 2 + ((math.log10(p["lr"]) + 2.5) / 3) ** 2
+             + ((p["units"] - 40) / 60) ** 2)
+
+
+def _median_best(name: str, n_trials: int) -> float:
+    """The median over SEEDS of the best value ``name`` finds in ``n_trials`` (seeded: deterministic)."""
+    bests = []
+    for seed in SEEDS:
+        study = optuna.create_study(sampler=sampler_for(name, SEARCH, seed), direction="maximize")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study.optimize(_peak, n_trials=n_trials)
+        bests.append(study.best_value)
+    return statistics.median(bests)
+
+
+@pytest.mark.parametrize("name", [p for p in PARAMS if getattr(p, "values", (p,))[0] not in ("random", "grid")])
+def test_maximize_beats_random_search(name: str) -> None:
+    """Each guided strategy, maximizing, beats random search's median best on the same budget
+    and seeds (a strategy that ignored the direction or its history would not)."""
+    n_trials = BUDGET.get(name, 20)
+    ours, random_search = _median_best(name, n_trials), _median_best("random", n_trials)
+    assert ours > random_search, (name, ours, random_search)
+
+
+def test_grid_reaches_the_optimum_grid_point() -> None:
+    """Grid visits every point: maximizing, it finds the one point with value 0 (every other is < 0)."""
+    space = Space({"x": Float(-1.0, 1.0), "lr": Float(1e-4, 1e-2, log=True), "act": Choice(["relu", "tanh"])})
+
+    def objective(trial: optuna.Trial) -> float:
+        p = space.sample(trial)
+        return -(p["x"] ** 2 + (math.log10(p["lr"]) + 3) ** 2 + (p["act"] != "tanh"))
+
+    study = optuna.create_study(sampler=sampler_for("grid", space, resolution=3), direction="maximize")
+    study.optimize(objective, n_trials=30)
+    assert len(study.trials) == 18  # 3 x 3 x 2 points, each once, then the grid stops
+    assert study.best_value == pytest.approx(0.0) and study.best_params["act"] == "tanh"
 
 
 @pytest.mark.parametrize("name", RESUMABLE)
+@pytest.mark.slow  # three SQLite studies per strategy (SQLite writes dominate)
 def test_resume_from_sqlite_gives_the_uninterrupted_suggestion(name: str, tmp_path) -> None:
     opts = {"resolution": 3} if name == "grid" else {}
     whole = run(name, ALL_KINDS, n_trials=N_TRIALS, storage=f"sqlite:///{tmp_path / 'whole.db'}", study_name="s",

@@ -99,6 +99,7 @@ def test_failed_proposals_are_rejected_and_the_chain_goes_on() -> None:
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials if t not in failed)
 
 
+@pytest.mark.slow  # two samplers on one SQLite study, many trials
 def test_two_workers_run_two_chains_and_a_resumed_worker_continues_its_chain(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'mh.db'}"
     first = study_of("metropolis", storage=url)

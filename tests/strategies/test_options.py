@@ -191,6 +191,7 @@ def test_library_run_coerces_or_refuses(tiny_study_file: Path, tmp_path: Path) -
     assert not (tmp_path / "lib.db").exists()
 
 
+@pytest.mark.slow  # trains several real models
 def test_cli_false_is_stored_and_used_as_false(tiny_study_file: Path, db_url: str) -> None:
     result = invoke("run", str(tiny_study_file), "-O", "multivariate=False", "-O", "n_startup_trials=1",
                     "--trials", "1", "--storage", db_url, "--quiet")

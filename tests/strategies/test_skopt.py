@@ -26,6 +26,7 @@ def objective(trial: optuna.Trial) -> float:
 
 @pytest.mark.parametrize("estimator", ["GP", "RF", "ET"])
 @pytest.mark.parametrize("acq_func", ["EI", "LCB"])
+@pytest.mark.slow  # six skopt configurations, 18 model fits each
 def test_estimators_and_acquisitions_improve_on_the_start(estimator: str, acq_func: str) -> None:
     sampler = make_sampler("skopt", space=SPACE, seed=0, options={
         "base_estimator": estimator, "acq_func": acq_func, "n_initial_points": 6})

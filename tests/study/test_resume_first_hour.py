@@ -15,15 +15,10 @@ import optuna
 import pytest
 
 import tunekit
-from tests.conftest import ROOT
-from tunekit import ConfigError, Float, Int, StudySpec
+from tests.conftest import ROOT, TINY_SPEC
+from tunekit import ConfigError, StudySpec
 
-TINY = dict(
-    data="iris",
-    space={"units": Int(4, 32, log=True), "learning_rate": Float(1e-3, 1e-1, log=True)},
-    fixed={"n_layers": 1, "batch_size": 32},
-    epochs=2,
-)
+TINY = TINY_SPEC  # the suite's one tiny study (tests/conftest.py)
 
 
 def _digest(path: Path) -> str:
@@ -34,6 +29,7 @@ def _notes(err: str) -> list[str]:
     return [line for line in err.splitlines() if line.startswith("note: ")]
 
 
+@pytest.mark.slow  # trains several real models
 def test_resume_with_other_epochs_is_refused_and_nothing_written(db_url: str, tmp_path: Path) -> None:
     spec = StudySpec(**TINY, name="ep")
     tunekit.run(spec, strategy="random", n_trials=1, storage=db_url, epochs=1)
@@ -46,6 +42,7 @@ def test_resume_with_other_epochs_is_refused_and_nothing_written(db_url: str, tm
     assert _digest(tmp_path / "study.db") == before
 
 
+@pytest.mark.slow  # trains several real models
 def test_changed_epochs_in_the_study_file_is_refused(db_url: str, tmp_path: Path) -> None:
     tunekit.run(StudySpec(**TINY, name="ep"), strategy="random", n_trials=1, storage=db_url)
     before = _digest(tmp_path / "study.db")
@@ -54,6 +51,7 @@ def test_changed_epochs_in_the_study_file_is_refused(db_url: str, tmp_path: Path
     assert _digest(tmp_path / "study.db") == before
 
 
+@pytest.mark.slow  # trains several real models
 def test_resume_without_epochs_continues_with_the_epochs_the_study_started_with(
     db_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -68,6 +66,7 @@ def test_resume_without_epochs_continues_with_the_epochs_the_study_started_with(
     assert study.user_attrs["epochs"] == 1
 
 
+@pytest.mark.slow  # trains several real models
 def test_changed_strategy_and_seed_print_one_note_and_each_trial_records_its_strategy(
     db_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,6 +100,7 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
+@pytest.mark.slow  # trains several real models
 def test_library_run_prints_only_what_tunekit_means_and_restores_logging(db_url: str) -> None:
     """A notebook user's Optuna logging (INFO by default) and warning filters, untouched after."""
     logger = logging.getLogger("optuna")

@@ -9,16 +9,13 @@ import pytest
 from optuna.trial import TrialState
 
 import tunekit
+from tests.conftest import TINY_SPEC
 from tunekit import Choice, ConfigError, Float, Int, StudySpec
 
-TINY = dict(
-    data="iris",
-    space={"units": Int(4, 32, log=True), "learning_rate": Float(1e-3, 1e-1, log=True)},
-    fixed={"n_layers": 1, "batch_size": 32},
-    epochs=2,
-)
+TINY = TINY_SPEC  # the suite's one tiny study (tests/conftest.py)
 
 
+@pytest.mark.slow  # trains several real models
 def test_run_records_everything(db_url: str) -> None:
     study = tunekit.run(StudySpec(**TINY, name="tiny"), strategy="random", n_trials=3, storage=db_url, seed=1)
     loaded = optuna.load_study(study_name="tiny", storage=db_url)
@@ -40,6 +37,7 @@ def test_run_records_everything(db_url: str) -> None:
     assert json.loads(attrs["dataset"])["name"] == "iris"
 
 
+@pytest.mark.slow  # trains several real models
 def test_resume_counts_finished_trials(db_url: str) -> None:
     spec = StudySpec(**TINY, name="resume")
     tunekit.run(spec, strategy="tpe", n_trials=2, storage=db_url)
@@ -49,6 +47,7 @@ def test_resume_counts_finished_trials(db_url: str) -> None:
     assert len(again.trials) == 3  # already there: nothing more to do
 
 
+@pytest.mark.slow  # trains several real models
 def test_same_seed_same_params_and_results(tmp_path) -> None:
     spec = StudySpec(**TINY, name="det")
     a = tunekit.run(spec, strategy="random", n_trials=2, storage=f"sqlite:///{tmp_path / 'a.db'}", seed=7)
@@ -59,6 +58,7 @@ def test_same_seed_same_params_and_results(tmp_path) -> None:
     assert c.trials[0].params != a.trials[0].params
 
 
+@pytest.mark.slow  # trains several real models
 def test_nan_loss_fails_that_trial_and_the_study_goes_on(db_url: str) -> None:
     spec = StudySpec(
         data="iris",
@@ -75,6 +75,7 @@ def test_nan_loss_fails_that_trial_and_the_study_goes_on(db_url: str) -> None:
     assert by_lr[0.05].state == TrialState.COMPLETE
 
 
+@pytest.mark.slow  # trains several real models
 def test_changed_space_is_refused_and_nothing_written(db_url: str) -> None:
     tunekit.run(StudySpec(**TINY, name="s"), strategy="random", n_trials=1, storage=db_url)
     changed = dict(TINY, space={"units": Int(4, 64, log=True), "learning_rate": Float(1e-3, 1e-1, log=True)})
@@ -98,6 +99,7 @@ def test_bad_run_arguments(db_url: str, kwargs: dict, message: str, tmp_path) ->
 
 
 @pytest.mark.parametrize("strategy", ["tpe", "random", "metropolis"])
+@pytest.mark.slow  # trains several real models
 def test_first_trial_of_a_new_study_tries_the_declared_defaults(db_url: str, strategy: str) -> None:
     space = {"units": Int(4, 32, log=True, default=8), "learning_rate": Float(1e-3, 1e-1, log=True, default=0.02),
              "activation": Choice(["relu", "tanh"])}
@@ -112,6 +114,7 @@ def test_first_trial_of_a_new_study_tries_the_declared_defaults(db_url: str, str
     assert len(again.trials) == 3 and [t.user_attrs.get("start") for t in again.trials].count("defaults") == 1
 
 
+@pytest.mark.slow  # trains several real models
 def test_grid_ignores_defaults(db_url: str) -> None:
     space = {"units": Choice([4, 8], default=8), "learning_rate": Choice([0.01, 0.05])}
     study = tunekit.run(StudySpec(**{**TINY, "space": space}, name="grid-defaults"), strategy="grid", n_trials=4,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -20,53 +20,57 @@ from tunekit._errors import ConfigError, TunekitError
 _RESUMABLE = ("run", "worker", "compare")  # commands that a second run resumes
 
 
-def _debug_requested(args: Any) -> bool:
-    argv = list(args) if args is not None else sys.argv[1:]
-    return "--debug" in argv or os.environ.get("TUNEKIT_DEBUG", "") not in ("", "0")
+def _env_debug() -> bool:
+    """``TUNEKIT_DEBUG=1``: tracebacks for errors, also those before the options are parsed."""
+    return os.environ.get("TUNEKIT_DEBUG", "") not in ("", "0")
 
 
-def _interrupted(args: Any) -> str:
-    """The last line after Ctrl-C: how to go on, for the commands that run trials."""
-    argv = list(args) if args is not None else sys.argv[1:]
-    command = next((a for a in argv if not a.startswith("-")), "")
-    return "interrupted: run the same command to resume" if command in _RESUMABLE else "interrupted"
-
-
-def _fail(message: str, code: int, debug: bool) -> None:
+def _fail(message: str, code: int, debug: bool) -> NoReturn:
     if debug:
         traceback.print_exc()
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
+def _exit_for(exc: BaseException, debug: bool, command: str | None) -> NoReturn:
+    """The documented exit for ``exc`` (call it while handling ``exc``): one ``error:`` line,
+    after a traceback when ``debug``; after Ctrl-C, how to go on for ``command``."""
+    if isinstance(exc, click.exceptions.Exit):
+        sys.exit(exc.exit_code)
+    if isinstance(exc, (click.exceptions.Abort, KeyboardInterrupt)):
+        resumable = command in _RESUMABLE
+        click.echo("interrupted: run the same command to resume" if resumable else "interrupted", err=True)
+        sys.exit(130)
+    if isinstance(exc, click.UsageError):
+        where = exc.ctx.command_path if exc.ctx else "tunekit"
+        _fail(f"{exc.format_message()} (see '{where} --help')", 2, debug)
+    if isinstance(exc, click.ClickException):
+        _fail(exc.format_message(), exc.exit_code or 1, debug)
+    if isinstance(exc, (ConfigError, TunekitError)):
+        _fail(str(exc), 2 if isinstance(exc, ConfigError) else 1, debug)
+    from tunekit.study import disk_full
+
+    full = disk_full(exc)  # a database write on a full disk: say so, not Optuna's guess
+    _fail(str(full) if full else f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)", 1, debug)
+
+
 class TunekitGroup(click.Group):
-    """A click group that turns errors into one line and the documented exit codes."""
+    """A click group that turns errors into one line and the documented exit codes; its
+    ``--debug`` option (or ``TUNEKIT_DEBUG=1``) adds the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (Exception, KeyboardInterrupt) as exc:
+            _exit_for(exc, bool(ctx.params.get("debug")) or _env_debug(), ctx.invoked_subcommand)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
-        debug = _debug_requested(args)
         try:
             rv = super().main(args=args, prog_name=prog_name or "tunekit", complete_var=complete_var,
                               standalone_mode=False, **extra)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except (click.exceptions.Abort, KeyboardInterrupt):
-            click.echo(_interrupted(args), err=True)
-            sys.exit(130)
-        except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx else "tunekit"
-            _fail(f"{exc.format_message()} (see '{where} --help')", 2, debug)
-        except click.ClickException as exc:
-            _fail(exc.format_message(), exc.exit_code or 1, debug)
-        except ConfigError as exc:
-            _fail(str(exc), 2, debug)
-        except TunekitError as exc:
-            _fail(str(exc), 1, debug)
-        except Exception as exc:
-            from tunekit._storage import disk_full
-
-            full = disk_full(exc)  # a database write on a full disk: say so, not Optuna's guess
-            _fail(str(full) if full else f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)", 1, debug)
+        except (Exception, KeyboardInterrupt) as exc:  # before the options are parsed: no --debug yet
+            _exit_for(exc, _env_debug(), None)
         if isinstance(rv, int) and rv:
             sys.exit(rv)
         if standalone_mode:
@@ -76,7 +80,7 @@ class TunekitGroup(click.Group):
 
 @click.group(cls=TunekitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tunekit")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors (also: TUNEKIT_DEBUG=1).")
 def cli(debug: bool) -> None:
     """Hyperparameter tuning for Keras MLPs; every trial kept in an Optuna study database.
 

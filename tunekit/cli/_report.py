@@ -27,8 +27,8 @@ def report_command(studies: tuple[str, ...], storage: str | None, output: str, p
       tunekit report digits -o digits.html --png plots/
       tunekit report digits-random digits-tpe -o compare.html
     """
-    from tunekit._storage import load_study
     from tunekit.report import write_comparison, write_report
+    from tunekit.study import load_study
 
     names = list(dict.fromkeys(studies))
     loaded = [load_study(name, storage) for name in names]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -50,28 +49,22 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _trial_line(study: Any, trial: Any, started: float) -> str:
-    from tunekit.study import fail_reason
-    from tunekit._units import with_unit
+    from tunekit.study import trial_line
 
-    attrs = study.user_attrs
-    metric = attrs.get("metric", "value")
-    state = trial.state.name
-    if state == "COMPLETE":
-        # Regression: the metric in the target's units, and the standardised loss labelled as such.
-        shown = [metric] + [m for m in ("val_rmse", "val_loss") if m != metric and attrs.get("task") == "regression"]
-        values = {**trial.user_attrs, metric: trial.value}
-        detail = ", ".join(f"{m}={with_unit(values[m], m, attrs)}" for m in shown if isinstance(values.get(m), (int, float)))
-    elif state == "FAIL":
-        detail = f"failed: {fail_reason(trial) or 'unknown reason'}"
-    else:
-        detail = state.lower()
-    try:
-        best = f"best {with_unit(study.best_value, metric, attrs)}"
-    except ValueError:
-        best = "no best yet"
-    secs = trial.user_attrs.get("train_seconds")
-    took = f" {secs:.1f}s" if isinstance(secs, (int, float)) else ""
-    return f"trial {trial.number:>3} {detail}{took} ({best}; {time.monotonic() - started:.0f}s elapsed)"
+    return trial_line(study, trial, time.monotonic() - started)
+
+
+def progress(quiet: bool) -> tuple[bool, Callable[[Any, Any], None]]:
+    """How ``run`` and ``worker`` show progress: a bar on a terminal, else one line per
+    finished trial (none with ``--quiet``): (show the bar, the on_trial callback)."""
+    bar = not quiet and sys.stderr.isatty()
+    started = time.monotonic()
+
+    def on_trial(study: Any, trial: Any) -> None:
+        if not quiet and not bar:
+            click.echo(_trial_line(study, trial, started))
+
+    return bar, on_trial
 
 
 @click.command("run")
@@ -107,20 +100,13 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
     Ctrl-C marks the running trials FAIL 'interrupted' and exits 130; run again to resume.
     """
     from tunekit._errors import ConfigError
-    from tunekit._spec import load_spec
-    from tunekit.study import quiet_optuna, run
+    from tunekit.study import load_spec, quiet_optuna, run
 
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1 (1 runs trials in this process), got {workers}")
     quiet_optuna()
     spec = load_spec(study_file)
-    progress_bar = not quiet and sys.stderr.isatty()
-    started = time.monotonic()
-
-    def on_trial(study: Any, trial: Any) -> None:
-        if not quiet and not progress_bar:
-            click.echo(_trial_line(study, trial, started))
-
+    progress_bar, on_trial = progress(quiet)
     study = run(
         spec, strategy=strategy, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name,
         seed=seed, epochs=epochs, options=parse_options(options), pruner=pruner, show_progress=progress_bar, on_trial=on_trial,
@@ -130,33 +116,11 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
 
 
 def summarize(study: Any, storage: str | None) -> None:
-    """The closing lines of ``run`` and ``worker``: counts, best trial, how to look further."""
-    from tunekit._errors import TunekitError
-    from tunekit._storage import mask, resolve_url
-    from tunekit.study import trial_counts
+    """The closing lines of ``run`` and ``worker`` (``tunekit.study.run_summary``)."""
+    from tunekit.study import run_summary
 
-    url = mask(resolve_url(storage))
-    counted, other = trial_counts(study)
-    detail = ", ".join(f"{n} {kind}" for kind, n in counted.items())
-    if other:
-        words = {"lost": "lost with its worker"}
-        left_out = ", ".join(f"{n} {words.get(kind, kind)}" for kind, n in other.items())
-        detail = f"{detail}; not counted: {left_out}" if detail else f"not counted: {left_out}"
-    click.echo(f"study {study.study_name!r} in {url}: {sum(counted.values())} finished trials count toward --trials"
-               + (f" ({detail})" if detail else ""))
-    metric = study.user_attrs.get("metric", "value")
-    try:
-        best = study.best_trial
-    except ValueError:  # a script must be able to tell that the study produced nothing: exit 1
-        where = "" if storage is None or "***" in url else f" --storage {url}"
-        raise TunekitError(f"no trial completed; see the failure reasons with: tunekit trials {study.study_name}{where}") from None
-    from tunekit._units import with_unit  # regression: the target's units
-
-    click.echo(f"best {metric} = {with_unit(best.value, metric, study.user_attrs)} (trial {best.number})")
-    for key, value in best.params.items():
-        click.echo(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
-    click.echo(f"open the dashboard: tunekit dashboard{'' if storage is None else ' --storage ' + url}"
-               f"   (or: optuna-dashboard {url})")
+    for line in run_summary(study, storage):
+        click.echo(line)
 
 
 COMMANDS = [run_command]

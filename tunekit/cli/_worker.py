@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
-from typing import Any
-
 import click
 
 from tunekit.cli._common import storage_option
@@ -36,25 +32,15 @@ def worker_command(study_file: str, storage: str | None, study_name: str | None,
       export TUNEKIT_STORAGE=postgresql+psycopg://tunekit@db-host:5432/tunekit
       tunekit worker studies/digits.py
     """
-    from tunekit._spec import load_spec
-    from tunekit.study import join, quiet_optuna
-    from tunekit.cli._run import _trial_line, summarize
+    from tunekit.study import join, load_spec, quiet_optuna
+    from tunekit.cli._run import progress, summarize
 
     quiet_optuna()
     spec = load_spec(study_file)
-    if threads is not None:
-        from tunekit.execution import limit_tf_threads
-
-        limit_tf_threads(threads)
-    progress_bar = not quiet and sys.stderr.isatty()
-    started = time.monotonic()
-
-    def on_trial(study: Any, trial: Any) -> None:
-        if not quiet and not progress_bar:
-            click.echo(_trial_line(study, trial, started))
+    progress_bar, on_trial = progress(quiet)
 
     study = join(spec, storage=storage, study_name=study_name, n_trials=n_trials, timeout=timeout,
-                 show_progress=progress_bar, on_trial=on_trial, db_retry=db_retry)
+                 show_progress=progress_bar, on_trial=on_trial, db_retry=db_retry, threads=threads)
     summarize(study, storage)
 
 

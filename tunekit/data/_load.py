@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from tunekit._errors import ConfigError
+from tunekit._records import TASKS
 from tunekit.data._identity import BUILTIN_DATASETS, file_identity
 from tunekit.data._prepare import Dataset, encode_features, scale_target, split_indices
 
-TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 FILE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
 MIN_ROWS = 10
 #: An integer target with at most this many distinct values is inferred as classification.

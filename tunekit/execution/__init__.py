@@ -9,16 +9,19 @@ beyond ``StudySpec`` and never imports the study layer or the CLI, which sit abo
 
 from __future__ import annotations
 
+from tunekit.execution._bootstrap import WorkerPlan
 from tunekit.execution._lost import retry_lost_trial
 from tunekit.execution._loop import DEFAULT_HEARTBEAT, OnTrial, join_study, work
-from tunekit.execution._processes import WorkerPlan, run_processes, worker_count, worker_seed
+from tunekit.execution._processes import run_processes, worker_count, worker_seed
 from tunekit.execution._resilient import DatabaseUnreachable, db_retry_seconds
 from tunekit.execution._runner import Speedups, TrialRunner, default_speedups, trial_seed
-from tunekit.execution._signals import Interrupts
+from tunekit.execution._signals import Interrupts, WorkerStopped
+from tunekit.execution._trial import RunnerTrial
 from tunekit.execution._tf import import_keras_quietly, limit_tf_threads, quiet_optuna, thread_budget
 
 __all__ = [
-    "DEFAULT_HEARTBEAT", "DatabaseUnreachable", "Interrupts", "OnTrial", "Speedups", "TrialRunner", "WorkerPlan",
+    "DEFAULT_HEARTBEAT", "DatabaseUnreachable", "Interrupts", "OnTrial", "RunnerTrial", "Speedups", "TrialRunner",
+    "WorkerPlan", "WorkerStopped",
     "db_retry_seconds", "default_speedups", "import_keras_quietly", "join_study", "limit_tf_threads", "quiet_optuna",
     "retry_lost_trial", "run_processes", "thread_budget", "trial_seed", "work", "worker_count", "worker_seed",
 ]

@@ -13,29 +13,40 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError, TrialError
-from tunekit._records import FAIL_REASON, INTERRUPTED, WORKER_ATTR, budget
+from tunekit._records import FAIL_REASON, INTERRUPTED, STOPPED_RUN, WORKER_ATTR, budget
 from tunekit._storage import study_lock
-from tunekit.execution._lost import fail_stale, orphans, retry_lost_trial, say_waiting
-from tunekit.execution._signals import Interrupts
+from tunekit.execution._lost import error_text, fail_stale, orphans, retry_lost_trial, say_waiting
+from tunekit.execution._signals import Interrupts, WorkerStopped
+from tunekit.strategies import points_left
 
 DEFAULT_HEARTBEAT = 10
 OnTrial = Callable[[optuna.Study, FrozenTrial], None]
 
 
 class _Heartbeat:
-    """Record a trial's heartbeat every ``interval`` seconds from a background thread."""
+    """Record a trial's heartbeat every ``interval`` seconds from a background thread.
 
-    def __init__(self, storage: Any, trial_id: int, interval: int | None) -> None:
-        self._storage, self._trial_id, self._interval = storage, trial_id, interval
+    A failed write is said once on stderr (``warning: ...``) and tried again at the next
+    beat; after ``grace`` seconds without one (other workers then take the trial for lost
+    and retry it), or when the database stayed unreachable past ``--db-retry``
+    (``DatabaseUnreachable``: during a shorter outage the write waits inside the storage's
+    retry), the worker is stopped through ``interrupts.stop``.
+    """
+
+    def __init__(self, storage: Any, trial: optuna.Trial, interval: int | None, grace: float,
+                 interrupts: Interrupts) -> None:
+        self._storage, self._trial, self._interval, self._grace = storage, trial, interval, grace
+        self._interrupts = interrupts
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -45,11 +56,31 @@ class _Heartbeat:
             self._thread.start()
 
     def _beat(self) -> None:
+        from tunekit.execution._resilient import DatabaseUnreachable
+
+        last = time.monotonic()
+        warned = False
         while not self._stop.wait(self._interval):
             try:
-                self._storage.record_heartbeat(self._trial_id)
-            except Exception:  # a transient database error: try again at the next beat
-                pass
+                self._storage.record_heartbeat(self._trial._trial_id)
+                last = time.monotonic()
+                continue
+            except DatabaseUnreachable as exc:  # the outage outlasted --db-retry
+                self._interrupts.stop(str(exc))
+                return
+            except Exception as exc:
+                reason = error_text(exc)
+            silent = time.monotonic() - last
+            if not warned:
+                warned = True
+                print(f"warning: cannot record the heartbeat of trial {self._trial.number} ({reason}); "
+                      f"this worker stops if it cannot for {self._grace:g} s", file=sys.stderr, flush=True)
+            if silent >= self._grace and not self._stop.is_set():
+                self._interrupts.stop(
+                    f"the heartbeat of trial {self._trial.number} could not be recorded for {silent:.0f} s ({reason}); "
+                    "the worker stopped so that no other worker runs the trial twice: check the study database"
+                )
+                return
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -67,22 +98,23 @@ def _decide(study: optuna.Study, storage: Any, target: int, grace: float) -> str
         return "done"
     if left.counted + left.running >= target:
         return "wait"
-    free = getattr(study.sampler, "remaining", None)
-    if left.waiting == 0 and free is not None and free(study) <= 0:
+    free = points_left(study.sampler, study) if left.waiting == 0 else None
+    if free is not None and free <= 0:
         return "wait" if left.running else "exhausted"
     return "run"
 
 
 def _run_one(
     study: optuna.Study, storage: Any, trial: optuna.Trial, objective: Callable[[optuna.Trial], float],
-    catch: tuple[type[Exception], ...], heartbeat: int | None, interrupts: Interrupts,
+    catch: tuple[type[Exception], ...], heartbeat: int | None, interrupts: Interrupts, grace: float,
 ) -> FrozenTrial | None:
-    """Run one claimed trial and tell its result; None when another worker declared it lost."""
+    """Run one claimed trial and tell its result; None when another worker declared it lost.
+    A ConfigError of the trial is raised after it is told FAIL (it stops the run)."""
     value: float | None = None
     state: TrialState | None = None
     error: BaseException | None = None
     trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
-    with _Heartbeat(storage, trial._trial_id, heartbeat):
+    with _Heartbeat(storage, trial, heartbeat, grace, interrupts):
         interrupts.enter_trial()
         try:
             interrupts.check()
@@ -99,6 +131,8 @@ def _run_one(
             state, error = TrialState.FAIL, exc
         finally:
             interrupts.leave_trial()
+    if interrupts.stop_reason is not None:  # its heartbeat could not be recorded
+        _tell_stopped(study, trial, value if state is None else None, interrupts.stop_reason)
     if state == TrialState.FAIL and interrupts.requested:
         # Failed after Ctrl-C: the interrupt may have surfaced as another error inside a library.
         error = error if isinstance(error, KeyboardInterrupt) else KeyboardInterrupt()
@@ -108,9 +142,28 @@ def _run_one(
         frozen = study.tell(trial, value if state is None else None, state=state, skip_if_finished=True)
     except optuna.exceptions.UpdateFinishedTrialError:
         return None
+    if isinstance(error, ConfigError):  # the same in every trial: stop the run here
+        raise ConfigError(f"{error} (trial {trial.number} stopped the run; it does not count toward --trials)") from error
     if error is not None:
         raise error
     return frozen
+
+
+def _tell_stopped(study: optuna.Study, trial: optuna.Trial, value: float | None, reason: str) -> NoReturn:
+    """The worker stops (``Interrupts.stop``): tell its trial (FAIL with ``reason`` and
+    ``STOPPED_RUN`` unless it completed) as far as the database lets, then raise WorkerStopped.
+    A trial the database does not take stays RUNNING and is retried as lost, elsewhere."""
+    from tunekit.execution._trial import stop_run
+
+    try:
+        if value is None:
+            stop_run(trial, reason)
+            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        else:
+            study.tell(trial, value, skip_if_finished=True)
+    except Exception:  # noqa: BLE001 - the database refused the heartbeat; the reason is raised below
+        pass
+    raise WorkerStopped(reason)
 
 
 def work(
@@ -135,7 +188,9 @@ def work(
     (``keep_going`` said no). Raises KeyboardInterrupt after marking the running trial
     FAIL ``interrupted``. ``storage`` is the RDBStorage ``study`` was loaded from; while the
     loop runs, a database server that is unreachable is retried for ``db_retry`` seconds
-    (``tunekit.execution._resilient``), then DatabaseUnreachable is raised.
+    (``tunekit.execution._resilient``), then DatabaseUnreachable is raised. A ConfigError
+    inside a trial stops the loop after that trial (failed, not counted); a heartbeat that
+    cannot be recorded for ``grace_period`` seconds raises WorkerStopped.
 
     Example:
         >>> work(study, storage, objective, target=100)  # doctest: +SKIP
@@ -165,7 +220,7 @@ def work(
                     say_waiting(study, storage, heartbeat, grace, said)
                 interrupts.sleep(poll)
                 continue
-            frozen = _run_one(study, storage, trial, objective, catch, heartbeat, interrupts)
+            frozen = _run_one(study, storage, trial, objective, catch, heartbeat, interrupts, grace)
             if frozen is not None and on_trial is not None:
                 on_trial(study, frozen)
 
@@ -180,9 +235,31 @@ def _claim(claim: dict[str, Any], study: optuna.Study, storage: Any, target: int
         if claim["decision"] == "run":
             with warnings.catch_warnings():  # "heartbeat ... supposed to be used with Study.optimize":
                 warnings.simplefilter("ignore", UserWarning)  # this loop runs the heartbeat itself
-                claim["trial"] = study.ask()
+                claim["trial"] = _ask(study)
             if heartbeat:  # from now on a death of this worker is noticed
                 storage.record_heartbeat(claim["trial"]._trial_id)
+
+
+def _ask(study: optuna.Study) -> optuna.Trial:
+    """``study.ask()`` under the study lock. An error of the strategy while it starts the trial
+    (``before_trial``) stops the run: the trial it leaves RUNNING, the newest, is failed with
+    ``strategy 'x' failed: ...`` (not counted) and ConfigError raised."""
+    from tunekit.execution._resilient import connection_error
+    from tunekit.execution._trial import one_line
+
+    try:
+        return study.ask()
+    except Exception as exc:
+        if connection_error(exc) is not None:
+            raise  # a database outage: retried by the caller
+        name = study.user_attrs.get("strategy") or type(study.sampler).__name__
+        reason = f"strategy {name!r} failed: {one_line(exc)}"
+        trials = study.get_trials(deepcopy=False)
+        if trials and trials[-1].state == TrialState.RUNNING and WORKER_ATTR not in trials[-1].user_attrs:
+            for key, value in ((FAIL_REASON, reason[:1000]), (STOPPED_RUN, True)):
+                study._storage.set_trial_user_attr(trials[-1]._trial_id, key, value)
+            study._storage.set_trial_state_values(trials[-1]._trial_id, state=TrialState.FAIL)
+        raise ConfigError(reason) from exc
 
 
 def join_study(
@@ -195,15 +272,11 @@ def join_study(
     A ConfigError names the studies that do exist when ``name`` is not one of them.
     """
     from tunekit.execution._resilient import open_retrying
-    from tunekit._storage import mask, study_names
+    from tunekit._storage import no_study, study_names
 
     storage, retry = open_retrying(url, db_retry, create=False, heartbeat_interval=heartbeat,
                                    grace_period=grace_period, on_lost_trial=retry_lost_trial)
     names = retry.call(study_names, storage)
     if name not in names:
-        listed = ", ".join(names) if names else "none"
-        raise ConfigError(
-            f"no study named {name!r} in '{mask(url)}' (studies there: {listed}); "
-            "start it with `tunekit run STUDY_FILE --storage URL` or pass --study-name"
-        )
+        raise no_study(name, url, names)
     return retry.call(optuna.load_study, study_name=name, storage=storage, sampler=sampler, pruner=pruner), storage

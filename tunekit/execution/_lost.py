@@ -9,17 +9,19 @@ such a trial says so once: ``waiting N s for trial K of a worker that stopped``.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import os
 import socket
 import sys
 import warnings
+import weakref
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tunekit._records import FAIL_REASON, FAILED_TRIAL, RETRY_HISTORY, WORKER_ATTR
+from tunekit._records import FAIL_REASON, WORKER_ATTR
 
 MAX_RETRIES = 3  # a trial lost more often is not retried again and counts as one failure
 
@@ -37,27 +39,59 @@ def orphans(storage: Any, study_id: int, grace: float) -> list[int]:
     try:
         with storage.engine.connect() as con:
             return [int(r[0]) for r in con.execute(query, {"study": study_id, "cutoff": cutoff})]
-    except Exception:
+    except Exception as exc:
+        from tunekit.execution._resilient import connection_error
+
+        if getattr(storage, "_tunekit_retry", None) is not None and connection_error(exc) is not None:
+            raise  # a database outage: the worker's retry waits for the server (``_resilient``)
+        warn_once(storage, "orphans", f"cannot look for running trials that never recorded a heartbeat "
+                  f"({error_text(exc)}); this worker waits for every running trial instead")
         return []
+
+
+_WARNED: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def warn_once(storage: Any, key: str, message: str) -> None:
+    """Print ``warning: message`` on stderr the first time ``key`` is warned about for ``storage``."""
+    said = _WARNED.setdefault(storage, set())
+    if key not in said:
+        said.add(key)
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def error_text(exc: BaseException) -> str:
+    """``Type: first line`` of the database driver's error behind ``exc`` (Optuna wraps it), else of ``exc``."""
+    seen: BaseException | None = exc
+    while seen is not None and getattr(seen, "orig", None) is None:
+        seen = seen.__cause__
+    cause = getattr(seen, "orig", None) or exc
+    text = str(cause).strip()
+    return f"{type(cause).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def _optuna_retry() -> Any:
+    """Optuna's own retry callback (``RetryHeartbeatStaleTrialCallback`` since Optuna 4.9,
+    ``RetryFailedTrialCallback`` before), allowing ``MAX_RETRIES`` retries."""
+    with warnings.catch_warnings():  # experimental (and, under its old name, deprecated) in Optuna
+        warnings.simplefilter("ignore")
+        cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or optuna.storages.RetryFailedTrialCallback
+        return cls(max_retry=MAX_RETRIES, inherit_intermediate_values=False)
+
+
+_RETRY = _optuna_retry()
 
 
 def retry_lost_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     """Heartbeat-stale callback: queue a WAITING copy of a trial lost with its worker.
 
-    Uses the same system attributes as Optuna's ``RetryHeartbeatStaleTrialCallback``
-    (``failed_trial``, ``retry_history``), so its ``retried_trial_number`` works on them.
+    Optuna's retry callback (``failed_trial``, ``retry_history``; a trial lost more than
+    ``MAX_RETRIES`` times is not retried), given the trial without its ``fail_reason``: the
+    copy starts with none.
     """
-    history = [*trial.system_attrs.get(RETRY_HISTORY, []), trial.number]
-    if len(history) > MAX_RETRIES:
-        return
-    system_attrs = {**trial.system_attrs, FAILED_TRIAL: history[0], RETRY_HISTORY: history}
-    user_attrs = {k: v for k, v in trial.user_attrs.items() if k != FAIL_REASON}
-    study.add_trial(
-        optuna.trial.create_trial(
-            state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
-            user_attrs=user_attrs, system_attrs=system_attrs,
-        )
-    )
+    lost = copy.deepcopy(trial)  # Optuna's callback appends to the trial's retry_history list
+    lost.user_attrs = {k: v for k, v in trial.user_attrs.items() if k != FAIL_REASON}
+    _RETRY(study, lost)
 
 
 def lost_reason(trial: FrozenTrial) -> str:

@@ -16,55 +16,31 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 import optuna
 
 from tunekit._errors import ConfigError, TunekitError
 from tunekit._records import FINISHED, budget
+from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
+from tunekit.execution._bootstrap import WorkerPlan
 from tunekit.execution._loop import OnTrial
 from tunekit.execution._resilient import DatabaseUnreachable, connection_error
 from tunekit.execution._signals import Interrupts
-
-if TYPE_CHECKING:
-    from tunekit._spec import StudySpec
-    from tunekit.data import Dataset
+from tunekit.strategies import get_strategy
 
 _STOP_SECONDS = 60.0
 _SPAWN_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _AS_IS = 3  # an error whose message is shown as it is (not "worker N: ...")
 
 
-def worker_seed(strategy: str, seed: int, *salt: int) -> int:
-    """The sampler seed of one worker: the study's seed for grid and random (whose points
-    depend on the trial, not on the worker), a distinct derived seed for model-based
-    strategies (so workers do not all propose the same first points)."""
-    if strategy in ("grid", "random") or not any(salt):
+def worker_seed(strategy: str, seed: int, *salt: int | str) -> int:
+    """The sampler seed of one worker: the study's seed for a strategy whose points depend on
+    the trial, not on the worker (``Strategy.shares_seed``: grid, random), else a distinct seed
+    derived from ``salt`` (so workers do not all propose the same first points)."""
+    if get_strategy(strategy).shares_seed or not any(salt):
         return seed
-    return int(np.random.SeedSequence([seed & 0xFFFFFFFF, *salt]).generate_state(1)[0] % (2**31 - 1))
-
-
-@dataclass(frozen=True)
-class WorkerPlan:
-    """Everything a worker process needs (pickled to it)."""
-
-    spec: "StudySpec"
-    dataset: "Dataset"
-    metric: str
-    strategy: str
-    options: dict[str, Any]
-    seed: int
-    epochs: int | None
-    pruner: optuna.pruners.BasePruner | None
-    url: str
-    study_name: str
-    target: int
-    timeout: float | None
-    heartbeat: int
-    grace_period: int | None
-    db_retry: float | None = None
+    return derive_seed(seed, *salt, below=TRAINING_SEED_LIMIT)
 
 
 def worker_count(requested: int, remaining: int, cores: int | None = None) -> tuple[int, list[str]]:
@@ -91,25 +67,16 @@ def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any)
         with Interrupts() as interrupts:
             interrupts.enter_trial()  # until the worker loop starts, a signal stops it at once
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
-            from tunekit.execution._loop import join_study, work
-            from tunekit.execution._runner import TrialRunner
             from tunekit.execution._tf import limit_tf_threads, quiet_optuna, thread_budget
-            from tunekit.strategies import make_sampler
 
             with open(plan_path, "rb") as handle:
                 plan: WorkerPlan = pickle.load(handle)
             limit_tf_threads(thread_budget(n_workers))
             quiet_optuna()
-            sampler = make_sampler(plan.strategy, space=plan.spec.space,
-                                   seed=worker_seed(plan.strategy, plan.seed, index), options=plan.options)
-            study, storage = join_study(plan.url, plan.study_name, sampler=sampler, pruner=plan.pruner,
-                                        heartbeat=plan.heartbeat, grace_period=plan.grace_period, db_retry=plan.db_retry)
-            runner = TrialRunner(spec=plan.spec, dataset=plan.dataset, metric=plan.metric, seed=plan.seed, epochs=plan.epochs,
-                                 strategy=plan.strategy)
+            study, storage = plan.open(worker_seed(plan.strategy, plan.seed, index))  # the one bootstrap
+            runner = plan.runner()
             interrupts.leave_trial()
-            work(study, storage, runner, target=plan.target, timeout=plan.timeout, heartbeat=plan.heartbeat,
-                 grace_period=plan.grace_period, interrupts=interrupts, keep_going=lambda: os.getppid() == parent,
-                 db_retry=plan.db_retry)
+            plan.work(study, storage, runner, interrupts=interrupts, keep_going=lambda: os.getppid() == parent)
     except KeyboardInterrupt:
         code = 130
     except ConfigError as exc:
@@ -117,6 +84,9 @@ def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any)
         code = 2
     except DatabaseUnreachable as exc:  # its message says it all, in the user's terms
         errors.put((index, _AS_IS, str(exc)))
+        code = 1
+    except TunekitError as exc:  # e.g. WorkerStopped: "worker N: <why>"
+        errors.put((index, 1, str(exc)))
         code = 1
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         from tunekit._storage import disk_full

@@ -22,20 +22,22 @@ keep forever (``benchmarks/results/memory.md``).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-import numpy as np
 import optuna
 
 from tunekit._errors import ConfigError, TrialError
 from tunekit._records import FAIL_REASON, INTERRUPTED
+from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit._units import target_units_callback, to_target_units
-from tunekit.execution._tf import released_custom_gradients
+from tunekit.execution._tf import released_custom_gradients, trial_process_state
+from tunekit.execution._trial import RunnerTrial, one_line, out_of_memory, physical_memory, record_threads, stop_run
 
 if TYPE_CHECKING:
     import keras
@@ -43,11 +45,10 @@ if TYPE_CHECKING:
 
     from tunekit._spec import StudySpec
     from tunekit.data import Dataset
+    from tunekit.factory import Resolved
 
 #: Validation rows per batch when validating "in one batch" (bounded for large data sets).
 MAX_VAL_BATCH = 8192
-_determinism_enabled = False
-_gc_frozen = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +59,9 @@ class Speedups:
 
     Attributes:
         prebuild_optimizer: create the optimizer's variables before ``fit`` (one trace, not two).
-        freeze_gc: ``gc.freeze()`` once per process before the first trial (see ``gc.freeze``):
-            objects alive then are never scanned again by the cyclic garbage collector.
+        freeze_gc: ``gc.freeze()`` once before the first trial (see ``gc.freeze``): objects alive
+            then are not scanned again by the cyclic garbage collector until ``process_scope`` ends
+            (a worker process: until it exits). Skipped when something else froze objects already.
         tf_data: feed a cached, prefetched ``tf.data`` pipeline instead of numpy arrays.
         steps_per_execution: optimizer steps per ``tf.function`` call; ``"epoch"`` runs a
             whole epoch per call, 1 is Keras' default.
@@ -96,48 +98,10 @@ def default_speedups() -> Speedups:
 
 def trial_seed(seed: int, number: int) -> int:
     """The training seed of trial ``number`` in a study seeded with ``seed``."""
-    return int(np.random.SeedSequence([seed & 0xFFFFFFFF, number]).generate_state(1)[0] % (2**31 - 1))
+    return derive_seed(seed, number, below=TRAINING_SEED_LIMIT)
 
 
-def _enable_determinism() -> None:
-    global _determinism_enabled
-    if not _determinism_enabled:
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-        _determinism_enabled = True
-
-
-def _freeze_gc_once() -> None:
-    """Collect, then freeze what is alive (imported modules, the data): later collections skip it."""
-    global _gc_frozen
-    if not _gc_frozen:
-        gc.collect()
-        gc.freeze()
-        _gc_frozen = True
-
-
-def _physical_memory() -> int:
-    """Bytes of memory this process may use: the machine's, or its container's (cgroup v2)
-    limit when lower; very large when the platform does not say."""
-    try:
-        total = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        total = 2**62
-    try:
-        with open("/sys/fs/cgroup/memory.max") as f:
-            limit = f.read().strip()
-    except OSError:
-        return total
-    return min(total, int(limit)) if limit.isdigit() else total
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    """TensorFlow's ``ResourceExhaustedError`` (an allocation failed) or Python's MemoryError."""
-    return isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError"
-
-
-def _report_callback(trial: optuna.Trial, metric: str) -> "keras.callbacks.Callback":
+def _report_callback(trial: RunnerTrial, metric: str) -> "keras.callbacks.Callback":
     import keras
 
     class ReportAndPrune(keras.callbacks.Callback):
@@ -222,6 +186,7 @@ class TrialRunner:
         self.epochs = epochs
         self.speedups = default_speedups() if speedups is None else speedups
         self._pipelines: _Pipelines | None = None
+        self._froze_gc = False
 
     def params_for(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """Fixed parameters, the study's epochs, then the sampled values (which win)."""
@@ -231,9 +196,13 @@ class TrialRunner:
         return params
 
     def __call__(self, trial: optuna.Trial) -> float:
+        """Run one trial. A TrialError (or any unexpected error) fails this trial only; a
+        ConfigError, or an error of the strategy while it samples, stops the run: the trial is
+        failed with its reason and ``STOPPED_RUN`` (it does not count) and ConfigError raised."""
         if self.strategy is not None:
             trial.set_user_attr("strategy", self.strategy)
-        sampled = self.spec.space.sample(trial)
+        record_threads(trial)
+        sampled = self._sample(trial)
         try:
             with released_custom_gradients():  # without it, every trained model stays in memory (~6 MB)
                 return self.train(trial, self.params_for(sampled))
@@ -242,20 +211,38 @@ class TrialRunner:
         except KeyboardInterrupt:
             trial.set_user_attr(FAIL_REASON, INTERRUPTED)
             raise
+        except ConfigError as exc:  # the same in every trial: stop the run (keras-tuner's FatalError)
+            stop_run(trial, str(exc))
+            raise
         except TrialError as exc:
             trial.set_user_attr(FAIL_REASON, str(exc))
             raise
         except Exception as exc:  # anything else inside one trial fails that trial only
-            if _out_of_memory(exc):  # not TensorFlow's 330 characters: the layer, the size, what to change
+            if out_of_memory(exc):  # not TensorFlow's 330 characters: the layer, the size, what to change
                 reason = self._out_of_memory_reason(sampled)
             else:
-                reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                reason = one_line(exc)
             trial.set_user_attr(FAIL_REASON, reason[:1000])
             raise TrialError(reason) from exc
         finally:
             gc.collect()
 
-    def train(self, trial: optuna.Trial, params: dict[str, Any]) -> float:
+    def _sample(self, trial: optuna.Trial) -> dict[str, Any]:
+        """The trial's sampled parameters; an error of the strategy stops the run (ConfigError)."""
+        try:
+            return self.spec.space.sample(trial)
+        except (optuna.TrialPruned, KeyboardInterrupt):
+            raise
+        except ConfigError as exc:
+            stop_run(trial, str(exc))
+            raise
+        except Exception as exc:  # a faulty (plug-in) strategy fails every trial alike
+            name = self.strategy or type(trial.study.sampler).__name__
+            reason = f"strategy {name!r} failed: {one_line(exc)}"
+            stop_run(trial, reason)
+            raise ConfigError(reason) from exc
+
+    def train(self, trial: RunnerTrial, params: dict[str, Any]) -> float:
         """Build, train and evaluate ``params`` (complete: see ``params_for``), recording into
         ``trial`` (user attrs, one report per epoch); return the metric. Errors propagate:
         ``__call__`` turns them into a failed trial."""
@@ -265,14 +252,20 @@ class TrialRunner:
 
         ds = self.dataset
         fast = self.speedups
-        resolved = resolve_params(params, task=ds.task)
+        resolved = resolve_params(params, task=ds.task)  # once per trial: every builder below uses it as is
         seed = trial_seed(self.seed, trial.number)
         trial.set_user_attr("seed", seed)
         if fast.freeze_gc:
-            _freeze_gc_once()
+            self._freeze_gc()
         keras.backend.clear_session()
-        _enable_determinism()
-        keras.utils.set_random_seed(seed)
+        with trial_process_state():  # op determinism, logger level, random generators: this trial's only
+            keras.utils.set_random_seed(seed)
+            return self._fit(trial, resolved, seed)
+
+    def _fit(self, trial: RunnerTrial, resolved: "Resolved", seed: int) -> float:
+        """``train`` once the parameters are resolved and the seed is set."""
+        ds = self.dataset
+        fast = self.speedups
         batch_size = int(resolved["batch_size"])
         steps = max(1, math.ceil(ds.n_train / batch_size))
         model = self._build(trial, resolved, steps)
@@ -305,7 +298,27 @@ class TrialRunner:
         del model
         return float(value)
 
-    def _build(self, trial: optuna.Trial, resolved: dict[str, Any], steps: int) -> "keras.Model":
+    def _freeze_gc(self) -> None:
+        """Collect, then freeze what is alive (imported modules, the data): later collections skip it.
+        Only once, and only when nothing is frozen yet (a caller's own ``gc.freeze`` is left alone)."""
+        if not self._froze_gc and gc.get_freeze_count() == 0:
+            gc.collect()
+            gc.freeze()
+            self._froze_gc = True
+
+    @contextlib.contextmanager
+    def process_scope(self) -> Iterator["TrialRunner"]:
+        """Run this runner's trials inside it: on exit the garbage collector's freeze it made is
+        undone (``gc.unfreeze``), so a program that runs a study gets its collector back as it was.
+        A worker process, which exits after its trials, does without."""
+        try:
+            yield self
+        finally:
+            if self._froze_gc:
+                gc.unfreeze()
+                self._froze_gc = False
+
+    def _build(self, trial: RunnerTrial, resolved: "Resolved", steps: int) -> "keras.Model":
         """Record ``param_count`` (computed, so an out-of-memory trial has it too), refuse a model
         whose float32 weights alone exceed the machine's memory, then build and tune it."""
         from tunekit.factory import build_model, count_params, out_of_memory_message
@@ -314,7 +327,7 @@ class TrialRunner:
         shape = {"input_shape": ds.input_shape, "task": ds.task, "n_classes": ds.n_classes}
         count = count_params(resolved, **shape)
         trial.set_user_attr("param_count", count)
-        if 4 * count > _physical_memory():
+        if 4 * count > physical_memory():
             raise TrialError(out_of_memory_message(resolved, **shape))
         model = build_model(resolved, steps_per_epoch=steps, **shape)
         self._tune(model, steps)
@@ -333,7 +346,7 @@ class TrialRunner:
         except ConfigError:
             return "out of memory; reduce units or batch_size"
 
-    def _callbacks(self, trial: optuna.Trial, resolved: dict[str, Any]) -> list["keras.callbacks.Callback"]:
+    def _callbacks(self, trial: RunnerTrial, resolved: "Resolved") -> list["keras.callbacks.Callback"]:
         """Report-and-prune first, then what the parameters ask for (early stopping, plateau)."""
         from tunekit.factory import training_callbacks
 
@@ -371,5 +384,5 @@ class TrialRunner:
         return train, val, kwargs
 
     @staticmethod
-    def _maximize(trial: optuna.Trial) -> bool:
+    def _maximize(trial: RunnerTrial) -> bool:
         return trial.study.direction == optuna.study.StudyDirection.MAXIMIZE

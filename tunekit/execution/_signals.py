@@ -9,6 +9,12 @@ import threading
 import time
 from typing import Any
 
+from tunekit._errors import TunekitError
+
+
+class WorkerStopped(TunekitError):
+    """The worker stopped on its own (``Interrupts.stop``): its message says why."""
+
 
 class Interrupts:
     """SIGINT / SIGTERM handling for a worker (a context manager; main thread only).
@@ -22,6 +28,7 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.stop_reason: str | None = None
         self.in_trial = False
         self._previous: dict[int, Any] = {}
         self._unraisable = sys.unraisablehook
@@ -55,9 +62,18 @@ class Interrupts:
         if self._previous:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
+    def stop(self, reason: str) -> None:
+        """From any thread: stop this worker because of ``reason``. A trial that trains is
+        interrupted (as by a signal); ``check`` then raises WorkerStopped(reason)."""
+        self.stop_reason = reason
+        if self._previous:  # our handlers are in place: the main thread runs them
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGALRM)
+
     def _handle(self, signum: int, frame: Any) -> None:
         if signum == signal.SIGALRM:
             if self.in_trial:
+                if self.stop_reason is not None:  # raised again until it lands, as after a signal
+                    signal.setitimer(signal.ITIMER_REAL, 0.5, 0.5)
                 raise KeyboardInterrupt
             return
         again = self.signum is not None
@@ -73,9 +89,11 @@ class Interrupts:
         return self.signum is not None
 
     def check(self) -> None:
-        """Raise KeyboardInterrupt if a signal arrived."""
+        """Raise KeyboardInterrupt if a signal arrived, WorkerStopped after ``stop``."""
         if self.signum is not None:
             raise KeyboardInterrupt
+        if self.stop_reason is not None:
+            raise WorkerStopped(self.stop_reason)
 
     def sleep(self, seconds: float) -> None:
         """Sleep, waking early (with KeyboardInterrupt) when a signal arrives."""

@@ -1,12 +1,33 @@
 """Process hygiene for a process that trains: TensorFlow's quiet import and thread budget,
-releasing what a trained model leaves behind, and Optuna's per-trial log lines silenced."""
+releasing what a trained model leaves behind, and Optuna's per-trial log lines silenced.
+
+Process-wide state a program that calls ``tunekit.run`` (a notebook) gets back as it was:
+op determinism, TensorFlow's Python log level and Python's and NumPy's global random
+generators are set for one trial and restored after it (``trial_process_state``); the garbage
+collector's freeze lasts one run (``TrialRunner.process_scope``); fd 2 is redirected only
+while TensorFlow is first imported. What stays changed is ``PROCESS_STATE_KEPT``, with why.
+A CLI process also keeps Optuna's verbosity at ERROR (``quiet_optuna``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import random
 import sys
-from typing import Iterator
+from types import MappingProxyType
+from typing import Iterator, Mapping
+
+#: Process-wide state a run changes and leaves changed, and why (docs/DESIGN.md says the same).
+PROCESS_STATE_KEPT: Mapping[str, str] = MappingProxyType({
+    "TF_CPP_MIN_LOG_LEVEL": "set to 3 before TensorFlow's first import unless already set (TUNEKIT_TF_VERBOSE=1 "
+                            "skips it): TensorFlow's C++ side reads it once, so it cannot be scoped.",
+    "keras.backend.clear_session": "each trial starts a fresh Keras session, so the layer-name counters and "
+                                   "graph of models built before are reset.",
+    "tensorflow global seed": "each trial sets it (keras.utils.set_random_seed); TensorFlow has no public way "
+                              "to read the previous one back.",
+})
 
 
 def import_keras_quietly() -> None:
@@ -37,9 +58,6 @@ def import_keras_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # retracing notices and similar: not actionable for users
 
 
 def available_cores() -> int:
@@ -81,6 +99,43 @@ def quiet_optuna() -> None:
 
 
 @contextlib.contextmanager
+def trial_process_state() -> Iterator[None]:
+    """Process-wide settings one trial needs, restored when it ends.
+
+    Op determinism on (the same seed gives the same result), TensorFlow's Python logger at
+    ERROR (retracing notices are not actionable for users), and the global random generators
+    of Python and NumPy saved (``keras.utils.set_random_seed`` reseeds them) and put back.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    enabled, disable = _determinism_switches()
+    was_deterministic = enabled()
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    py_state, np_state = random.getstate(), np.random.get_state()
+    tf.config.experimental.enable_op_determinism()
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        if not was_deterministic:
+            disable()
+        tf_logger.setLevel(level)
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+def _determinism_switches() -> tuple:
+    """TensorFlow's ``is_op_determinism_enabled`` and ``disable_op_determinism``: not exported
+    under ``tf.config`` (only ``enable_op_determinism`` is), so read from the private module;
+    ``tests/execution/test_global_state.py`` fails when they move."""
+    from tensorflow.python.framework import config
+
+    return config.is_op_determinism_enabled, config.disable_op_determinism
+
+
+@contextlib.contextmanager
 def released_custom_gradients() -> Iterator[None]:
     """Forget the gradient functions TensorFlow registers while the block traces a model.
 
@@ -107,10 +162,25 @@ def released_custom_gradients() -> Iterator[None]:
 
 
 def _gradient_registry() -> dict | None:
-    """TensorFlow's gradient registry (a private dict), or None if this TensorFlow has none."""
+    """TensorFlow's gradient registry (the private ``ops._gradient_registry._registry`` dict),
+    or None, warned once per process, when this TensorFlow has moved it: the memory fix is
+    then lost (``tests/strategies/test_private_internals.py`` fails on such a release)."""
+    global _registry_missing_said
     try:
         from tensorflow.python.framework import ops
     except ImportError:  # pragma: no cover - TensorFlow is a dependency
         return None
     registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
-    return registry if isinstance(registry, dict) else None
+    if isinstance(registry, dict):
+        return registry
+    if not _registry_missing_said:
+        _registry_missing_said = True
+        import warnings
+
+        warnings.warn("this TensorFlow has no private ops._gradient_registry._registry dict: each trained model's "
+                      "traced graph stays in memory (about 6 MB a trial); please report it to tunekit with your "
+                      "TensorFlow version", RuntimeWarning, stacklevel=2)
+    return None
+
+
+_registry_missing_said = False

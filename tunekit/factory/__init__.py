@@ -1,6 +1,6 @@
 """The model factory: a trial's parameters -> a compiled ``keras.Sequential``.
 
-The vocabulary (``CATALOG``, ``TASKS``, ``resolve_params``, ``validate_value``,
+The vocabulary (``CATALOG``, ``TASKS``, ``resolve_params`` -> ``Resolved``, ``validate_value``,
 ``default_metric``) and a model's size (``count_params``, ``dense_shapes``) are pure Python;
 ``build_model`` and ``training_callbacks`` import Keras on first use, so checking a study
 file does not pay for the TensorFlow import.
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tunekit.factory._catalog import (
     CATALOG,
     TASKS,
+    Resolved,
     default_metric,
     resolve_params,
     validate_value,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CATALOG",
     "TASKS",
+    "Resolved",
     "build_model",
     "count_params",
     "default_metric",

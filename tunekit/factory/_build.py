@@ -29,7 +29,7 @@ import keras
 
 from tunekit._errors import ConfigError
 from tunekit.factory._catalog import (
-    _resolve,
+    as_resolved,
     layer_dropout,
     layer_units,
     resolve_params,
@@ -105,8 +105,9 @@ def build_model(
 ) -> keras.Sequential:
     """Build and compile the MLP that ``params`` describe. Pure: no fitting, no globals.
 
-    ``params`` may be partial (see ``resolve_params``); ``steps_per_epoch`` turns the
-    epoch-based learning-rate schedules into optimizer steps.
+    ``params`` may be partial (then it is resolved here, see ``resolve_params``) or a
+    ``Resolved`` of ``task``, used as it is; ``steps_per_epoch`` turns the epoch-based
+    learning-rate schedules into optimizer steps.
 
     >>> model = build_model({"n_layers": 1, "units": 4}, input_shape=(8,), task="binary")
     >>> [layer.name for layer in model.layers]
@@ -140,12 +141,13 @@ def training_callbacks(
     ``EarlyStopping(patience, restore_best_weights=True)`` when ``patience > 0``;
     ``ReduceLROnPlateau(factor=decay_rate, patience=plateau_patience)`` when
     ``schedule == "plateau"``. ``mode`` is "min"/"max" or "minimize"/"maximize".
+    ``params`` is resolved here unless it is a ``Resolved`` already.
 
     >>> cbs = training_callbacks({"patience": 3}, monitor="val_loss", mode="minimize")
     >>> [type(cb).__name__ for cb in cbs]
     ['EarlyStopping']
     """
-    p = _resolve(params, None)
+    p = as_resolved(params, None)
     keras_mode = {"min": "min", "minimize": "min", "max": "max", "maximize": "max"}.get(mode)
     if keras_mode is None:
         raise ConfigError(f"unknown mode {mode!r}; valid: min, max, minimize, maximize")

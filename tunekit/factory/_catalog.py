@@ -11,15 +11,14 @@ import difflib
 import math
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from tunekit._errors import ConfigError
-
-TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+from tunekit._records import METRICS_BY_TASK, TASKS
 
 LOSSES_BY_TASK: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -124,7 +123,8 @@ def default_metric(task: str) -> tuple[str, str]:
     ('val_rmse', 'minimize')
     """
     _check_task(task)
-    return ("val_rmse", "minimize") if task == "regression" else ("val_accuracy", "maximize")
+    metric = METRICS_BY_TASK[task][0]
+    return metric, "minimize" if task == "regression" else "maximize"
 
 
 def validate_value(key: str, value: Any, *, task: str | None = None) -> None:
@@ -145,23 +145,70 @@ def validate_value(key: str, value: Any, *, task: str | None = None) -> None:
     _normalize(key, value, task)
 
 
-def resolve_params(params: Mapping[str, Any], *, task: str) -> dict[str, Any]:
-    """Validate a trial's parameters and fill in every default; returns a new dict.
+class Resolved(Mapping[str, Any]):
+    """A trial's parameters validated once, with every default filled in: read-only.
+
+    Only ``resolve_params`` makes one. The builders (``build_model``, ``training_callbacks``,
+    ``count_params``, the schedules) use a ``Resolved`` as it is and resolve anything else
+    first, so a trial validates its parameters once however many builders read them.
+    ``task`` is the task its ``loss`` was checked against (None: any task).
+    """
+
+    __slots__ = ("_values", "task")
+
+    def __init__(self, values: Mapping[str, Any], task: str | None, *, _token: object = None) -> None:
+        if _token is not _TOKEN:
+            raise TypeError("Resolved is made by resolve_params(params, task=...)")
+        object.__setattr__(self, "_values", MappingProxyType(dict(values)))
+        object.__setattr__(self, "task", task)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("resolved parameters are read-only")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Resolved({dict(self._values)!r}, task={self.task!r})"
+
+
+_TOKEN = object()
+
+
+def resolve_params(params: Mapping[str, Any], *, task: str) -> Resolved:
+    """Validate a trial's parameters and fill in every default, once: a read-only ``Resolved``.
 
     Normalises ``batch_norm`` (True -> "after", False -> "none"), numbers (int / float)
-    and fills ``loss`` from the task and ``decay_rate`` from the schedule. Idempotent.
+    and fills ``loss`` from the task and ``decay_rate`` from the schedule. Idempotent: a
+    ``Resolved`` of the same task comes back as it is, not validated again.
     ``units_<i>`` / ``dropout_<i>`` are kept as given (also those past ``n_layers``).
 
     >>> p = resolve_params({"batch_norm": True, "schedule": "step"}, task="binary")
     >>> p["batch_norm"], p["loss"], p["decay_rate"], p["units"]
     ('after', 'bce', 0.5, 64)
+    >>> resolve_params(p, task="binary") is p
+    True
     """
     _check_task(task)
-    return _resolve(params, task)
+    return as_resolved(params, task)
+
+
+def as_resolved(params: Mapping[str, Any], task: str | None) -> Resolved:
+    """``params`` as it is when already resolved for ``task`` (or for any task when ``task`` is
+    None), else resolved now; without a task the loss is checked against every task."""
+    if isinstance(params, Resolved) and (task is None or params.task == task):
+        return params
+    return Resolved(_resolve(params, task), task, _token=_TOKEN)
 
 
 def _resolve(params: Mapping[str, Any], task: str | None) -> dict[str, Any]:
-    """``resolve_params``; without a task the loss is checked against every task."""
+    """Validate and fill in ``params`` (a new dict); see ``resolve_params``."""
     given = {key: _normalize(key, value, task) for key, value in params.items()}
     out = {key: given.get(key, default) for key, default in DEFAULTS.items()}
     out.update((key, value) for key, value in given.items() if key not in DEFAULTS)

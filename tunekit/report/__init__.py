@@ -21,6 +21,7 @@ import optuna
 
 from tunekit._errors import ConfigError
 from tunekit._output import check_output_dir, check_output_file, write_text
+from tunekit.report._comparison import compare_plots
 from tunekit.report._dashboard import dashboard_url, is_loopback, make_server, serve
 from tunekit.report._facts import MIN_TRIALS_FOR_IMPORTANCE, StudyFacts, read_study
 from tunekit.report._png import PNG_PLOTS, PNG_SIZES
@@ -28,7 +29,7 @@ from tunekit.report._plotly import SECTIONS
 
 __all__ = [
     "MIN_TRIALS_FOR_IMPORTANCE", "PNG_PLOTS", "PNG_SIZES", "SECTIONS", "ReportResult", "StudyFacts",
-    "dashboard_url", "is_loopback", "make_server", "read_study", "serve", "write_comparison", "write_report",
+    "compare_plots", "dashboard_url", "is_loopback", "make_server", "read_study", "serve", "write_comparison", "write_report",
 ]
 
 
@@ -98,7 +99,9 @@ def write_comparison(
         >>> studies = [tunekit.load_study(n) for n in ("digits-random-0", "digits-tpe-0")]  # doctest: +SKIP
         >>> write_comparison(studies, "compare.html", png_dir="plots")  # doctest: +SKIP
     """
-    from tunekit.report._comparison import comparison_rows, comparison_sections, read_runs, write_comparison_png
+    from tunekit.report._comparison import (
+        comparison_rows, comparison_sections, missing_notes, read_runs, write_comparison_png,
+    )
     from tunekit.report._html import page, plot_section, table
 
     if len(studies) < 2:
@@ -106,7 +109,7 @@ def write_comparison(
     html_path = check_output_file(output, suffixes=(".html", ".htm"), what="the report") if output is not None else None
     folder = check_output_dir(png_dir, what="PNG folder", create=False) if png_dir is not None else None
     runs, metric, direction = read_runs(studies)
-    notes = [f"study {r.name!r} has no finished trial; it is left out of the plots" for r in runs if r.best is None]
+    notes = missing_notes(runs)
     if html_path is not None:
         plots = comparison_sections(runs, metric)
         headers = ["study", "strategy", "seed", "complete", "pruned", "failed", f"best {metric}"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import numpy as np
 import optuna
 import torch  # noqa: F401  (the optional dependency: fail here, at import, when it is missing)
 from optuna.distributions import BaseDistribution
@@ -25,6 +24,8 @@ from optuna.samplers import GPSampler
 from optuna.trial import FrozenTrial
 from threadpoolctl import threadpool_limits
 
+from tunekit._seeds import derive_seed
+from tunekit.strategies._private import has_private
 from tunekit.strategies._random import TrialSeededRandomSampler
 
 
@@ -63,12 +64,10 @@ class GPStrategySampler(GPSampler):
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        per_trial = np.random.SeedSequence([self._tunekit_seed & 0xFFFFFFFF, trial.number, 11])
-        rng = getattr(self, "_rng", None)
-        if rng is not None and hasattr(rng, "rng"):
-            rng.rng.seed(int(per_trial.generate_state(1)[0]))
-        for cache in ("_gprs_cache_list", "_constraints_gprs_cache_list"):
-            if hasattr(self, cache):
+        if has_private(self, "_rng", "resumable GP suggestions"):
+            self._rng.rng.seed(derive_seed(self._tunekit_seed, trial.number, 11))
+        for cache in ("_gprs_cache_list", "_constraints_gprs_cache_list"):  # each fit starts from the prior
+            if has_private(self, cache, "resumable GP suggestions (kernel carried over in memory)"):
                 setattr(self, cache, None)
         # BLAS on one thread: Optuna limits PyTorch's threads, but OpenBLAS is already loaded by
         # then and its threads fight PyTorch's for the cores (10x slower on a busy 2-core machine)

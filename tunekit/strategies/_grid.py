@@ -9,15 +9,17 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from tunekit._records import FAIL_REASON, GRID_POINT, INTERRUPTED
+from tunekit.strategies._finite import FiniteSampler
 from tunekit.strategies._random import IndependentSampler
 
 if TYPE_CHECKING:
     from tunekit.space import Space
 
-GRID_ID_KEY = "tunekit:grid_id"
+GRID_ID_KEY = GRID_POINT  # the name this module exported before
 
 
-class GridStrategySampler(IndependentSampler):
+class GridStrategySampler(IndependentSampler, FiniteSampler):
     """Evaluate every point of ``space.grid(resolution)`` once, in a seeded order.
 
     The point a trial evaluates is stored in the trial's system attributes, so a resumed
@@ -89,8 +91,6 @@ class GridStrategySampler(IndependentSampler):
 
 def _released(trial: FrozenTrial) -> bool:
     """An interrupted trial gives its point back (it did not evaluate it)."""
-    from tunekit._records import FAIL_REASON, INTERRUPTED
-
     return trial.state == TrialState.FAIL and trial.user_attrs.get(FAIL_REASON) == INTERRUPTED
 
 

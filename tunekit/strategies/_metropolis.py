@@ -32,6 +32,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from tunekit._seeds import derive_rng
 from tunekit.space._unit import decode, encode, is_numeric
 from tunekit.strategies._random import TrialSeededRandomSampler
 
@@ -267,11 +268,9 @@ class MetropolisSampler(BaseSampler):
             accept = False
             if score is not None:
                 delta = score - current_score
-                if delta <= 0:
-                    accept = True
-                elif temp:
-                    u = np.random.default_rng(np.random.SeedSequence([self._seed & 0xFFFFFFFF, t.number, 1])).random()
-                    accept = bool(u < math.exp(-delta / temp))
+                accept = bool(delta <= 0)
+                if not accept and temp:
+                    accept = bool(derive_rng(self._seed, t.number, 1).random() < math.exp(-delta / temp))
             state.decisions[t.number] = accept
             state.proposals += 1
             state.since_restart += 1
@@ -296,7 +295,7 @@ class MetropolisSampler(BaseSampler):
     def _propose(
         self, state: ChainState, number: int, search_space: dict[str, BaseDistribution], trials: list[FrozenTrial]
     ) -> dict[str, Any]:
-        rng = np.random.default_rng(np.random.SeedSequence([self._seed & 0xFFFFFFFF, number, 0]))
+        rng = derive_rng(self._seed, number, 0)
         x = state.current.params
         here = _key(self._active(x))
         seen = {_key(t.params) for t in trials if t.params}

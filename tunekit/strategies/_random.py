@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.trial import FrozenTrial
+
+from tunekit._seeds import derive_seed
 
 
 class IndependentSampler(BaseSampler):
@@ -44,6 +44,5 @@ class TrialSeededRandomSampler(IndependentSampler):
     ) -> Any:
         if self._seed is None:
             return self._fallback.sample_independent(study, trial, param_name, param_distribution)
-        entropy = [self._seed & 0xFFFFFFFF, trial.number, zlib.crc32(param_name.encode())]
-        seed = int(np.random.SeedSequence(entropy).generate_state(1)[0])
+        seed = derive_seed(self._seed, trial.number, param_name)
         return RandomSampler(seed=seed).sample_independent(study, trial, param_name, param_distribution)

@@ -29,6 +29,11 @@ class Strategy:
     ``extra`` names the optional dependency group the strategy needs, if any.
     ``startup_option`` names the option that counts the random trials drawn before the
     strategy's model is used (None: the strategy has no start-up phase).
+    ``shares_seed``: every worker gets the study's seed, because the points depend on the
+    trial, not on the worker (otherwise each worker gets its own seed, so workers do not
+    all propose the same first points). ``tries_defaults``: a new study's first trial tries
+    the space's declared ``default=`` values (False: the strategy decides every point).
+    A strategy whose sampler runs out of points subclasses ``FiniteSampler``.
     """
 
     name: str
@@ -37,6 +42,8 @@ class Strategy:
     options: Mapping[str, Option]
     extra: str | None = None
     startup_option: str | None = None
+    shares_seed: bool = False
+    tries_defaults: bool = True
 
     def __post_init__(self) -> None:
         declared = {k: o if isinstance(o, Option) else Option(None, None, str(o)) for k, o in self.options.items()}
@@ -116,6 +123,12 @@ def _gp(
     )
 
 
+def _cmaes(*, space: "Space", seed: int | None, **options: Any) -> "optuna.samplers.BaseSampler":
+    from tunekit.strategies._cmaes import CmaEsStrategySampler
+
+    return CmaEsStrategySampler(seed=seed, **options)
+
+
 def _metropolis(*, space: "Space", seed: int | None, **options: Any) -> "optuna.samplers.BaseSampler":
     from tunekit.strategies._metropolis import MetropolisSampler
 
@@ -147,12 +160,15 @@ STRATEGIES: dict[str, Strategy] = {
             factory=_grid,
             description="every grid point exactly once (continuous dimensions at a resolution); stops when exhausted",
             options={"resolution": Option(int, 5, "points per continuous dimension", low=2)},
+            shares_seed=True,
+            tries_defaults=False,
         ),
         Strategy(
             name="random",
             factory=_random,
             description="independent uniform sampling, seeded per trial (resumable, parallel-safe)",
             options={},
+            shares_seed=True,
         ),
         Strategy(
             name="tpe",
@@ -189,6 +205,19 @@ STRATEGIES: dict[str, Strategy] = {
                 "deterministic_objective": Option(bool, False, "model the objective as noise-free"),
             },
             extra="gp",
+            startup_option="n_startup_trials",
+        ),
+        Strategy(
+            name="cmaes",
+            factory=_cmaes,
+            description="Optuna's CMA-ES on the numeric parameters (categorical and conditional ones sampled "
+                        "independently, seeded per trial), resumable",
+            options={
+                "n_startup_trials": Option(int, 1, _STARTUP, low=0),
+                "with_margin": Option(bool, False, "keep integer and stepped parameters from collapsing (CMA-ES "
+                                      "with margin)"),
+                "use_separable_cma": Option(bool, False, "diagonal covariance: cheaper, for many parameters"),
+            },
             startup_option="n_startup_trials",
         ),
         Strategy(

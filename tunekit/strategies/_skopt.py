@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import secrets
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import optuna
@@ -41,6 +41,8 @@ from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from tunekit._seeds import derive_seed
+from tunekit.strategies._private import has_private
 from tunekit.space._unit import decode, encode, is_numeric
 from tunekit.strategies._random import TrialSeededRandomSampler
 
@@ -166,7 +168,6 @@ class SkoptSampler(BaseSampler):
         self, search_space: dict[str, BaseDistribution], X: list[list[Any]], y: list[float], seen: set, number: int
     ) -> list[Any]:
         from skopt import Optimizer
-        from skopt.acquisition import _gaussian_acquisition
         from skopt.space import Categorical, Real
         from skopt.utils import cook_estimator
         from threadpoolctl import threadpool_limits
@@ -176,7 +177,7 @@ class SkoptSampler(BaseSampler):
             Real(0.0, 1.0, name=n) if is_numeric(d) else Categorical(list(range(len(d.choices))), name=n)
             for n, d in search_space.items()
         ]
-        seed = int(np.random.SeedSequence([self._seed & 0xFFFFFFFF, number, 7]).generate_state(1)[0] >> 1)
+        seed = derive_seed(self._seed, number, 7, bits=31)
         if self._estimator == "GP":
             # skopt's GP fitting its kernel once instead of three times (the default's two
             # restarts): a third of the cost, which keeps a suggestion near 0.2 s at 100 trials
@@ -192,24 +193,30 @@ class SkoptSampler(BaseSampler):
             n_initial_points=0,
             random_state=seed,
         )
+        acquisition = gaussian_acquisition()  # before warnings are silenced: a missing one is said
         with threadpool_limits(limits=1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             optimizer.tell(X, y)
             x = optimizer.ask()
-            if _key(_decoded(search_space, x), names) not in seen:
-                return x
-            # skopt picked a parameter set the study holds: take the best new candidate
-            candidates = optimizer.space.rvs(n_samples=_N_CANDIDATES, random_state=optimizer.rng)
-            scores = _gaussian_acquisition(
-                X=optimizer.space.transform(candidates),
-                model=optimizer.models[-1],
-                y_opt=float(np.min(y)),
-                acq_func=self._acq_func,
-            )
-            for i in np.argsort(scores, kind="stable"):
-                if _key(_decoded(search_space, candidates[i]), names) not in seen:
-                    return candidates[i]
+            if _key(_decoded(search_space, x), names) in seen and acquisition is not None:
+                # skopt picked a parameter set the study holds: take the best new candidate
+                candidates = optimizer.space.rvs(n_samples=_N_CANDIDATES, random_state=optimizer.rng)
+                scores = acquisition(X=optimizer.space.transform(candidates), model=optimizer.models[-1],
+                                     y_opt=float(np.min(y)), acq_func=self._acq_func)
+                for i in np.argsort(scores, kind="stable"):
+                    if _key(_decoded(search_space, candidates[i]), names) not in seen:
+                        return candidates[i]
         return x
+
+
+def gaussian_acquisition() -> Callable[..., np.ndarray] | None:
+    """scikit-optimize's private ``skopt.acquisition._gaussian_acquisition`` (scores candidates
+    by the acquisition function), or None after a one-time warning when it has moved."""
+    import skopt.acquisition
+
+    if has_private(skopt.acquisition, "_gaussian_acquisition", "new points instead of repeated ones"):
+        return skopt.acquisition._gaussian_acquisition
+    return None
 
 
 def _normal_scores(y: list[float]) -> list[float]:

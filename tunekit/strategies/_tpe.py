@@ -13,11 +13,12 @@ import secrets
 import warnings
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.samplers import TPESampler
 from optuna.trial import FrozenTrial
 
+from tunekit._seeds import derive_seed
+from tunekit.strategies._private import has_private
 from tunekit.strategies._random import TrialSeededRandomSampler
 
 
@@ -43,6 +44,6 @@ class TPEStrategySampler(TPESampler):
         pass
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        per_trial = np.random.SeedSequence([self._tunekit_seed & 0xFFFFFFFF, trial.number, 7])
-        self._rng.rng.seed(int(per_trial.generate_state(1)[0]))
+        if has_private(self, "_rng", "resumable TPE suggestions"):
+            self._rng.rng.seed(derive_seed(self._tunekit_seed, trial.number, 7))
         super().before_trial(study, trial)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import optuna
@@ -28,14 +28,21 @@ _REQUIRED_ATTRS = ("data", "space", "task", "metric", "seed", "epochs")
 _DATASET_KEYS = ("rows", "train_rows", "val_rows", "features", "n_classes", "classes")
 
 
+@dataclass(frozen=True)
+class _RetrainStudy:
+    """The study as the retraining runner sees it: its direction (``RunnerTrial.study``)."""
+
+    direction: optuna.study.StudyDirection
+
+
 class _RetrainTrial:
-    """Stands in for the Optuna trial while the runner retrains: records attributes and the
-    per-epoch curve, never prunes. ``number`` is the best trial's, so the runner derives the
-    same training seed from it."""
+    """The trial while the runner retrains (a ``tunekit.execution.RunnerTrial``): records
+    attributes and the per-epoch curve, never prunes. ``number`` is the best trial's, so the
+    runner derives the same training seed from it."""
 
     def __init__(self, number: int, direction: optuna.study.StudyDirection) -> None:
         self.number = number
-        self.study = SimpleNamespace(direction=direction)
+        self.study = _RetrainStudy(direction)
         self.user_attrs: dict[str, Any] = {}
         self.curve: dict[int, float] = {}
 
@@ -125,7 +132,8 @@ def _retrain(runner: Any, best: optuna.trial.FrozenTrial, params: dict[str, Any]
              keep: list[Any]) -> tuple[Any, _RetrainTrial]:
     """Train ``params`` through the runner's own training path, exactly as trial ``best`` was trained."""
     stand_in = _RetrainTrial(best.number, direction)
-    runner.train(stand_in, params)  # the trial's code path: data pipeline, seed, callbacks, final evaluation
+    with runner.process_scope():  # the gc freeze lasts this retraining only
+        runner.train(stand_in, params)  # the trial's code path: data pipeline, seed, callbacks, final evaluation
     if not keep:
         raise TunekitError("the trial runner did not hand over its model (on_model); `best --save-model` needs updating")
     return keep[-1], stand_in

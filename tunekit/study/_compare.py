@@ -13,7 +13,7 @@ import math
 import os
 import statistics
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from tunekit._spec import StudySpec
+
+#: Draws a comparison's plots: (its studies, the output folder, title=...) -> notes.
+PlotRuns = Callable[..., Sequence[str]]
 
 COLUMNS = ["strategy", "seeds", "median_best", "best", "worst", "target", "reached", "median_trials_to_target",
            "median_seconds_per_trial"]
@@ -46,6 +49,7 @@ def compare(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     epochs: int | None = None,
     show_progress: bool = False,
+    plot: PlotRuns | None = None,
 ) -> "pd.DataFrame":
     """Run every strategy for ``n_trials`` trials with each seed; return the comparison table.
 
@@ -58,10 +62,12 @@ def compare(
         storage: database URL (every run is a study in it).
         target: the value "trials to target" counts up to; default the median of all runs'
             best values, a level about half of the runs reach.
-        out_dir: folder for ``compare.csv``, ``compare.png`` and ``compare.html`` (best-so-far
-            curves: median over seeds); created when missing and checked writable before the first trial.
+        out_dir: folder for ``compare.csv`` (and the plots ``plot`` writes); created when missing
+            and checked writable before the first trial.
         options: strategy options by strategy name.
         epochs: override the epochs of every trial.
+        plot: ``tunekit.report.compare_plots`` (a layer above, so the caller passes it) draws
+            ``compare.png``/``compare.html``; its notes go to ``table.attrs["notes"]``. None: no plots.
 
     Everything is checked before the database is touched: an unknown strategy, an option
     that does not apply or does not fit its declared type, a strategy that cannot run here
@@ -81,7 +87,8 @@ def compare(
     if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
         raise ConfigError(f"compare: target must be a finite number, got {target!r}")
     options = _check_strategies(spec, strategies, options)
-    _plotting_libraries()
+    if plot is not None:
+        _plotting_libraries()
     out = Path(out_dir)
     created = check_out_dir(out)  # before the first trial, not after the last
 
@@ -100,7 +107,9 @@ def compare(
     table = summarize(runs, target=target)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "compare.csv", index=False)
-    plot(runs, out, title=f"{base}: best so far (median over {len(seed_list)} seeds)")
+    if plot is not None:
+        studies = [study for group in runs.values() for study in group]
+        table.attrs["notes"] = list(plot(studies, out, title=f"{base}: best so far (median over {len(seed_list)} seeds)"))
     return table
 
 
@@ -213,7 +222,10 @@ def _plotting_libraries() -> None:
 
 
 def curve(study: "optuna.Study") -> list[float]:
-    """Best value after each finished trial (failed ones repeat the previous best)."""
+    """Best value after each finished trial (complete, pruned or failed, in trial order; failed
+    ones repeat the previous best), NaN before the first complete one; running trials are no
+    point. The one rule of every best-so-far curve: the table here and the plots of
+    ``tunekit.report`` (``compare_plots``, the comparison report)."""
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
@@ -274,36 +286,3 @@ def _seconds_per_trial(study: "optuna.Study") -> float | None:
     spans = [(t.datetime_complete - t.datetime_start).total_seconds() for t in study.get_trials(deepcopy=False)
              if t.datetime_start is not None and t.datetime_complete is not None]
     return statistics.median(spans) if spans else None
-
-
-def plot(runs: Mapping[str, Sequence["optuna.Study"]], out: Path, *, title: str) -> tuple[Path, Path]:
-    """``compare.png`` (matplotlib) and ``compare.html`` (plotly): median best-so-far per strategy."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import plotly.graph_objects as go
-
-    metric = next(iter(runs.values()))[0].user_attrs.get("metric", "value")
-    fig, ax = plt.subplots(figsize=(8, 5))
-    html = go.Figure()
-    for name, studies in runs.items():
-        cs = [curve(s) for s in studies]
-        n = min((len(c) for c in cs), default=0)
-        xs = list(range(1, n + 1))
-        med = [statistics.median(c[i] for c in cs if not math.isnan(c[i])) if any(not math.isnan(c[i]) for c in cs)
-               else math.nan for i in range(n)]
-        ax.plot(xs, med, label=name)
-        html.add_trace(go.Scatter(x=xs, y=med, mode="lines", name=name))
-    ax.set_xlabel("finished trials")
-    ax.set_ylabel(f"best {metric}")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    png, page = out / "compare.png", out / "compare.html"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    html.update_layout(title=title, xaxis_title="finished trials", yaxis_title=f"best {metric}")
-    html.write_html(str(page), include_plotlyjs=True)
-    return png, page

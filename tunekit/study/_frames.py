@@ -8,9 +8,9 @@ from typing import Any
 
 import optuna
 import pandas as pd
-from optuna.trial import TrialState
 
 from tunekit._errors import ConfigError
+from tunekit._records import kind_counts, require_complete_trial
 from tunekit.data import data_summary
 from tunekit._storage import open_storage
 
@@ -25,23 +25,18 @@ def studies_frame(storage: str | None = None) -> pd.DataFrame:
     rows = []
     for s in st.get_all_studies():
         study = optuna.load_study(study_name=s.study_name, storage=st)
-        trials = study.get_trials(deepcopy=False)
-        counts = {state: 0 for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")}
-        for t in trials:
-            counts[t.state.name] = counts.get(t.state.name, 0) + 1
-        best = None
-        if counts["COMPLETE"]:
-            best = study.best_value
+        counts = kind_counts(study.get_trials(deepcopy=False))
+        best = study.best_value if counts["complete"] else None
         rows.append(
             {
                 "study": s.study_name,
                 "strategy": study.user_attrs.get("strategy", "?"),
                 "metric": study.user_attrs.get("metric", "value"),
                 "direction": study.direction.name.lower(),
-                "complete": counts["COMPLETE"],
-                "pruned": counts["PRUNED"],
-                "failed": counts["FAIL"],
-                "running": counts["RUNNING"] + counts["WAITING"],
+                "complete": counts["complete"],
+                "pruned": counts["pruned"],
+                "failed": counts["failed"] + counts["interrupted"] + counts["lost"],
+                "running": counts["running"] + counts["waiting"],
                 "best": best,
             }
         )
@@ -114,9 +109,9 @@ def _apply_dtypes(df: pd.DataFrame, study: optuna.Study) -> None:
 
 
 def best_summary(study: optuna.Study) -> dict[str, Any]:
-    """The best trial's number, value, parameters and recorded metrics."""
-    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        raise ConfigError(f"study {study.study_name!r} has no finished trial yet; run `tunekit run` first")
+    """The best trial's number, value, parameters and recorded metrics; ConfigError when no
+    trial completed (``require_complete_trial``)."""
+    require_complete_trial(study)
     best = study.best_trial
     return {
         "study": study.study_name,

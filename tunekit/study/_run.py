@@ -5,35 +5,28 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from dataclasses import replace
 from typing import Any, Callable, Mapping
 
 import optuna
 
 from tunekit._errors import ConfigError
-from tunekit._records import RUN_ATTR, counted_trials
+from tunekit._records import METRICS_BY_TASK, RUN_ATTR, counted_trials
 from tunekit._spec import StudySpec
-from tunekit._storage import delete_new_study, disk_full, mask, open_storage, resolve_url, settle, study_names
+from tunekit._storage import delete_new_study, disk_full, no_study, open_storage, resolve_url, settle, study_names
 from tunekit._version import __version__
 from tunekit.execution import (
     DEFAULT_HEARTBEAT,
     Interrupts,
-    TrialRunner,
     WorkerPlan,
     db_retry_seconds,
-    import_keras_quietly,
-    join_study,
+    limit_tf_threads,
     retry_lost_trial,
     run_processes,
-    work,
     worker_seed,
 )
-from tunekit.strategies import check_options, get_strategy, make_pruner, make_sampler
+from tunekit.strategies import check_options, get_strategy, make_pruner
 from tunekit.study._resume import check_epochs, quietly, resumed
-_METRICS = {
-    "binary": ("val_accuracy", "val_loss"),
-    "multiclass": ("val_accuracy", "val_loss"),
-    "regression": ("val_rmse", "val_mae", "val_mse", "val_loss"),  # all but val_loss in the target's units
-}
 
 
 def finished_count(study: optuna.Study) -> int:
@@ -67,7 +60,7 @@ def _stored_metric(attrs: Mapping[str, Any], spec: StudySpec, metric: str, direc
     """A study file that names no metric resumes with the metric its study was started with
     (the regression default became ``val_rmse``; a study started on ``val_loss`` goes on with it)."""
     before = attrs.get("metric")
-    if spec.metric is None and before and before != metric and before in _METRICS.get(attrs.get("task", ""), ()):
+    if spec.metric is None and before and before != metric and before in METRICS_BY_TASK.get(attrs.get("task", ""), ()):
         return before, str(attrs.get("direction") or direction)
     return metric, direction
 
@@ -82,9 +75,9 @@ def _resolve(spec: StudySpec) -> tuple[Any, str, str, str]:
     )
     spec.check_catalog(task=dataset.task)
     metric, direction = spec.resolved_metric(dataset.task)
-    if metric not in _METRICS[dataset.task]:
+    if metric not in METRICS_BY_TASK[dataset.task]:
         raise ConfigError(
-            f"metric {metric!r} is not computed for a {dataset.task} task; use one of: {', '.join(_METRICS[dataset.task])}"
+            f"metric {metric!r} is not computed for a {dataset.task} task; use one of: {', '.join(METRICS_BY_TASK[dataset.task])}"
         )
     return dataset, metric, direction, spec.describe_data()
 
@@ -115,12 +108,11 @@ class _ProgressBar:
 
 
 def _loop(
-    study: optuna.Study, rdb: Any, objective: Any, *, target: int, timeout: float | None, heartbeat: int,
-    grace_period: int | None, show_progress: bool, on_trial: Callable[..., None] | None, plan: Any = None, workers: int = 1,
-    db_retry: float | None = None,
+    study: optuna.Study, rdb: Any, plan: WorkerPlan, *, show_progress: bool,
+    on_trial: Callable[..., None] | None, workers: int = 1,
 ) -> None:
-    """Run trials in this process (workers=1) or in ``workers`` processes, with a progress bar."""
-    bar = _ProgressBar(target, study) if show_progress else None
+    """Run ``plan``'s trials in this process (workers=1) or in ``workers`` processes, with a progress bar."""
+    bar = _ProgressBar(plan.target, study) if show_progress else None
 
     def report(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if bar is not None:
@@ -132,9 +124,9 @@ def _loop(
         if workers > 1:
             run_processes(plan, workers, study, on_trial=report)
         else:
-            with Interrupts() as interrupts:
-                work(study, rdb, objective, target=target, timeout=timeout, on_trial=report,
-                     heartbeat=heartbeat, grace_period=grace_period, interrupts=interrupts, db_retry=db_retry)
+            runner = plan.runner()
+            with Interrupts() as interrupts, runner.process_scope():  # the gc freeze lasts this run only
+                plan.work(study, rdb, runner, interrupts=interrupts, on_trial=report)
     finally:
         if bar is not None:
             bar.close()
@@ -144,10 +136,10 @@ def _loop(
 def _enqueue_defaults(study: optuna.Study, spec: StudySpec, strategy: str) -> None:
     """A new study's first trial tries the space's declared ``default=`` values (what a
     keras-tuner user expects of ``default=``; keras-tuner 1.4.8 itself starts from a random
-    point); the strategy samples every parameter without one. Grid search enumerates its
-    points in order instead."""
+    point); the strategy samples every parameter without one. A strategy that decides every
+    point itself (``Strategy.tries_defaults`` False: grid) starts with its own."""
     defaults = spec.space.defaults()
-    if defaults and strategy != "grid" and not study.get_trials(deepcopy=False):
+    if defaults and get_strategy(strategy).tries_defaults and not study.get_trials(deepcopy=False):
         study.enqueue_trial(defaults, user_attrs={"start": "defaults"}, skip_if_exists=True)
 
 
@@ -170,6 +162,56 @@ def _write_attrs(study: optuna.Study, rdb: Any, attrs: Mapping[str, Any], metric
         if full is not None:
             raise full from exc
         raise
+
+
+def _check_run_numbers(n_trials: int, workers: int, heartbeat: int, grace_period: int | None,
+                       timeout: float | None, epochs: int | None) -> int:
+    """Refuse numbers out of range; the grace period in force (default 3 x heartbeat)."""
+    _check_int("n_trials", n_trials, 1)
+    _check_int("workers", workers, 1)
+    _check_int("heartbeat", heartbeat, 1)
+    if grace_period is not None and (not isinstance(grace_period, int) or grace_period <= heartbeat):
+        raise ConfigError(f"grace_period must be an integer > heartbeat ({heartbeat}), got {grace_period!r}")
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
+        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
+    return grace_period or 3 * heartbeat
+
+
+def _study_attrs(plan: WorkerPlan, direction: str, data_desc: str) -> dict[str, Any]:
+    """The study's user attributes: what the reports, ``join`` and a resumed run read."""
+    spec, dataset = plan.spec, plan.dataset
+    return {
+        "space": spec.space.to_json(),
+        "data": data_desc,
+        "dataset": json.dumps(dataset.describe(), sort_keys=True, default=str),
+        "task": dataset.task,
+        "metric": plan.metric,
+        "direction": direction,
+        "seed": plan.seed,
+        "epochs": plan.epochs or spec.epochs,
+        "fixed": json.dumps(spec.fixed, sort_keys=True, default=str),
+        "data_seed": spec.seed,
+        "val_fraction": spec.val_fraction,
+        "max_rows": spec.max_rows,
+        "base_dir": spec.base_dir,
+        "tunekit_version": __version__,
+    }
+
+
+def _record_run(study: optuna.Study, run_config: dict[str, Any]) -> None:
+    """Record how this run goes on: the strategies used in turn, the strategy and seed now in
+    force (each trial records its own training seed), and the run's settings for ``join``."""
+    strategy, seed = run_config["strategy"], run_config["seed"]
+    strategies = list(study.user_attrs.get("strategies", []))
+    if not strategies or strategies[-1] != strategy:
+        study.set_user_attr("strategies", strategies + [strategy])
+    study.set_user_attr("strategy", strategy)
+    if study.user_attrs.get("seed") != seed:
+        study.set_user_attr("seed", seed)
+    if study.user_attrs.get(RUN_ATTR) != run_config:
+        study.set_user_attr(RUN_ATTR, run_config)
 
 
 @quietly
@@ -211,17 +253,8 @@ def run(
         >>> study = tunekit.run(spec, strategy="tpe", n_trials=20, storage="sqlite:///tunekit.db", workers=2)  # doctest: +SKIP
         >>> study.best_params  # doctest: +SKIP
     """
-    _check_int("n_trials", n_trials, 1)
-    _check_int("workers", workers, 1)
-    _check_int("heartbeat", heartbeat, 1)
+    grace_period = _check_run_numbers(n_trials, workers, heartbeat, grace_period, timeout, epochs)
     db_retry = db_retry_seconds(db_retry)  # a database server unreachable this long stops the workers
-    if grace_period is not None and (not isinstance(grace_period, int) or grace_period <= heartbeat):
-        raise ConfigError(f"grace_period must be an integer > heartbeat ({heartbeat}), got {grace_period!r}")
-    grace_period = grace_period or 3 * heartbeat
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
-    if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
-        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
     get_strategy(strategy)
     options = check_options(strategy, options)  # coerced to the declared types ("False" -> False)
     pruner_name = pruner if isinstance(pruner, str) or pruner is None else None
@@ -230,10 +263,15 @@ def run(
     dataset, metric, direction, data_desc = _resolve(spec)
     given_seed, seed_given, note = seed, seed is not None, None
     seed = spec.seed if seed is None else seed
-    sampler = make_sampler(strategy, space=spec.space, seed=seed, options=options)
     name = study_name or spec.name or "tunekit"
-
     url = resolve_url(storage)
+    plan = WorkerPlan(
+        spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(options or {}), seed=seed,
+        epochs=epochs, pruner=pruner, url=url, study_name=name, target=n_trials, timeout=timeout,
+        heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry,
+    )
+    plan.sampler()  # a strategy that refuses this space says so before the database is touched
+
     rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
     if name in study_names(rdb):
         existing = optuna.load_study(study_name=name, storage=rdb)
@@ -243,42 +281,18 @@ def run(
             raise ConfigError(f"study {name!r} exists with direction {existing.direction.name.lower()}; pass --study-name NEW")
         epochs, seed, seed_given, note = resumed(existing.user_attrs, existing.user_attrs.get(RUN_ATTR) or {}, spec, name,
                                                  strategy=strategy, seed=given_seed, epochs=epochs)
-        sampler = make_sampler(strategy, space=spec.space, seed=seed, options=options)
         if pruner_name is not None:
             pruner = make_pruner(pruner_name, max_epochs=epochs or spec.epochs)
+        plan = replace(plan, metric=metric, seed=seed, epochs=epochs, pruner=pruner)
     new_study = name not in study_names(rdb)
     study = optuna.create_study(
-        storage=rdb, sampler=sampler, pruner=pruner, study_name=name, direction=direction, load_if_exists=True
+        storage=rdb, sampler=plan.sampler(), pruner=pruner, study_name=name, direction=direction, load_if_exists=True
     )
-    attrs = {
-        "space": spec.space.to_json(),
-        "data": data_desc,
-        "dataset": json.dumps(dataset.describe(), sort_keys=True, default=str),
-        "task": dataset.task,
-        "metric": metric,
-        "direction": direction,
-        "seed": seed,
-        "epochs": epochs or spec.epochs,
-        "fixed": json.dumps(spec.fixed, sort_keys=True, default=str),
-        "data_seed": spec.seed,
-        "val_fraction": spec.val_fraction,
-        "max_rows": spec.max_rows,
-        "base_dir": spec.base_dir,
-        "tunekit_version": __version__,
-    }
-    _write_attrs(study, rdb, attrs, metric, new=new_study, url=url)
-    strategies = list(study.user_attrs.get("strategies", []))
-    if not strategies or strategies[-1] != strategy:
-        study.set_user_attr("strategies", strategies + [strategy])
-    study.set_user_attr("strategy", strategy)
-    if study.user_attrs.get("seed") != seed:
-        study.set_user_attr("seed", seed)  # the seed now in force; each trial records its own training seed
-    run_config = {
+    _write_attrs(study, rdb, _study_attrs(plan, direction, data_desc), metric, new=new_study, url=url)
+    _record_run(study, {
         "strategy": strategy, "options": dict(options or {}), "seed": seed, "seed_given": seed_given, "epochs": epochs,
         "pruner": pruner_name, "n_trials": n_trials, "heartbeat": heartbeat, "grace_period": grace_period,
-    }
-    if study.user_attrs.get(RUN_ATTR) != run_config:
-        study.set_user_attr(RUN_ATTR, run_config)
+    })
     _enqueue_defaults(study, spec, strategy)
     if note is not None:
         print(f"note: {note}", file=sys.stderr, flush=True)
@@ -286,19 +300,7 @@ def run(
         settle(rdb)
         return study
 
-    plan = None
-    if workers > 1:
-        plan = WorkerPlan(
-            spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(options or {}), seed=seed,
-            epochs=epochs, pruner=pruner, url=url, study_name=name, target=n_trials, timeout=timeout,
-            heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry,
-        )
-    runner = None
-    if workers == 1:
-        import_keras_quietly()
-        runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs, strategy=strategy)
-    _loop(study, rdb, runner, target=n_trials, timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
-          show_progress=show_progress, on_trial=on_trial, plan=plan, workers=workers, db_retry=db_retry)
+    _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial, workers=workers)
     return study
 
 
@@ -313,22 +315,26 @@ def join(
     show_progress: bool = False,
     on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
     db_retry: float | None = None,
+    threads: int | None = None,
 ) -> optuna.Study:
     """Work on an existing study as one more worker (another machine, another process).
 
     The strategy, its options, the seed, epochs, pruner, heartbeat and the trial budget are
     the ones the study was started with (``tunekit run``); ``n_trials`` overrides the budget.
+    ``threads`` caps TensorFlow's threads in this process (default: all cores; with K
+    workers on one machine use cores / K); it takes effect when TensorFlow is not loaded yet.
 
     Example:
         >>> study = join(spec, storage="postgresql+psycopg://tunekit:***@db-host/tunekit")  # doctest: +SKIP
     """
     import os
     import socket
-    import zlib
-
 
     if n_trials is not None:
         _check_int("n_trials", n_trials, 1)
+    if threads is not None:
+        _check_int("threads", threads, 1)
+        limit_tf_threads(threads)
     db_retry = db_retry_seconds(db_retry)
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
@@ -339,11 +345,7 @@ def join(
     summaries = {s.study_name: s for s in probe.get_all_studies()}
     probe.engine.dispose()
     if name not in summaries:
-        listed = ", ".join(summaries) if summaries else "none"
-        raise ConfigError(
-            f"no study named {name!r} in '{mask(url)}' (studies there: {listed}); "
-            "start it with `tunekit run STUDY_FILE --storage URL` or pass --study-name"
-        )
+        raise no_study(name, url, list(summaries))
     user_attrs = summaries[name].user_attrs
     metric, direction = _stored_metric(user_attrs, spec, metric, direction)
     _check_compatible(user_attrs, spec, data_desc, metric, direction, name)
@@ -357,13 +359,13 @@ def join(
     check_epochs(user_attrs, spec, name, epochs)
     heartbeat = int(config.get("heartbeat") or DEFAULT_HEARTBEAT)
     grace_period = config.get("grace_period") or 3 * heartbeat
-    salt = (os.getpid(), zlib.crc32(socket.gethostname().encode()))
-    sampler = make_sampler(strategy, space=spec.space, seed=worker_seed(strategy, seed, *salt), options=config.get("options"))
-    pruner = make_pruner(config.get("pruner"), max_epochs=epochs or spec.epochs)
-    study, rdb = join_study(url, name, sampler=sampler, pruner=pruner, heartbeat=heartbeat, grace_period=grace_period,
-                            db_retry=db_retry)
-    import_keras_quietly()
-    runner = TrialRunner(spec=spec, dataset=dataset, metric=metric, seed=seed, epochs=epochs, strategy=strategy)
-    _loop(study, rdb, runner, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
-          show_progress=show_progress, on_trial=on_trial, db_retry=db_retry)
+    plan = WorkerPlan(
+        spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(config.get("options") or {}),
+        seed=seed, epochs=epochs, pruner=make_pruner(config.get("pruner"), max_epochs=epochs or spec.epochs), url=url,
+        study_name=name, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
+        db_retry=db_retry,
+    )
+    salt = (os.getpid(), socket.gethostname())
+    study, rdb = plan.open(worker_seed(strategy, seed, *salt))
+    _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial)
     return study

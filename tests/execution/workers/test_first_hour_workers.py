@@ -107,6 +107,7 @@ def _create(url: str, name: str) -> None:
     optuna.create_study(storage=open_storage(url, create=True), study_name=name)
 
 
+@pytest.mark.slow  # kills a real worker process
 def test_rerun_after_a_killed_worker_says_why_it_waits_and_records_the_lost_worker(db_url: str) -> None:
     _create(db_url, "lost")
     victim_proc = start([*CHEAP, db_url, "lost", "1", "--sleep", "60"])

@@ -6,21 +6,14 @@ from pathlib import Path
 
 import optuna
 import pytest
-from click.testing import CliRunner
 
-from tunekit.cli import cli
+from tests.conftest import invoke, one_error_line
 
 SECRET = "not-the-real-pass"
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args))
-
-
 def _one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    lines = [one_error_line(result)]
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     assert SECRET not in result.output

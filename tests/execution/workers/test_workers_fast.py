@@ -9,10 +9,13 @@ import os
 import signal
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from workers_helpers import CHEAP, finish, running_trial, start, trials, wait_for, worker_pid
 from tunekit._records import budget
+
+pytestmark = pytest.mark.slow  # starts real worker processes (each imports tunekit)
 
 
 def _create(url: str, name: str) -> None:

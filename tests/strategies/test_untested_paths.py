@@ -1,0 +1,161 @@
+"""Paths that had no test (issue 12): ``--pruner`` really prunes, a user-registered strategy
+(from Python or from a study file) is listed and used, and a grid point interrupted by a real
+Ctrl-C is evaluated on resume, the grid finishing with each point exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from tests.conftest import invoke
+from tunekit._records import FAIL_REASON, GRID_POINT, INTERRUPTED
+from tunekit.strategies import STRATEGIES, Strategy, register
+from tunekit.strategies._random import TrialSeededRandomSampler
+
+TUNEKIT = Path(sys.executable).parent / "tunekit"
+COMPLETE, PRUNED, FAIL = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL
+
+PRUNING_STUDY = (
+    "from tunekit import StudySpec, Int, Float\n"
+    "spec = StudySpec(data='iris', space={'units': Int(4, 32, log=True), 'learning_rate': Float(1e-4, 1e-1, log=True)},\n"
+    "                 fixed={'n_layers': 1, 'batch_size': 16}, epochs=4)\n"
+)
+
+
+def _tunekit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([str(TUNEKIT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+# ------------------------------------------------------------------ --pruner
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pruner", ["median", "hyperband"])
+def test_pruner_really_prunes_a_tiny_study(pruner: str, tmp_path: Path, db_url: str) -> None:
+    study_file = tmp_path / "prune.py"
+    study_file.write_text(PRUNING_STUDY)
+    result = invoke("run", str(study_file), "--strategy", "random", "--pruner", pruner, "--trials", "8", "--seed", "0",
+                    "--storage", db_url, "-q")
+    assert result.exit_code == 0, result.output
+    study = optuna.load_study(study_name="prune", storage=db_url)
+    assert study.user_attrs["run"]["pruner"] == pruner
+    pruned = [t for t in study.trials if t.state == PRUNED]
+    assert pruned, [t.state for t in study.trials]
+    assert any(len(t.intermediate_values) < 4 for t in pruned)  # stopped before its last epoch
+    assert any(t.state == COMPLETE and len(t.intermediate_values) == 4 for t in study.trials)
+    assert f"{len(pruned)} pruned" in result.output
+
+
+# ------------------------------------------------------------------ register()
+
+
+@pytest.fixture
+def registered():
+    names: list[str] = []
+    yield names
+    for name in names:
+        STRATEGIES.pop(name, None)
+
+
+def test_a_strategy_registered_from_python_is_listed_and_used(tiny_study_file: Path, db_url: str, registered) -> None:
+    built: list[tuple] = []
+
+    def factory(*, space, seed, spread=None):
+        built.append((seed, spread))
+        return TrialSeededRandomSampler(seed=seed)
+
+    register(Strategy(name="mine", factory=factory, description="my own sampler for this test",
+                      options={"spread": "how far to look (any value)"}))
+    registered.append("mine")
+    listed = invoke("strategies")
+    assert listed.exit_code == 0, listed.output
+    assert "mine: my own sampler for this test" in listed.output and "-O spread=" in listed.output
+    result = invoke("run", str(tiny_study_file), "--strategy", "mine", "-O", "spread=2", "--trials", "2",
+                    "--seed", "4", "--storage", db_url, "-q")
+    assert result.exit_code == 0, result.output
+    assert built and built[0] == (4, 2)  # the untyped option's text read as JSON
+    study = optuna.load_study(study_name="tiny", storage=db_url)
+    assert study.user_attrs["run"]["strategy"] == "mine" and study.user_attrs["run"]["options"] == {"spread": 2}
+    assert [(t.state, t.user_attrs["strategy"]) for t in study.trials] == [(COMPLETE, "mine")] * 2
+    again = Strategy(name="mine", factory=factory, description="twice", options={})
+    with pytest.raises(Exception, match="strategy 'mine' is already registered"):
+        register(again)
+
+
+@pytest.mark.slow
+def test_a_strategy_registered_in_a_study_file_is_used_by_run(tmp_path: Path) -> None:
+    study_file = tmp_path / "plugged.py"
+    study_file.write_text(
+        "from tunekit import StudySpec, Int\n"
+        "from tunekit.strategies import Strategy, register\n"
+        "from tunekit.strategies._random import TrialSeededRandomSampler\n"
+        "register(Strategy(name='filed', factory=lambda *, space, seed: TrialSeededRandomSampler(seed=seed),\n"
+        "                  description='registered by the study file', options={}))\n"
+        "spec = StudySpec(data='iris', space={'units': Int(4, 16)}, fixed={'n_layers': 1}, epochs=1)\n"
+    )
+    url = f"sqlite:///{tmp_path / 'plugged.db'}"
+    proc = _tunekit("run", str(study_file), "--strategy", "filed", "--trials", "2", "--storage", url, "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    study = optuna.load_study(study_name="plugged", storage=url)
+    assert study.user_attrs["run"]["strategy"] == "filed"
+    assert [(t.state, t.user_attrs["strategy"]) for t in study.trials] == [(COMPLETE, "filed")] * 2
+
+
+# ------------------------------------------------------------------ a grid point released after Ctrl-C
+
+
+GRID_STUDY = (
+    "from tunekit import StudySpec, Choice\n"
+    "spec = StudySpec(data='iris', space={'units': Choice([4, 8])}, fixed={'n_layers': 1, 'batch_size': 8},\n"
+    "                 epochs=40)\n"
+)
+
+
+def _running_with_an_epoch(url: str) -> bool:
+    try:
+        study = optuna.load_study(study_name="grid", storage=url)
+    except KeyError:  # not created yet
+        return False
+    return any(t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in study.trials)
+
+
+@pytest.mark.slow
+def test_a_grid_point_interrupted_by_ctrl_c_is_evaluated_on_resume(tmp_path: Path) -> None:
+    study_file = tmp_path / "grid.py"
+    study_file.write_text(GRID_STUDY)
+    url = f"sqlite:///{tmp_path / 'grid.db'}"
+    command = [str(TUNEKIT), "run", str(study_file), "--strategy", "grid", "--trials", "5", "--storage", url, "-q"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while proc.poll() is None and not _running_with_an_epoch(url):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before a trial could be interrupted: " + proc.stderr.read()
+        proc.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C sends
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    study = optuna.load_study(study_name="grid", storage=url)
+    interrupted = [t for t in study.trials if t.state == FAIL and t.user_attrs.get(FAIL_REASON) == INTERRUPTED]
+    assert len(interrupted) == 1
+    point = interrupted[0].system_attrs[GRID_POINT]
+
+    resumed = _tunekit("run", str(study_file), "--strategy", "grid", "--trials", "5", "--storage", url, "-q",
+                       cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    study = optuna.load_study(study_name="grid", storage=url)
+    complete = [t for t in study.trials if t.state == COMPLETE]
+    assert sorted(t.system_attrs[GRID_POINT] for t in complete) == [0, 1]  # each point exactly once
+    assert sorted(t.params["units"] for t in complete) == [4, 8]
+    assert [t for t in complete if t.system_attrs[GRID_POINT] == point][0].number > interrupted[0].number
+    assert len(study.trials) == 3  # the grid stopped when exhausted, under the --trials 5 budget

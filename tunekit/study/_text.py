@@ -1,0 +1,164 @@
+"""What the commands print, as text: a finished trial's line, the closing summary of a run,
+the best trial, the trials and the comparison tables (pandas does the aligning).
+
+The CLI echoes these lines; a notebook or a script can print them the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterator, Mapping
+
+import optuna
+import pandas as pd
+
+from tunekit._errors import TunekitError
+from tunekit._records import fail_reason, trial_counts
+from tunekit._storage import mask, resolve_url
+from tunekit._units import units_table, with_unit
+from tunekit.study._frames import best_summary, trials_frame
+
+
+def trial_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, elapsed: float) -> str:
+    """One finished trial: its metric (regression: in the target's units, the standardised loss
+    labelled so) or why it failed, its seconds, the best so far, the run's elapsed seconds."""
+    attrs = study.user_attrs
+    metric = attrs.get("metric", "value")
+    state = trial.state.name
+    if state == "COMPLETE":
+        shown = [metric] + [m for m in ("val_rmse", "val_loss") if m != metric and attrs.get("task") == "regression"]
+        values = {**trial.user_attrs, metric: trial.value}
+        detail = ", ".join(f"{m}={with_unit(values[m], m, attrs)}" for m in shown if isinstance(values.get(m), (int, float)))
+    elif state == "FAIL":
+        detail = f"failed: {fail_reason(trial) or 'unknown reason'}"
+    else:
+        detail = state.lower()
+    try:
+        best = f"best {with_unit(study.best_value, metric, attrs)}"
+    except ValueError:
+        best = "no best yet"
+    secs = trial.user_attrs.get("train_seconds")
+    took = f" {secs:.1f}s" if isinstance(secs, (int, float)) else ""
+    return f"trial {trial.number:>3} {detail}{took} ({best}; {elapsed:.0f}s elapsed)"
+
+
+def run_summary(study: optuna.Study, storage: str | None = None) -> Iterator[str]:
+    """The closing lines of ``run`` and ``worker``, one by one: the trials that count toward
+    ``--trials``, the best trial and its parameters, how to look further. When no trial
+    completed, TunekitError after the first line (a script must be able to tell that the
+    study produced nothing)."""
+    url = mask(resolve_url(storage))
+    counted, other = trial_counts(study)
+    detail = ", ".join(f"{n} {kind}" for kind, n in counted.items())
+    if other:
+        words = {"lost": "lost with its worker"}
+        left_out = ", ".join(f"{n} {words.get(kind, kind)}" for kind, n in other.items())
+        detail = f"{detail}; not counted: {left_out}" if detail else f"not counted: {left_out}"
+    yield (f"study {study.study_name!r} in {url}: {sum(counted.values())} finished trials count toward --trials"
+           + (f" ({detail})" if detail else ""))
+    metric = study.user_attrs.get("metric", "value")
+    try:
+        best = study.best_trial
+    except ValueError:
+        where = "" if storage is None or "***" in url else f" --storage {url}"
+        raise TunekitError(f"no trial completed; see the failure reasons with: tunekit trials {study.study_name}{where}") from None
+    yield f"best {metric} = {with_unit(best.value, metric, study.user_attrs)} (trial {best.number})"
+    yield from (f"  {key}: {_short(value)}" for key, value in best.params.items())
+    yield (f"open the dashboard: tunekit dashboard{'' if storage is None else ' --storage ' + url}"
+           f"   (or: optuna-dashboard {url})")
+
+
+def best_report(study: optuna.Study, save_model: str | None = None,
+                echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """``best_summary`` with, for regression, which numbers are in the target's units
+    (``units``) and, with ``save_model``, the retrained model saved there (``saved_model``)."""
+    summary = best_summary(study)
+    units = units_table({summary["metric"]: summary["value"], **summary["metrics"]}, study.user_attrs)
+    if units:
+        summary["units"] = units
+    if save_model is not None:
+        from tunekit.study._best import save_best_model
+
+        summary["saved_model"] = save_best_model(study, save_model, echo=echo)
+    return summary
+
+
+def best_lines(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> list[str]:
+    """``best_report`` as text: the best value, the data, parameters, scores, trial facts and
+    the saved model; ``attrs`` are the study's user attributes (for the units)."""
+    shown = with_unit(report["value"], report["metric"], attrs)
+    lines = [f"study {report['study']!r}: best {report['metric']} = {shown} (trial {report['trial']})"]
+    if report.get("data"):
+        lines.append(f"data: {report['data']}")
+    lines.append("params:")
+    lines += [f"  {key}: {_short(value)}" for key, value in report["params"].items()]
+    lines += [f"  {key}: {_short(value)} (fixed)" for key, value in report["fixed"].items()]
+    metrics = report["metrics"]
+    scores = {k: v for k, v in metrics.items() if k.startswith(("val_", "train_")) and k != "train_seconds"}
+    lines.append("metrics:")
+    lines += [f"  {key}: {with_unit(value, key, attrs)}" if isinstance(value, float) else f"  {key}: {value}"
+              for key, value in sorted(scores.items())]
+    lines.append("trial:")
+    lines += [f"  {key}: {_short(value)}" for key, value in sorted(metrics.items()) if key not in scores]
+    saved = report.get("saved_model")
+    if saved is not None:
+        metric, value = saved["metric"], saved["model_metrics"].get(saved["metric"])
+        shown = with_unit(value, metric, attrs) if isinstance(value, float) else "?"
+        same = "reproduces the trial" if saved["reproduced"] else f"the trial had {saved['trial_value']:.4f}"
+        lines.append(f"saved the retrained model to {saved['path']} ({metric} {shown}; {same})")
+        lines.append(f"wrote {saved['json']}")
+    return lines
+
+
+def _short(value: object) -> object:
+    """A float to 4 significant digits for reading (``--json`` keeps every digit)."""
+    return f"{value:.4g}" if isinstance(value, float) else value
+
+
+def trials_text(study: optuna.Study, state: str | None = None) -> str:
+    """The study's trials (only those in ``state`` when given) as an aligned table: number,
+    state, value, seconds, parameters, epochs run, parameter count and failure reason."""
+    df = trials_frame(study)
+    if df.empty:
+        return f"study {study.study_name!r} has no trials yet"
+    if state:
+        df = df[df["state"].str.lower() == state.lower()]
+    keep = ["number", "state", "value", "duration_s"]
+    keep += [c for c in df.columns if c.startswith("params_")]
+    keep += [c for c in ("user_attrs_epochs_run", "user_attrs_param_count", "user_attrs_fail_reason") if c in df.columns]
+    table = df[keep].rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_"))
+    for col in table.columns:  # nullable Int64 / boolean columns print <NA>, which na_rep does not replace
+        if str(table[col].dtype) in ("Int64", "boolean"):
+            table[col] = table[col].astype(object).where(table[col].notna(), "-")
+    return table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}")
+
+
+def comparison_text(table: pd.DataFrame, *, target_given: bool) -> list[str]:
+    """The table of ``compare`` as aligned text (pandas), then one line explaining its columns."""
+    target = _num(table["target"].iloc[0] if len(table) else math.nan)
+    reach = f"trials to {target} (reached)"
+    shown = pd.DataFrame({
+        "strategy": table["strategy"].astype(str), "seeds": table["seeds"].astype(str),
+        "median best": table["median_best"].map(_num), "best": table["best"].map(_num), "worst": table["worst"].map(_num),
+        reach: [f"{_count(n)} ({r})" for n, r in zip(table["median_trials_to_target"], table["reached"])],
+        "s/trial": table["median_seconds_per_trial"].map(_num),
+    })
+    # Left-aligned columns two spaces apart (pandas adds one): each value padded to its column's width + 1.
+    left = {c: f"{{:<{max([len(c), *shown[c].map(len)]) + 1}}}".format for c in shown.columns}
+    text = shown.to_string(index=False, justify="left", formatters=left)
+    metric = table.attrs.get("metric", "value")
+    source = "--target" if target_given else "the median of all runs' best values"
+    explained = (f"columns: median best, best, worst: each seed's best {metric}, over the seeds; trials to {target} "
+                 f"({source}): finished trials a seed needed to reach it, median over seeds, 'not reached' when half "
+                 "the seeds or more never did; (reached): seeds that reached it; s/trial: median seconds per trial")
+    return [line.rstrip() for line in text.splitlines()] + [explained]
+
+
+def _num(x: Any) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
+
+
+def _count(x: float) -> str:
+    if isinstance(x, float) and math.isnan(x):
+        return "n/a"
+    return "not reached" if math.isinf(x) else f"{x:g}"
