@@ -126,3 +126,14 @@ def test_best_prints_short_floats_and_keeps_scores_apart_from_trial_facts(tiny_s
     assert any(x.startswith("data: iris") for x in lines), lines
     full = __import__("json").loads(invoke("best", "tiny", "--storage", db_url, "--json").output)
     assert len(repr(full["params"]["learning_rate"])) > 8
+
+
+def test_a_closed_pipe_is_not_an_error() -> None:
+    """`tunekit strategies | head -1`: the reader stops reading; tunekit stops quietly (exit 141, as
+    a shell reports SIGPIPE), with no 'unexpected BrokenPipeError' line."""
+    tunekit = Path(sys.executable).with_name("tunekit")
+    proc = subprocess.Popen([str(tunekit), "strategies"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before tunekit writes
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert stderr == "", stderr

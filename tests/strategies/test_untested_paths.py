@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import invoke
 from tunekit._records import FAIL_REASON, GRID_POINT, INTERRUPTED
-from tunekit.strategies import STRATEGIES, Strategy, register
+from tunekit import ConfigError
+from tunekit.strategies import STRATEGIES, Strategy, get_strategy, register
 from tunekit.strategies._random import TrialSeededRandomSampler
 
 TUNEKIT = Path(sys.executable).parent / "tunekit"
@@ -86,8 +87,10 @@ def test_a_strategy_registered_from_python_is_listed_and_used(tiny_study_file: P
     assert study.user_attrs["run"]["strategy"] == "mine" and study.user_attrs["run"]["options"] == {"spread": 2}
     assert [(t.state, t.user_attrs["strategy"]) for t in study.trials] == [(COMPLETE, "mine")] * 2
     again = Strategy(name="mine", factory=factory, description="twice", options={})
-    with pytest.raises(Exception, match="strategy 'mine' is already registered"):
-        register(again)
+    register(again)  # a notebook cell run twice: the plug-in is replaced, not refused
+    assert get_strategy("mine") is again
+    with pytest.raises(ConfigError, match="strategy 'tpe' is built in; register yours under another name"):
+        register(Strategy(name="tpe", factory=factory, description="mine, not Optuna's", options={}))
 
 
 @pytest.mark.slow

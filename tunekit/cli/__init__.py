@@ -37,6 +37,9 @@ def _exit_for(exc: BaseException, debug: bool, command: str | None) -> NoReturn:
     after a traceback when ``debug``; after Ctrl-C, how to go on for ``command``."""
     if isinstance(exc, click.exceptions.Exit):
         sys.exit(exc.exit_code)
+    if isinstance(exc, BrokenPipeError):  # `tunekit strategies | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)  # what a shell reports for a command stopped by SIGPIPE
     if isinstance(exc, (click.exceptions.Abort, KeyboardInterrupt)):
         resumable = command in _RESUMABLE
         click.echo("interrupted: run the same command to resume" if resumable else "interrupted", err=True)

@@ -109,7 +109,9 @@ def _report(study: optuna.Study, seen: set[int], on_trial: OnTrial | None) -> No
                     on_trial(study, trial)
                 seen.add(trial.number)
     except Exception as exc:
-        if connection_error(exc) is None:
+        # Progress lines are best effort: the workers own the trials and report their own errors;
+        # a read that meets a restarting database server is skipped, whatever wraps its cause.
+        if connection_error(exc) is None and not isinstance(exc, optuna.exceptions.StorageInternalError):
             raise
 
 

@@ -63,9 +63,9 @@ def connection_error(exc: BaseException) -> BaseException | None:
 
     seen: BaseException | None = exc
     while seen is not None and not isinstance(seen, DatabaseUnreachable):
-        if isinstance(seen, (sa.OperationalError, sa.InterfaceError)) or (
+        if isinstance(seen, (sa.OperationalError, sa.InterfaceError, sa.PendingRollbackError)) or (
             isinstance(seen, sa.DBAPIError) and seen.connection_invalidated
-        ):
+        ):  # PendingRollbackError: a session whose connection the server dropped mid-transaction
             return seen
         seen = seen.__cause__
     return None

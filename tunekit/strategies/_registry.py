@@ -249,10 +249,15 @@ STRATEGIES: dict[str, Strategy] = {
 }
 
 
+_BUILT_IN = frozenset(STRATEGIES)
+
+
 def register(strategy: Strategy) -> None:
-    """Add a strategy (used by plug-ins; built-ins are listed above)."""
-    if strategy.name in STRATEGIES:
-        raise ConfigError(f"strategy {strategy.name!r} is already registered")
+    """Add a strategy (used by plug-ins; built-ins are listed above). Registering a plug-in's
+    name again replaces it, so a notebook cell or a study file can run twice; a built-in's
+    name is refused."""
+    if strategy.name in _BUILT_IN:
+        raise ConfigError(f"strategy {strategy.name!r} is built in; register yours under another name")
     STRATEGIES[strategy.name] = strategy
 
 
