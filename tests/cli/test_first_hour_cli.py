@@ -137,3 +137,21 @@ def test_a_closed_pipe_is_not_an_error() -> None:
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, stderr
     assert stderr == "", stderr
+
+
+@pytest.mark.slow
+def test_sigterm_before_the_run_has_its_own_handlers_exits_130(tiny_study_file: Path, db_url: str) -> None:
+    """SIGTERM while the run still loads TensorFlow and the data ends it as Ctrl-C does (exit 130,
+    one line), not by the signal's default action (-15)."""
+    import signal
+    import time
+
+    tunekit = Path(sys.executable).with_name("tunekit")
+    proc = subprocess.Popen([str(tunekit), "run", str(tiny_study_file), "--storage", db_url, "--trials", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)  # the CLI has started; TensorFlow and the data are still loading
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert err.strip().splitlines()[-1].startswith("interrupted"), err
+    assert "Traceback" not in err, err

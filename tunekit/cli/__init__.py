@@ -8,6 +8,7 @@ at PATH)``), 2 bad usage or configuration (one line, no traceback unless ``--deb
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from typing import Any, NoReturn
@@ -57,6 +58,25 @@ def _exit_for(exc: BaseException, debug: bool, command: str | None) -> NoReturn:
     _fail(str(full) if full else f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)", 1, debug)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_ctrl_c() -> Any:
+    """SIGTERM (``timeout``, systemd, ``kill``) at any moment of a command ends it as Ctrl-C does:
+    exit 130 and one line, also before a run has set up its own handlers. Returns the handler to
+    restore, or None when this is not the main thread or a caller already handles SIGTERM."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):
+        return None
+    signal.signal(signal.SIGTERM, _interrupt)
+    return previous
+
+
 class TunekitGroup(click.Group):
     """A click group that turns errors into one line and the documented exit codes; its
     ``--debug`` option (or ``TUNEKIT_DEBUG=1``) adds the traceback."""
@@ -69,11 +89,15 @@ class TunekitGroup(click.Group):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        previous = _sigterm_as_ctrl_c()
         try:
             rv = super().main(args=args, prog_name=prog_name or "tunekit", complete_var=complete_var,
                               standalone_mode=False, **extra)
         except (Exception, KeyboardInterrupt) as exc:  # before the options are parsed: no --debug yet
             _exit_for(exc, _env_debug(), None)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         if isinstance(rv, int) and rv:
             sys.exit(rv)
         if standalone_mode:
