@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -90,6 +93,22 @@ def tiny_study_file(tmp_path: Path) -> Path:
     return path
 
 
+def stored_study(db_url: str, name: str, space, trials: list[dict], **attrs):
+    """A study ``name`` (maximize) in ``db_url`` made without training: the user attrs tunekit
+    stores (``space``, ``metric`` val_accuracy, then ``attrs``) and ``trials``, each the keyword
+    arguments of ``optuna.trial.create_trial`` (its ``distributions`` filled in from ``space``)."""
+    import optuna
+    from optuna.trial import create_trial
+
+    study = optuna.create_study(study_name=name, storage=db_url, direction="maximize")
+    for key, value in {"space": space.to_json(), "metric": "val_accuracy", **attrs}.items():
+        study.set_user_attr(key, value)
+    dists = space.distributions()
+    for kwargs in trials:
+        study.add_trial(create_trial(distributions={k: dists[k] for k in kwargs["params"]}, **kwargs))
+    return study
+
+
 def invoke(*args: str):
     """The tunekit CLI in-process (click's CliRunner)."""
     from click.testing import CliRunner
@@ -105,6 +124,56 @@ def one_error_line(result, code: int = 2) -> str:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     return lines[0]
+
+
+class Tmpfs:
+    """A tmpfs mounted at ``folder`` for one test; unmounted on teardown."""
+
+    def __init__(self, folder: Path, size: str) -> None:
+        self.folder = folder
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        need_service("a tmpfs mount (root with CAP_SYS_ADMIN, as in CI)", done.returncode == 0,
+                     done.stderr.strip() or "mount -t tmpfs failed")
+
+    def make_read_only(self) -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(self.folder)], check=True, capture_output=True)
+
+    def leave_free(self, free: int) -> None:
+        """Fill the file system with one file so that ``free`` bytes stay free."""
+        filler = self.folder / "filler"
+        filler.unlink(missing_ok=True)
+        gc.collect()  # connections of failed runs hold deleted files open
+        size = shutil.disk_usage(self.folder).free - free
+        with open(filler, "wb") as handle:
+            handle.write(b"\0" * max(0, size))
+        assert shutil.disk_usage(self.folder).free == free
+
+    def unmount(self) -> None:
+        gc.collect()
+        if subprocess.run(["umount", str(self.folder)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(self.folder)], check=True)
+
+
+def _mounted(folder: Path, size: str) -> Iterator[Tmpfs]:
+    fs = Tmpfs(folder, size)
+    try:
+        yield fs
+    finally:
+        fs.unmount()
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
+    """A 4 MB tmpfs at ``tmp_path/fs`` (real read-only and full file systems: root, as in CI)."""
+    yield from _mounted(tmp_path / "fs", "4m")
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
+    """A 1 MB tmpfs at ``tmp_path/small``: a study database fills it in a few writes."""
+    yield from _mounted(tmp_path / "small", "1m")
 
 
 #: Fixtures that reach a PostgreSQL server: their tests get ``@pytest.mark.postgres``.

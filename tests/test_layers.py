@@ -9,7 +9,9 @@ units of the same rank are independent of each other)::
     study
     execution
     _spec
-    factory | data | strategies | _storage
+    factory | data | strategies | health | _storage
+    _storage_retry
+    _storage_url
     _sqlite_fs
     space
     _output | _units
@@ -39,7 +41,10 @@ LAYERS: dict[str, int] = {
     "tunekit.factory": 40,
     "tunekit.data": 40,
     "tunekit.strategies": 40,
+    "tunekit.health": 40,
     "tunekit._storage": 40,
+    "tunekit._storage_retry": 35,
+    "tunekit._storage_url": 32,
     "tunekit._sqlite_fs": 30,
     "tunekit.space": 20,
     "tunekit._output": 10,

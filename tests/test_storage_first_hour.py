@@ -7,68 +7,15 @@ in CI), remounted read-only or filled to the brim with a file.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import re
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.conftest import TINY_STUDY, invoke, need_service, one_error_line
-
-
-class Tmpfs:
-    """A tmpfs mounted at ``folder`` for one test; unmounted on teardown."""
-
-    def __init__(self, folder: Path, size: str) -> None:
-        self.folder = folder
-        folder.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                              capture_output=True, text=True)
-        need_service("a tmpfs mount (root with CAP_SYS_ADMIN, as in CI)", done.returncode == 0,
-                     done.stderr.strip() or "mount -t tmpfs failed")
-
-    def make_read_only(self) -> None:
-        subprocess.run(["mount", "-o", "remount,ro", str(self.folder)], check=True, capture_output=True)
-
-    def leave_free(self, free: int) -> None:
-        """Fill the file system with one file so that ``free`` bytes stay free."""
-        filler = self.folder / "filler"
-        filler.unlink(missing_ok=True)
-        gc.collect()  # connections of failed runs hold deleted files open
-        size = shutil.disk_usage(self.folder).free - free
-        with open(filler, "wb") as handle:
-            handle.write(b"\0" * max(0, size))
-        assert shutil.disk_usage(self.folder).free == free
-
-    def unmount(self) -> None:
-        gc.collect()
-        if subprocess.run(["umount", str(self.folder)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(self.folder)], check=True)
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
-    """A 4 MB tmpfs at ``tmp_path/fs``."""
-    fs = Tmpfs(tmp_path / "fs", "4m")
-    try:
-        yield fs
-    finally:
-        fs.unmount()
-
-
-@pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
-    """A 1 MB tmpfs at ``tmp_path/small``: a study database fills it in a few writes."""
-    fs = Tmpfs(tmp_path / "small", "1m")
-    try:
-        yield fs
-    finally:
-        fs.unmount()
+from tests.conftest import TINY_STUDY, Tmpfs, invoke, one_error_line
 
 
 @pytest.fixture(scope="module")

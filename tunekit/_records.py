@@ -40,6 +40,8 @@ WORKER_ATTR = "worker"
 #: Trial user attr, True on a trial failed because the run stopped during it (a configuration
 #: or strategy error, a heartbeat that could not be recorded): it does not count.
 STOPPED_RUN = "stopped_run"
+#: Trial user attr: why a PRUNED trial was stopped (the pruner's rule, or ``--prune-unhealthy``'s diagnosis).
+PRUNED_REASON = "pruned_reason"
 #: Trial system attrs of a retried trial, the names Optuna's retry callback uses.
 RETRY_HISTORY = "retry_history"
 FAILED_TRIAL = "failed_trial"
@@ -106,8 +108,8 @@ def kind_counts(trials: Sequence[FrozenTrial]) -> dict[str, int]:
 
 
 def budget(trials: Sequence[FrozenTrial], ignore_running: Iterable[int] = ()) -> Budget:
-    """Count ``trials`` by the rules in the module docstring; RUNNING trials whose id is in
-    ``ignore_running`` (orphans nobody waits for) are left out.
+    """Count ``trials`` by the rules in the module docstring (the sums of ``split_counts``);
+    RUNNING trials whose id is in ``ignore_running`` (orphans nobody waits for) are left out.
 
     Example:
         >>> from optuna.trial import TrialState, create_trial
@@ -118,8 +120,8 @@ def budget(trials: Sequence[FrozenTrial], ignore_running: Iterable[int] = ()) ->
         Budget(counted=2, running=0, waiting=0)
     """
     ignore = set(ignore_running)
-    counts = kind_counts([t for t in trials if t._trial_id not in ignore or t.state != TrialState.RUNNING])
-    return Budget(sum(counts[k] for k in COUNTED), counts["running"], counts["waiting"])
+    counted, other = split_counts([t for t in trials if t._trial_id not in ignore or t.state != TrialState.RUNNING])
+    return Budget(sum(counted.values()), other.get("running", 0), other.get("waiting", 0))
 
 
 def counted_trials(study: optuna.Study) -> int:
@@ -127,13 +129,18 @@ def counted_trials(study: optuna.Study) -> int:
     return budget(study.get_trials(deepcopy=False)).counted
 
 
-def trial_counts(study: optuna.Study) -> tuple[dict[str, int], dict[str, int]]:
-    """The study's trials as the ``--trials`` budget sees them (rules in the module docstring):
-    ``({"complete", "pruned", "failed": n}, {"interrupted", "lost", "stopped", "running", "waiting": n})``,
-    counted and not counted, zero counts left out."""
-    counts = kind_counts(study.get_trials(deepcopy=False))
+def split_counts(trials: Sequence[FrozenTrial]) -> tuple[dict[str, int], dict[str, int]]:
+    """``trials`` as the ``--trials`` budget sees them (rules in the module docstring), the one
+    place ``COUNTED`` is applied: ``({"complete", "pruned", "failed": n}, {"interrupted",
+    "lost", "stopped", "running", "waiting": n})``, counted and not counted, zero counts left out."""
+    counts = kind_counts(trials)
     counted = {k: n for k, n in counts.items() if n and k in COUNTED}
     return counted, {k: n for k, n in counts.items() if n and k not in COUNTED}
+
+
+def trial_counts(study: optuna.Study) -> tuple[dict[str, int], dict[str, int]]:
+    """The study's trials, counted and not counted (``split_counts``); ``budget`` is their sums."""
+    return split_counts(study.get_trials(deepcopy=False))
 
 
 def fail_reason(trial: FrozenTrial) -> str | None:

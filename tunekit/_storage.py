@@ -1,10 +1,12 @@
-"""Study database URLs: resolution, validation, connection and password masking."""
+"""Study databases: connection (checked, hardened, retrying for a server), the study lock, settling.
+
+URL resolution, parsing and masking are in ``tunekit._storage_url``, the retrying storage of a
+database server in ``tunekit._storage_retry``; the names other modules use are imported here.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import sqlite3
 import warnings
 import zlib
@@ -24,13 +26,20 @@ from tunekit._sqlite_fs import (
     undo_new_file,
     writable,
 )
+from tunekit._storage_retry import RetryingRDBStorage
+from tunekit._storage_url import (  # noqa: F401  (mask, no_study, resolve_url, sqlite_path re-exported)
+    mask,
+    missing_driver,
+    no_study,
+    parse_url,
+    reason,
+    resolve_url,
+    sqlite_path,
+)
 
-DEFAULT_STORAGE = "sqlite:///tunekit.db"
-ENV_VAR = "TUNEKIT_STORAGE"
 _OPTUNA_TABLES = ("studies", "trials", "version_info")
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 _LOCK_CLASS = zlib.crc32(b"tunekit") & 0x7FFFFFFF  # first key of the PostgreSQL advisory lock
-URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/db"
 _last_writer: list[str] = []  # the storage URL this process last opened for writing (for disk_full)
 
 
@@ -43,72 +52,6 @@ def _stale_callback_arg() -> str:
 
 
 _STALE_CALLBACK_ARG = _stale_callback_arg()
-
-
-def resolve_url(storage: str | None = None) -> str:
-    """The storage URL to use: the argument, else $TUNEKIT_STORAGE, else ``sqlite:///tunekit.db``."""
-    return storage or os.environ.get(ENV_VAR) or DEFAULT_STORAGE
-
-
-def mask(url: str) -> str:
-    """The URL with its password replaced by ``***`` (safe for messages and logs).
-
-    Example:
-        >>> mask("postgresql+psycopg://tunekit:s3cret@db-host/tunekit")
-        'postgresql+psycopg://tunekit:***@db-host/tunekit'
-    """
-    return re.sub(r"(://[^:/@\s]+:)\S*@", r"\1***@", url)
-
-
-def _parse(url: str) -> Any:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise ConfigError(
-            f"malformed storage URL '{mask(url)}'; use an SQLAlchemy URL such as sqlite:///tunekit.db "
-            "or postgresql+psycopg://user:password@host/dbname"
-        ) from None
-    try:
-        parsed.get_dialect()  # the dialect only: a missing driver is reported when connecting
-    except NoSuchModuleError:
-        raise ConfigError(f"'{mask(url)}' is not a known database URL; use {URL_FORMS}") from None
-    except ImportError:
-        pass
-    return parsed
-
-
-def _missing_driver(url: str, parsed: Any, module: str | None) -> ConfigError:
-    """The error for a URL whose database driver is not installed, with the right install hint."""
-    backend = parsed.get_backend_name()
-    what = f"storage '{mask(url)}' needs the database driver {module or parsed.drivername}, which is not installed"
-    if backend == "postgresql":
-        return ConfigError(f"{what}; install it with: pip install 'tunekit[postgres]' (and use postgresql+psycopg://)")
-    if backend in ("mysql", "mariadb"):
-        return ConfigError(
-            f"{what}; tunekit supports SQLite and PostgreSQL; for MySQL: pip install pymysql "
-            "and use mysql+pymysql://user@host:3306/db"
-        )
-    return ConfigError(f"{what}; tunekit supports SQLite and PostgreSQL: {URL_FORMS}")
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL, or None for other back-ends and in-memory SQLite.
-
-    Example:
-        >>> sqlite_path("sqlite:///runs/tunekit.db")
-        PosixPath('runs/tunekit.db')
-        >>> sqlite_path("postgresql+psycopg://tunekit@db-host/tunekit") is None
-        True
-    """
-    parsed = _parse(url)
-    if not parsed.drivername.startswith("sqlite"):
-        return None
-    if not parsed.database or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
 
 
 def _sqlite_has_optuna_tables(path: Path) -> bool:
@@ -125,12 +68,6 @@ def _sqlite_has_optuna_tables(path: Path) -> bool:
     return all(t in names for t in _OPTUNA_TABLES)
 
 
-def _reason(exc: BaseException) -> str:
-    """The first line of a driver error, password masked."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return mask(text.splitlines()[0] if text else type(exc).__name__)
-
-
 def disk_full(exc: BaseException, url: str | None = None) -> DiskFullError | None:
     """A DiskFullError (``disk full (N bytes free at PATH)``) when ``exc`` comes from a full
     disk, else None. ``url`` defaults to the storage this process last opened for writing."""
@@ -145,7 +82,7 @@ def disk_full(exc: BaseException, url: str | None = None) -> DiskFullError | Non
     folder = path.resolve().parent if path is not None else None
     free = free_bytes(folder) if folder is not None else None
     if folder is None or free is None:
-        return DiskFullError(f"disk full on the database server ({_reason(cause)}); free space there and run again")
+        return DiskFullError(f"disk full on the database server ({reason(cause)}); free space there and run again")
     return DiskFullError(
         f"disk full ({free} bytes free at {folder}); free some space there, "
         "or pass --storage sqlite:///OTHER/DISK/study.db, and run again"
@@ -161,14 +98,14 @@ def _probe_server(url: str, parsed: Any, *, need_tables: bool) -> None:
     try:
         engine = sqlalchemy.create_engine(url, connect_args=connect_args)
     except ImportError as exc:
-        raise _missing_driver(url, parsed, exc.name) from None
+        raise missing_driver(url, parsed, exc.name) from None
     except Exception as exc:
-        raise ConfigError(f"cannot open storage '{mask(url)}': {_reason(exc)}") from None
+        raise ConfigError(f"cannot open storage '{mask(url)}': {reason(exc)}") from None
     try:
         with engine.connect() as con:
             names = set(sqlalchemy.inspect(con).get_table_names())
     except Exception as exc:
-        raise ConfigError(f"cannot open storage '{mask(url)}': {_reason(exc)}") from None
+        raise ConfigError(f"cannot open storage '{mask(url)}': {reason(exc)}") from None
     finally:
         engine.dispose()
     if need_tables and not all(t in names for t in _OPTUNA_TABLES):
@@ -219,7 +156,9 @@ def open_storage(
     an empty new database. ``heartbeat_interval`` (seconds) makes running trials record a
     heartbeat; a trial whose heartbeat is older than ``grace_period`` is failed by the next
     worker that checks, and ``on_lost_trial`` is called for it (tunekit queues a retry).
-    Writers (``create=True`` or a heartbeat) on SQLite use WAL and ``BEGIN IMMEDIATE``.
+    Writers (``create=True`` or a heartbeat) on SQLite use WAL and ``BEGIN IMMEDIATE``. A
+    database server is opened as a ``RetryingRDBStorage`` (``tunekit._storage_retry``), whose
+    calls a worker's loop retries through an outage.
 
     Example:
         >>> storage = open_storage("sqlite:///tunekit.db", create=True)
@@ -227,7 +166,7 @@ def open_storage(
         []
     """
     url = resolve_url(url)
-    parsed = _parse(url)
+    parsed = parse_url(url)
     path = sqlite_path(url)
     writer = create or heartbeat_interval is not None
     size_before = path.stat().st_size if path is not None and path.is_file() else None
@@ -236,17 +175,12 @@ def open_storage(
     else:
         _probe_server(url, parsed, need_tables=not create)
     engine_kwargs = _engine_kwargs(parsed, path, writer=writer)
+    storage_class = optuna.storages.RDBStorage if parsed.drivername.startswith("sqlite") else RetryingRDBStorage
     try:
-        heartbeat: dict[str, Any] = {}
-        if heartbeat_interval is not None:
-            heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
-            if on_lost_trial is not None:
-                heartbeat[_STALE_CALLBACK_ARG] = on_lost_trial
+        heartbeat = _heartbeat_kwargs(heartbeat_interval, grace_period, on_lost_trial)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat arguments
-            storage = optuna.storages.RDBStorage(
-                url, engine_kwargs=engine_kwargs, skip_table_creation=not create, **heartbeat
-            )
+            storage = storage_class(url, engine_kwargs=engine_kwargs, skip_table_creation=not create, **heartbeat)
         if path is not None and writer:
             _harden_sqlite(storage.engine)
         if not create:
@@ -254,17 +188,30 @@ def open_storage(
     except ConfigError:
         raise
     except ImportError as exc:
-        raise _missing_driver(url, parsed, getattr(exc.__cause__, "name", None) or exc.name) from None
+        raise missing_driver(url, parsed, getattr(exc.__cause__, "name", None) or exc.name) from None
     except Exception as exc:
         full = disk_full(exc, url)
         if full is not None:
             if path is not None and create and not size_before and not has_studies(path):
                 undo_new_file(path, size_before)
             raise full from None
-        raise ConfigError(f"cannot open storage '{mask(url)}': {_reason(exc)}") from None
+        raise ConfigError(f"cannot open storage '{mask(url)}': {reason(exc)}") from None
     if writer:
         _last_writer[:] = [url]
     return storage
+
+
+def _heartbeat_kwargs(
+    interval: int | None, grace_period: int | None,
+    on_lost_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None,
+) -> dict[str, Any]:
+    """RDBStorage's heartbeat arguments: none without ``interval``."""
+    if interval is None:
+        return {}
+    heartbeat: dict[str, Any] = {"heartbeat_interval": interval, "grace_period": grace_period}
+    if on_lost_trial is not None:
+        heartbeat[_STALE_CALLBACK_ARG] = on_lost_trial
+    return heartbeat
 
 
 def _engine_kwargs(parsed: Any, path: Path | None, *, writer: bool) -> dict[str, Any]:
@@ -385,16 +332,6 @@ def delete_new_study(storage: optuna.storages.RDBStorage, name: str) -> bool:
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
     """Names of the studies in ``storage``, oldest first."""
     return [s.study_name for s in storage.get_all_studies()]
-
-
-def no_study(name: str, url: str, names: list[str]) -> ConfigError:
-    """The error for a study ``name`` that is not among ``names`` in the database at ``url``:
-    which studies are there, and how to start the one asked for."""
-    listed = ", ".join(names) if names else "none"
-    return ConfigError(
-        f"no study named {name!r} in '{mask(url)}'; studies there: {listed}; "
-        "start it with `tunekit run STUDY_FILE --storage URL` or pass --study-name"
-    )
 
 
 def load_study(name: str, storage: str | None = None) -> optuna.Study:

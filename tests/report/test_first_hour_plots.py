@@ -11,9 +11,8 @@ import json
 import matplotlib.colors as mcolors
 import optuna
 import pytest
-from optuna.trial import create_trial
 
-from tests.conftest import invoke
+from tests.conftest import invoke, stored_study
 from tunekit.report import PNG_PLOTS, read_study
 from tunekit.report._plotly import sections
 from tunekit.space import Choice, Float, Int, PerLayer, Space
@@ -38,16 +37,10 @@ TRIALS = [
 @pytest.fixture
 def study(db_url: str) -> optuna.Study:
     """'plots': 5 complete trials of SPACE in a real SQLite file; trial 0 is the best."""
-    s = optuna.create_study(study_name="plots", storage=db_url, direction="maximize")
-    for key, value in {"space": SPACE.to_json(), "metric": "val_accuracy", "data": "iris", "task": "multiclass",
-                       "fixed": json.dumps({}), "dataset": json.dumps({"name": "iris", "rows": 150})}.items():
-        s.set_user_attr(key, value)
-    dists = SPACE.distributions()
-    for params, value in TRIALS:
-        curve = {0: value - 0.2, 1: value - 0.05, 2: value}
-        s.add_trial(create_trial(params=params, distributions={k: dists[k] for k in params}, value=value,
-                                 intermediate_values=curve))
-    return s
+    trials = [dict(params=params, value=value, intermediate_values={0: value - 0.2, 1: value - 0.05, 2: value})
+              for params, value in TRIALS]
+    return stored_study(db_url, "plots", SPACE, trials, data="iris", task="multiclass", fixed=json.dumps({}),
+                        dataset=json.dumps({"name": "iris", "rows": 150}))
 
 
 def _axis(fig, name: str):

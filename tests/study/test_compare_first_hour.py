@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from pathlib import Path
 
 import optuna
@@ -78,23 +77,18 @@ def test_out_folder_created_for_the_check_is_not_left_behind_by_a_later_error(ti
 
 
 @pytest.fixture
-def read_only_folder(tmp_path: Path):
+def read_only_folder(tmp_path: Path, request: pytest.FixtureRequest):
     """A folder on a read-only file system (a tmpfs remounted read-only; root ignores permission bits)."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
     if os.geteuid() != 0:  # a regular user: permission bits are enough
+        folder = tmp_path / "ro"
+        folder.mkdir()
         folder.chmod(0o555)
         yield folder, "permission denied"
         folder.chmod(0o755)
         return
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): {mounted.stderr.decode().strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, capture_output=True)
-        yield folder, "read-only file system"
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
+    fs = request.getfixturevalue("small_tmpfs")
+    fs.make_read_only()
+    yield fs.folder, "read-only file system"
 
 
 def test_out_on_a_read_only_file_system_is_refused_before_the_first_trial(tiny_study_file: Path, tmp_path: Path,

@@ -13,9 +13,9 @@ import optuna
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from optuna.trial import TrialState, create_trial
+from optuna.trial import TrialState
 
-from tests.conftest import invoke
+from tests.conftest import invoke, stored_study
 from tunekit import trials_frame
 from tunekit.space import Bool, Choice, Float, Int, PerLayer, Space
 
@@ -32,18 +32,14 @@ SPACE = Space({
 @pytest.fixture
 def study(db_url: str) -> optuna.Study:
     """'typed': a one-layer trial (no units_1), a two-layer trial and a failed trial without a curve."""
-    s = optuna.create_study(study_name="typed", storage=db_url, direction="maximize")
-    s.set_user_attr("space", SPACE.to_json())
-    s.set_user_attr("metric", "val_accuracy")
-    dists = SPACE.distributions()
     one = {"n_layers": 1, "units_0": 8, "learning_rate": 0.01, "batch_size": 32, "activation": "relu", "batch_norm": True}
     two = {**one, "n_layers": 2, "units_1": 16, "batch_size": 64, "batch_norm": False}
-    for params, value, curve in ((one, 0.8, {0: 0.5, 1: 0.8}), (two, 0.9, {0: 0.6, 1: 0.9})):
-        s.add_trial(create_trial(params=params, distributions={k: dists[k] for k in params}, value=value,
-                                 intermediate_values=curve, user_attrs={"epochs_run": 2, "param_count": 35}))
-    s.add_trial(create_trial(params=one, distributions={k: dists[k] for k in one}, state=TrialState.FAIL,
-                             user_attrs={"fail_reason": "loss became nan at epoch 1"}))
-    return s
+    done = {"epochs_run": 2, "param_count": 35}
+    return stored_study(db_url, "typed", SPACE, [
+        dict(params=one, value=0.8, intermediate_values={0: 0.5, 1: 0.8}, user_attrs=done),
+        dict(params=two, value=0.9, intermediate_values={0: 0.6, 1: 0.9}, user_attrs=done),
+        dict(params=one, state=TrialState.FAIL, user_attrs={"fail_reason": "loss became nan at epoch 1"}),
+    ])
 
 
 def _export(db_url: str, path: Path) -> Path:

@@ -87,10 +87,15 @@ def progress(quiet: bool) -> tuple[bool, Callable[[Any, Any], None]]:
 @click.option("--workers", "-w", type=int, default=1, show_default=True,
               help="Worker processes on this machine; --trials is the total over all workers.")
 @heartbeat_options
+@click.option("--health/--no-health", default=True, show_default=True,
+              help="Probe every trial's layers and store why it did or did not train (see `tunekit health`).")
+@click.option("--prune-unhealthy", is_flag=True,
+              help="Stop a trial diagnosed exploding, dead or symmetric after its first epoch (recorded PRUNED).")
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | None, storage: str | None,
                 study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...],
-                workers: int, heartbeat: int, grace_period: int | None, db_retry: float | None, quiet: bool) -> None:
+                workers: int, heartbeat: int, grace_period: int | None, db_retry: float | None, health: bool,
+                prune_unhealthy: bool, quiet: bool) -> None:
     """Run (or resume) the study defined in STUDY_FILE.
 
     \b
@@ -104,13 +109,16 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
 
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1 (1 runs trials in this process), got {workers}")
+    if prune_unhealthy and not health:
+        raise ConfigError("--prune-unhealthy needs the health probe; drop --no-health or --prune-unhealthy")
     quiet_optuna()
     spec = load_spec(study_file)
     progress_bar, on_trial = progress(quiet)
     study = run(
         spec, strategy=strategy, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name,
         seed=seed, epochs=epochs, options=parse_options(options), pruner=pruner, show_progress=progress_bar, on_trial=on_trial,
-        workers=workers, heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry,
+        workers=workers, heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry, health=health,
+        prune_unhealthy=prune_unhealthy,
     )
     summarize(study, storage)
 

@@ -65,6 +65,25 @@ def load_data(
     frame, name, label, default_target, identity = _read_source(source, seed=seed, base_dir=base_dir)
     target = _check_target_column(frame, target, default_target, label)
     _check_values(frame, label)
+    frame = _subsample(frame, max_rows, seed, label)
+    task, y, classes = _encode_target(frame[target], target, task, label)
+    train, val = split_indices(
+        y, classes=classes, target=target, val_fraction=val_fraction, seed=seed, label=label
+    )
+    x_train, x_val, feature_names = encode_features(
+        frame.drop(columns=[target]), train, val, label=label
+    )
+    y_train, y_val, target_scale = (y[train], y[val], None) if classes is not None else scale_target(y, train, val)
+    return Dataset(
+        name=name, task=task, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+        n_classes=None if classes is None else len(classes), feature_names=feature_names, target=target,
+        classes=classes, target_scale=target_scale, identity=identity,
+    )
+
+
+def _subsample(frame: pd.DataFrame, max_rows: int | None, seed: int, label: str) -> pd.DataFrame:
+    """A seeded random subsample of ``max_rows`` rows (all rows without it); ConfigError when
+    fewer than ``MIN_ROWS`` rows are left."""
     if max_rows is not None and max_rows < len(frame):
         keep = np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))
         frame = frame.iloc[keep]
@@ -74,31 +93,7 @@ def load_data(
             f"{label} has {len(frame)} rows{after}; at least {MIN_ROWS} are needed to train "
             "and validate. Use a larger data set" + (" or raise max_rows." if after else ".")
         )
-    task, y, classes = _encode_target(frame[target], target, task, label)
-    train, val = split_indices(
-        y, classes=classes, target=target, val_fraction=val_fraction, seed=seed, label=label
-    )
-    x_train, x_val, feature_names = encode_features(
-        frame.drop(columns=[target]), train, val, label=label
-    )
-    if classes is None:
-        y_train, y_val, target_scale = scale_target(y, train, val)
-    else:
-        y_train, y_val, target_scale = y[train], y[val], None
-    return Dataset(
-        name=name,
-        task=task,
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
-        n_classes=None if classes is None else len(classes),
-        feature_names=feature_names,
-        target=target,
-        classes=classes,
-        target_scale=target_scale,
-        identity=identity,
-    )
+    return frame
 
 
 def _check_options(
@@ -186,6 +181,12 @@ def _read_source(
             f"data source {text!r} is neither a built-in data set ({', '.join(BUILTIN_DATASETS)}) "
             "nor a file path ending .csv or .parquet; use one of those."
         )
+    frame, label, identity = _read_file(text, suffix, base_dir)
+    return frame, text, label, None, identity
+
+
+def _read_file(text: str, suffix: str, base_dir: str | os.PathLike[str] | None) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+    """Read the CSV or Parquet file ``text`` (relative to ``base_dir``): (frame, label, identity)."""
     kind = "CSV" if suffix == ".csv" else "Parquet file"
     label = f"{kind} '{text}'"
     path = Path(text).expanduser()
@@ -213,7 +214,7 @@ def _read_source(
             f"{label} could not be read by pandas: {reason}; fix or re-export the file."
         ) from exc
     frame.columns = [str(c) for c in frame.columns]
-    return frame, text, label, None, file_identity(path, len(frame))
+    return frame, label, file_identity(path, len(frame))
 
 
 def _columns_text(columns: list[str], limit: int = 30) -> str:

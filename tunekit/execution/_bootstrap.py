@@ -43,6 +43,8 @@ class WorkerPlan:
     heartbeat: int
     grace_period: int | None
     db_retry: float | None = None
+    health: bool = True
+    prune_unhealthy: bool = False
 
     def sampler(self, seed: int | None = None) -> optuna.samplers.BaseSampler:
         """The strategy's sampler, seeded ``seed`` (a worker's own seed) or the study's seed."""
@@ -64,7 +66,8 @@ class WorkerPlan:
 
         import_keras_quietly()
         return TrialRunner(spec=self.spec, dataset=self.dataset, metric=self.metric, seed=self.seed,
-                           epochs=self.epochs, strategy=self.strategy)
+                           epochs=self.epochs, strategy=self.strategy, health=self.health,
+                           prune_unhealthy=self.prune_unhealthy)
 
     def work(
         self, study: optuna.Study, storage: Any, runner: "TrialRunner | None" = None, *, interrupts: Interrupts,

@@ -187,7 +187,8 @@ def work(
     Returns why it stopped: ``done``, ``exhausted`` (grid), ``timeout`` or ``stopped``
     (``keep_going`` said no). Raises KeyboardInterrupt after marking the running trial
     FAIL ``interrupted``. ``storage`` is the RDBStorage ``study`` was loaded from; while the
-    loop runs, a database server that is unreachable is retried for ``db_retry`` seconds
+    loop runs, the calls of a database server's storage (as ``open_storage`` and ``join_study``
+    open it: a ``RetryingRDBStorage``) are retried through an outage for ``db_retry`` seconds
     (``tunekit.execution._resilient``), then DatabaseUnreachable is raised. A ConfigError
     inside a trial stops the loop after that trial (failed, not counted); a heartbeat that
     cannot be recorded for ``grace_period`` seconds raises WorkerStopped.

@@ -40,9 +40,9 @@ def orphans(storage: Any, study_id: int, grace: float) -> list[int]:
         with storage.engine.connect() as con:
             return [int(r[0]) for r in con.execute(query, {"study": study_id, "cutoff": cutoff})]
     except Exception as exc:
-        from tunekit.execution._resilient import connection_error
+        from tunekit._storage_retry import connection_error, retries_now
 
-        if getattr(storage, "_tunekit_retry", None) is not None and connection_error(exc) is not None:
+        if retries_now(storage) and connection_error(exc) is not None:
             raise  # a database outage: the worker's retry waits for the server (``_resilient``)
         warn_once(storage, "orphans", f"cannot look for running trials that never recorded a heartbeat "
                   f"({error_text(exc)}); this worker waits for every running trial instead")
@@ -126,8 +126,10 @@ def fail_stale(study: optuna.Study) -> None:
 
 def _silent_trials(study: optuna.Study, storage: Any, heartbeat: int) -> list[tuple[FrozenTrial, float]]:
     """RUNNING trials whose worker stopped (its process is gone from this host, or its
-    heartbeat is two beats late), each with the seconds since its last heartbeat."""
+    heartbeat is two beats late), each with the seconds since its last heartbeat; none when
+    the database does not answer (they are only for a message)."""
     import sqlalchemy
+    import sqlalchemy.exc
     from optuna.storages._rdb import models
 
     trials, beats = models.TrialModel.__table__, models.TrialHeartbeatModel.__table__
@@ -138,7 +140,7 @@ def _silent_trials(study: optuna.Study, storage: Any, heartbeat: int) -> list[tu
         with storage.engine.connect() as con:
             now = con.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar().replace(tzinfo=None)
             ages = {int(r[0]): (now - r[1].replace(tzinfo=None)).total_seconds() for r in con.execute(query)}
-    except Exception:  # only for a message: never stop the loop
+    except sqlalchemy.exc.SQLAlchemyError:  # the database did not answer: the message waits, the loop goes on
         return []
     out = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):

@@ -25,17 +25,17 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import os
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import optuna
 
 from tunekit._errors import ConfigError, TrialError
-from tunekit._records import FAIL_REASON, INTERRUPTED
+from tunekit._records import FAIL_REASON, INTERRUPTED, PRUNED_REASON
 from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit._units import target_units_callback, to_target_units
+from tunekit.execution._health import health_probe, record_health
+from tunekit.execution._speedups import Speedups, default_speedups
 from tunekit.execution._tf import released_custom_gradients, trial_process_state
 from tunekit.execution._trial import RunnerTrial, one_line, out_of_memory, physical_memory, record_threads, stop_run
 
@@ -49,51 +49,6 @@ if TYPE_CHECKING:
 
 #: Validation rows per batch when validating "in one batch" (bounded for large data sets).
 MAX_VAL_BATCH = 8192
-
-
-@dataclass(frozen=True, kw_only=True)
-class Speedups:
-    """How the runner feeds and drives Keras. None of them changes what is trained: only
-    ``tf_data`` changes the order in which training rows are shuffled (still fixed by the
-    trial's seed), and ``one_batch_validation`` the rounding of the averaged validation loss.
-
-    Attributes:
-        prebuild_optimizer: create the optimizer's variables before ``fit`` (one trace, not two).
-        freeze_gc: ``gc.freeze()`` once before the first trial (see ``gc.freeze``): objects alive
-            then are not scanned again by the cyclic garbage collector until ``process_scope`` ends
-            (a worker process: until it exits). Skipped when something else froze objects already.
-        tf_data: feed a cached, prefetched ``tf.data`` pipeline instead of numpy arrays.
-        steps_per_execution: optimizer steps per ``tf.function`` call; ``"epoch"`` runs a
-            whole epoch per call, 1 is Keras' default.
-        one_batch_validation: validate in a single batch (up to ``MAX_VAL_BATCH`` rows) from
-            a cached pipeline, and evaluate the final model through the same traced function.
-        jit_compile: compile the train step with XLA. Keras falls back to no XLA (with a
-            warning) while op determinism is enabled, i.e. always inside the runner today.
-    """
-
-    prebuild_optimizer: bool = True
-    freeze_gc: bool = True
-    tf_data: bool = True
-    steps_per_execution: int | str = "epoch"
-    one_batch_validation: bool = True
-    jit_compile: bool = False
-
-    @classmethod
-    def none(cls) -> "Speedups":
-        """Plain ``model.fit`` on numpy arrays: Keras' defaults (the benchmark's baseline)."""
-        return cls(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
-                   one_batch_validation=False, jit_compile=False)
-
-
-def default_speedups() -> Speedups:
-    """``Speedups()``, or every speed-up off when the environment has ``TUNEKIT_SPEEDUPS=none``
-    (to rule the runner's input pipeline out when a result looks wrong, and for benchmarks)."""
-    value = os.environ.get("TUNEKIT_SPEEDUPS", "").strip().lower()
-    if value in ("", "default", "all", "on"):
-        return Speedups()
-    if value in ("none", "off", "0"):
-        return Speedups.none()
-    raise ConfigError(f"TUNEKIT_SPEEDUPS must be 'none' or 'default', got {value!r}")
 
 
 def trial_seed(seed: int, number: int) -> int:
@@ -120,7 +75,9 @@ def _report_callback(trial: RunnerTrial, metric: str) -> "keras.callbacks.Callba
             if math.isfinite(value):
                 trial.report(value, step=epoch)
                 if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({metric}={value:.4g})")
+                    reason = f"pruned at epoch {epoch + 1} ({metric}={value:.4g})"
+                    trial.set_user_attr(PRUNED_REASON, reason)
+                    raise optuna.TrialPruned(reason)
 
     return ReportAndPrune()
 
@@ -172,11 +129,17 @@ class TrialRunner:
         speedups: Speedups | None = None,
         on_model: Callable[["keras.Model"], None] | None = None,
         strategy: str | None = None,
+        health: bool = True,
+        prune_unhealthy: bool = False,
     ) -> None:
         """``on_model`` is called with each trial's model once it is trained and evaluated
         (before the runner lets it go), e.g. to save it; ``tunekit best --save-model`` uses it.
         ``strategy`` is recorded as each trial's ``strategy`` attribute (a resumed study may
-        change strategy)."""
+        change strategy). ``health`` probes every trial and stores its diagnosis
+        (``tunekit.health``); ``prune_unhealthy`` stops a trial diagnosed exploding, dead or
+        symmetric (PRUNED, the diagnosis as its ``pruned_reason``)."""
+        self.health = health or prune_unhealthy
+        self.prune_unhealthy = prune_unhealthy
         self.on_model = on_model
         self.strategy = strategy
         self.spec = spec
@@ -269,12 +232,16 @@ class TrialRunner:
         batch_size = int(resolved["batch_size"])
         steps = max(1, math.ceil(ds.n_train / batch_size))
         model = self._build(trial, resolved, steps)
-        callbacks = self._callbacks(trial, resolved)
+        probe, after = health_probe(trial, ds, prune=self.prune_unhealthy) if self.health else (None, [])
+        callbacks = self._callbacks(trial, resolved, probe, after)
         train, val, fit_kwargs = self._inputs(batch_size, seed)
         start = time.perf_counter()
-        history = model.fit(
-            *train, validation_data=val, epochs=int(resolved["epochs"]), callbacks=callbacks, verbose=0, **fit_kwargs
-        )
+        try:
+            history = model.fit(
+                *train, validation_data=val, epochs=int(resolved["epochs"]), callbacks=callbacks, verbose=0, **fit_kwargs
+            )
+        finally:
+            record_health(trial, probe)
         trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
         trial.set_user_attr("epochs_run", len(history.history.get("loss", [])))
         if fast.one_batch_validation:  # the cached pipeline: same traced function, no retrace
@@ -346,14 +313,19 @@ class TrialRunner:
         except ConfigError:
             return "out of memory; reduce units or batch_size"
 
-    def _callbacks(self, trial: RunnerTrial, resolved: "Resolved") -> list["keras.callbacks.Callback"]:
-        """Report-and-prune first, then what the parameters ask for (early stopping, plateau)."""
+    def _callbacks(self, trial: RunnerTrial, resolved: "Resolved", probe: "keras.callbacks.Callback | None" = None,
+                   after: list["keras.callbacks.Callback"] | None = None) -> list["keras.callbacks.Callback"]:
+        """Target units, the health probe (before report-and-prune, so a diverged trial is probed
+        before it fails), report-and-prune, pruning on diagnosis (``after``), then what the
+        parameters ask for (early stopping, plateau)."""
         from tunekit.factory import training_callbacks
 
         mode = "max" if self._maximize(trial) else "min"
         scale = self.dataset.target_scale
         units = [] if scale is None else [target_units_callback(scale[1])]  # first: the others see target units
-        return [*units, _report_callback(trial, self.metric), *training_callbacks(resolved, monitor=self.metric, mode=mode)]
+        health = [] if probe is None else [probe]
+        return [*units, *health, _report_callback(trial, self.metric), *(after or []),
+                *training_callbacks(resolved, monitor=self.metric, mode=mode)]
 
     def _tune(self, model: "keras.Model", steps: int) -> None:
         """Apply the speed-ups that act on the compiled model."""

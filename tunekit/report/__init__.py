@@ -57,7 +57,8 @@ def write_report(
     png_dir: str | os.PathLike[str] | None = None,
     top: int = 10,
 ) -> ReportResult:
-    """Write the HTML report of ``study`` to ``output`` (and PNGs into ``png_dir``).
+    """Write the HTML report of ``study`` to ``output`` (and PNGs into ``png_dir``), with its
+    training health after the plots (``health.png`` too when its trials were probed).
 
     Output paths are checked before anything is computed; a study without a complete trial
     is a ConfigError. ``output=None`` writes only the PNGs.
@@ -71,13 +72,15 @@ def write_report(
     facts = read_study(study)
     notes = [n for n in facts.notes.values()]
     if html_path is not None:
+        from tunekit.report._health import health_section
         from tunekit.report._html import render
         from tunekit.report._plotly import sections
 
         plotly_js = _plotly_js()
         plots = sections(facts)
         notes = [s.note for s in plots if s.note]
-        write_text(html_path, render(facts, plots, top=top, plotly_js=plotly_js), what="the report")
+        text = render(facts, plots, top=top, plotly_js=plotly_js, extra=[health_section(facts)])
+        write_text(html_path, text, what="the report")
     pngs = []
     if folder is not None:
         from tunekit.report._png import write_pngs

@@ -52,7 +52,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, css_class: s
 def top_trials_table(f: StudyFacts, limit: int) -> str:
     """The best ``limit`` complete trials: value, every parameter, and the recorded training facts."""
     params = f.param_names
-    extras = [k for k in ("epochs_run", "train_seconds", "param_count") if any(k in t.user_attrs for t in f.complete)]
+    extras = [k for k in ("epochs_run", "train_seconds", "param_count", "health") if any(k in t.user_attrs for t in f.complete)]
     headers = ["rank", "trial", f.metric, *params, *extras]
     rows = [
         [rank, t.number, t.value, *(t.params.get(p) for p in params), *(t.user_attrs.get(k) for k in extras)]
@@ -64,7 +64,8 @@ def top_trials_table(f: StudyFacts, limit: int) -> str:
 def failed_trials_table(f: StudyFacts) -> str | None:
     """Failed and pruned trials with the reason the runner stored, or None when there are none."""
     rows = [
-        [t.number, t.state.name.lower(), t.user_attrs.get("fail_reason") or ("pruned" if t.state.name == "PRUNED" else "-")]
+        [t.number, t.state.name.lower(), t.user_attrs.get("fail_reason") or t.user_attrs.get("pruned_reason")
+         or ("pruned" if t.state.name == "PRUNED" else "-")]
         for t in f.trials if t.state.name in ("FAIL", "PRUNED")
     ]
     return table(["trial", "state", "reason"], rows, css_class="failed-trials") if rows else None
@@ -110,13 +111,16 @@ def page(title: str, body: Sequence[str], *, nav: Sequence[tuple[str, str]], plo
     ])
 
 
-def render(f: StudyFacts, plots: Sequence[Section], *, top: int = 10, plotly_js: str) -> str:
-    """The whole report page of one study as a string."""
+def render(f: StudyFacts, plots: Sequence[Section], *, top: int = 10, plotly_js: str,
+           extra: Sequence[tuple[str, str, str]] = ()) -> str:
+    """The whole report page of one study as a string; ``extra``: (anchor, title, HTML) sections
+    after the plots (the training health)."""
     body = [
         '<section id="summary"><h2>Summary</h2>',
         table([], f.summary(), css_class="summary"),
         "</section>",
         *(plot_section(s) for s in plots),
+        *(text for _, _, text in extra),
         '<section id="top-trials"><h2>Top trials</h2>',
         f"<p>The best {min(top, len(f.complete))} of {len(f.complete)} complete trials, best first.</p>",
         top_trials_table(f, top),
@@ -125,5 +129,5 @@ def render(f: StudyFacts, plots: Sequence[Section], *, top: int = 10, plotly_js:
     failed = failed_trials_table(f)
     if failed:
         body += ['<section id="failed-trials"><h2>Failed and pruned trials</h2>', failed, "</section>"]
-    nav = [(s.key, s.title) for s in plots] + [("top-trials", "Top trials")]
+    nav = [(s.key, s.title) for s in plots] + [(key, title) for key, title, _ in extra] + [("top-trials", "Top trials")]
     return page(f"tunekit report: {f.name}", body, nav=nav, plotly_js=plotly_js)

@@ -20,6 +20,7 @@ PNG_SIZES = {
     "importances": (900, 500),
     "curves": (900, 500),
     "slice": (1200, 700),
+    "health": (1200, 500),  # written only when the study's trials have health figures
 }
 MAX_SLICE_PARAMS = 6
 
@@ -156,24 +157,36 @@ def _slice(f: StudyFacts) -> "Figure":
     return fig
 
 
+def _health(f: StudyFacts) -> "Figure":
+    from tunekit.report._health import gradient_png
+
+    return gradient_png(f, PNG_SIZES["health"], DPI)
+
+
 PNG_PLOTS: dict[str, Callable[[StudyFacts], Any]] = {
     "history": _history,
     "importances": _importances,
     "curves": _curves,
     "slice": _slice,
+    "health": _health,
 }
 
 
 def write_pngs(f: StudyFacts, folder: Path) -> list[Path]:
-    """Write ``<key>.png`` for each main plot into ``folder``; returns the paths."""
+    """Write ``<key>.png`` for each main plot into ``folder`` (``health.png`` only when a trial
+    has health figures); returns the paths."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise ConfigError("PNG plots need matplotlib; install it with: pip install matplotlib") from None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from tunekit.report._health import probed
+
     paths = []
     for key, draw in PNG_PLOTS.items():
+        if key == "health" and not probed(f):
+            continue
         fig = draw(f)
         FigureCanvasAgg(fig)
         path = folder / f"{key}.png"

@@ -15,7 +15,10 @@ Example:
 
 from __future__ import annotations
 
-from tunekit.space._dims import Bool, Choice, Condition, Dimension, Fixed, Float, Int, PerLayer
+from tunekit.space._choice import Bool, Choice, Fixed, PerLayer
+from tunekit.space._condition import Condition
+from tunekit.space._dimension import Dimension
+from tunekit.space._numeric import Float, Int
 from tunekit.space._space import Space
 
 __all__ = ["Bool", "Choice", "Condition", "Dimension", "Fixed", "Float", "Int", "PerLayer", "Space"]

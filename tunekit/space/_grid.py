@@ -21,7 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from tunekit._errors import ConfigError
-from tunekit.space._dims import Choice, Dimension, Fixed, Float, Int
+from tunekit.space._choice import Choice, Fixed
+from tunekit.space._dimension import Dimension
+from tunekit.space._numeric import Float, Int
 
 Items = Sequence[tuple[str, Dimension]]
 

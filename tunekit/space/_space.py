@@ -11,7 +11,10 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import BaseTrial
 
 from tunekit._errors import ConfigError
-from tunekit.space._dims import NO_DEFAULT, Choice, Condition, Dimension, Fixed, Float, Int, PerLayer, is_int
+from tunekit.space._choice import Choice, Fixed, PerLayer
+from tunekit.space._condition import Condition, is_int
+from tunekit.space._dimension import NO_DEFAULT, Dimension
+from tunekit.space._numeric import Float, Int
 from tunekit.space._grid import count_grid, enumerate_grid
 
 

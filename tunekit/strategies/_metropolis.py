@@ -29,11 +29,11 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._seeds import derive_rng
 from tunekit.space._unit import decode, encode, is_numeric
+from tunekit.strategies._chain_trials import outcomes, running_best, spread
 from tunekit.strategies._random import TrialSeededRandomSampler
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ STEP_KEY = _PREFIX + "step"
 ACCEPTED_KEY = _PREFIX + "accepted"
 ACCEPTANCE_ATTR = "mh_acceptance"
 
-_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 _ADAPT_RATE = 0.2  # Robbins-Monro gain of log(step) toward the target acceptance rate
 _MIN_STEP, _MAX_STEP = 0.01, 0.5
 _ATTEMPTS = 24  # tries at a proposal that is new to the study before taking a repeated one
@@ -165,7 +164,7 @@ class MetropolisSampler(BaseSampler):
             storage, tid = study._storage, trial._trial_id
             storage.set_trial_system_attr(tid, CHAIN_KEY, chain)
         state = self.replay(study, trials, chain, before=trial.number)
-        scale = _spread(study, trials, self._n_startup)
+        scale = spread(trials, self._n_startup)
         storage.set_trial_system_attr(tid, TEMPERATURE_KEY, self.temperature(state, scale))
         storage.set_trial_system_attr(tid, STEP_KEY, state.step)
         if state.current is None:  # no finished point to start from yet: a random one
@@ -231,18 +230,8 @@ class MetropolisSampler(BaseSampler):
         ``ended`` gives the state and values of trials that are ending right now (their
         storage state is still RUNNING inside ``after_trial``).
         """
-        sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
-        ended = ended or {}
-
-        def outcome(t: FrozenTrial) -> tuple[bool, float | None]:
-            st, vals = ended.get(t.number, (t.state, t.values))
-            if st not in _FINISHED:
-                return False, None
-            if st != TrialState.COMPLETE or not vals or not math.isfinite(vals[0]):
-                return True, None
-            return True, sign * vals[0]
-
-        scored = {t.number: outcome(t)[1] for t in trials}
+        results = outcomes(trials, study.direction, ended or {})
+        scored = {number: score for number, (_, score) in results.items()}
         state = ChainState(chain=chain, step=self._step0)
         # chain c starts from the c-th best startup trial
         startup = sorted(
@@ -251,11 +240,11 @@ class MetropolisSampler(BaseSampler):
         )
         if startup:
             state.current = state.best = startup[chain % len(startup)][2]
-        best_so_far = _running_best(trials, scored)
+        best_so_far = running_best(trials, scored)
         for t in sorted(trials, key=lambda t: t.number):
             if t.system_attrs.get(CHAIN_KEY) != chain or (before is not None and t.number >= before):
                 continue
-            done, score = outcome(t)
+            done, score = results[t.number]
             if not done:
                 continue
             if state.current is None:
@@ -263,32 +252,40 @@ class MetropolisSampler(BaseSampler):
                     state.current = state.best = t
                     state.decisions[t.number] = True
                 continue
-            current_score = scored[state.current.number]
-            temp = t.system_attrs.get(TEMPERATURE_KEY)
-            accept = False
-            if score is not None:
-                delta = score - current_score
-                accept = bool(delta <= 0)
-                if not accept and temp:
-                    accept = bool(derive_rng(self._seed, t.number, 1).random() < math.exp(-delta / temp))
-            state.decisions[t.number] = accept
-            state.proposals += 1
-            state.since_restart += 1
-            state.accepted += int(accept)
-            state.step = float(np.clip(state.step * math.exp(_ADAPT_RATE * (accept - self._target)), _MIN_STEP, _MAX_STEP))
-            if accept:
-                state.current = t
-            if score is not None and score < scored[state.best.number]:
-                state.best, state.since_improvement = t, 0
-            else:
-                state.since_improvement += 1
-            if state.since_improvement >= self._patience:
-                restart = best_so_far.get(t.number)
-                if restart is not None:
-                    state.current = restart
-                state.step, state.since_improvement, state.since_restart = self._step0, 0, 0
-                state.restarts += 1
+            self._advance(state, t, score, scored, best_so_far)
         return state
+
+    def _accepts(self, t: FrozenTrial, score: float | None, current_score: float) -> bool:
+        """Whether the chain moves to trial ``t`` (Metropolis rule at the trial's temperature)."""
+        if score is None:
+            return False
+        delta = score - current_score
+        if delta <= 0:
+            return True
+        temp = t.system_attrs.get(TEMPERATURE_KEY)
+        return bool(temp) and bool(derive_rng(self._seed, t.number, 1).random() < math.exp(-delta / temp))
+
+    def _advance(self, state: ChainState, t: FrozenTrial, score: float | None, scored: dict[int, float | None],
+                 best_so_far: dict[int, FrozenTrial]) -> None:
+        """Take the chain's proposal ``t`` into ``state``: decision, step size, best, restart."""
+        accept = self._accepts(t, score, scored[state.current.number])
+        state.decisions[t.number] = accept
+        state.proposals += 1
+        state.since_restart += 1
+        state.accepted += int(accept)
+        state.step = float(np.clip(state.step * math.exp(_ADAPT_RATE * (accept - self._target)), _MIN_STEP, _MAX_STEP))
+        if accept:
+            state.current = t
+        if score is not None and score < scored[state.best.number]:
+            state.best, state.since_improvement = t, 0
+        else:
+            state.since_improvement += 1
+        if state.since_improvement >= self._patience:
+            restart = best_so_far.get(t.number)
+            if restart is not None:
+                state.current = restart
+            state.step, state.since_improvement, state.since_restart = self._step0, 0, 0
+            state.restarts += 1
 
     # ------------------------------------------------------------------ proposals
 
@@ -355,35 +352,6 @@ def _uniform(dist: BaseDistribution, rng: np.random.Generator) -> Any:
     if isinstance(dist, CategoricalDistribution):
         return dist.choices[int(rng.integers(len(dist.choices)))]
     return decode(dist, float(rng.random()))
-
-
-def _running_best(trials: list[FrozenTrial], scored: dict[int, float | None]) -> dict[int, FrozenTrial]:
-    """For each trial number n, the study's best finished trial numbered <= n."""
-    out: dict[int, FrozenTrial] = {}
-    best: FrozenTrial | None = None
-    for t in sorted(trials, key=lambda t: t.number):
-        s = scored[t.number]
-        if s is not None and (best is None or s < scored[best.number]):
-            best = t
-        if best is not None:
-            out[t.number] = best
-    return out
-
-
-def _spread(study: optuna.Study, trials: list[FrozenTrial], n_startup: int) -> float:
-    """Interquartile range of the startup trials' values (the temperature's unit)."""
-    values = np.array(
-        [t.value for t in trials if t.number < n_startup and t.state == TrialState.COMPLETE and math.isfinite(t.value)]
-    )
-    if values.size >= 2:
-        q25, q75 = np.percentile(values, [25, 75])
-        if q75 > q25:
-            return float(q75 - q25)
-        if values.std() > 0:
-            return float(values.std())
-    if values.size:
-        return max(abs(float(values.mean())) * 0.1, 1e-12)
-    return 1.0
 
 
 def _check_range(

@@ -139,6 +139,68 @@ def _retrain(runner: Any, best: optuna.trial.FrozenTrial, params: dict[str, Any]
     return keep[-1], stand_in
 
 
+def _seed_notes(best: optuna.trial.FrozenTrial, seed: int) -> list[str]:
+    """A note when trial ``best`` was trained with another seed than the one it is retrained with."""
+    stored_seed = best.user_attrs.get("seed")
+    if stored_seed is None or int(stored_seed) == seed:
+        return []
+    return [f"trial {best.number} was trained with seed {stored_seed} (a resumed run with another --seed); "
+            f"retrained with seed {seed}, so the metrics may differ"]
+
+
+def _differs_note(metric: str, value: float | None, trial_value: float) -> str | None:
+    """A note when the retrained model's ``metric`` is not the trial's (None when it is, or unknown)."""
+    if value is None or abs(value - trial_value) <= REPRODUCE_TOLERANCE:
+        return None
+    return (
+        f"the retrained model's {metric} {value:.6g} differs from the trial's {trial_value:.6g}: other hardware or "
+        "library versions, or the study ran with a --seed other than its study file's seed (that seed also "
+        "chose the train/validation split)"
+    )
+
+
+def _save_model(model: Any, out: Path) -> None:
+    """Save the Keras model; ConfigError when the file cannot be written."""
+    try:
+        model.save(out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the model '{out}': {exc.strerror or exc}") from None
+
+
+def _info(
+    study: optuna.Study, best: optuna.trial.FrozenTrial, summary: dict[str, Any], attrs: dict[str, Any], *,
+    out: Path, params: dict[str, Any], seed: int, record: _RetrainTrial, model_metrics: dict[str, float],
+    notes: list[str],
+) -> dict[str, Any]:
+    """The model's JSON: the trial, its parameters, the retrained model's metrics and the notes."""
+    metric = attrs["metric"]
+    value = model_metrics.get(metric)
+    return {
+        "study": study.study_name,
+        "trial": best.number,
+        "model": out.name,
+        "metric": metric,
+        "direction": summary["direction"],
+        "params": summary["params"],
+        "fixed": summary["fixed"],
+        "training_params": params,
+        "seed": seed,
+        "epochs_run": record.user_attrs.get("epochs_run"),
+        "train_seconds": record.user_attrs.get("train_seconds"),
+        "model_metrics": model_metrics,
+        "units": units_table(model_metrics, attrs),  # regression: target units; val_loss is standardised
+        "validation_accuracy": model_metrics.get("val_accuracy"),
+        "trial_value": best.value,
+        "trial_metrics": dict(best.user_attrs),
+        "reproduced": value is not None and abs(value - best.value) <= REPRODUCE_TOLERANCE,
+        "curve": [record.curve[k] for k in sorted(record.curve)],
+        "data": json.loads(attrs.get("dataset") or "{}") or {"name": attrs["data"]},
+        "notes": notes,
+        "tunekit_version": attrs.get("tunekit_version"),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: Any = None) -> dict[str, Any]:
     """Retrain the best trial of ``study`` with its seed, save the model to ``path`` (.keras) and
     a JSON file of its parameters and metrics beside it (same name, ``.json``); returns that JSON.
@@ -163,11 +225,7 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
     runner = _runner(study, best, dataset, keep)
     params = runner.params_for(dict(best.params))
     seed = trial_seed(runner.seed, best.number)  # what the runner derives for this trial number
-    stored_seed = best.user_attrs.get("seed")
-    notes = []
-    if stored_seed is not None and int(stored_seed) != seed:
-        notes.append(f"trial {best.number} was trained with seed {stored_seed} (a resumed run with another --seed); "
-                     f"retrained with seed {seed}, so the metrics may differ")
+    notes = _seed_notes(best, seed)
     import_keras_quietly()  # TensorFlow's C++ start-up lines are not tunekit's to print
     if echo:
         echo(f"retraining trial {best.number} (seed {seed}, {params['epochs']} epochs) on {dataset.n_train} training rows ...")
@@ -175,44 +233,14 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
             echo(f"note: {note}")
     model, record = _retrain(runner, best, params, study.direction, keep)
     model_metrics = {k: float(v) for k, v in record.user_attrs.items() if k.startswith("val_")}
-    metric = attrs["metric"]
-    value = model_metrics.get(metric)
-    if value is not None and abs(value - best.value) > REPRODUCE_TOLERANCE:
-        notes.append(
-            f"the retrained model's {metric} {value:.6g} differs from the trial's {best.value:.6g}: other hardware or "
-            "library versions, or the study ran with a --seed other than its study file's seed (that seed also "
-            "chose the train/validation split)"
-        )
+    differs = _differs_note(attrs["metric"], model_metrics.get(attrs["metric"]), best.value)
+    if differs is not None:
+        notes.append(differs)
         if echo:
-            echo(f"note: {notes[-1]}")
-    try:
-        model.save(out)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the model '{out}': {exc.strerror or exc}") from None
-    info = {
-        "study": study.study_name,
-        "trial": best.number,
-        "model": out.name,
-        "metric": metric,
-        "direction": summary["direction"],
-        "params": summary["params"],
-        "fixed": summary["fixed"],
-        "training_params": params,
-        "seed": seed,
-        "epochs_run": record.user_attrs.get("epochs_run"),
-        "train_seconds": record.user_attrs.get("train_seconds"),
-        "model_metrics": model_metrics,
-        "units": units_table(model_metrics, attrs),  # regression: target units; val_loss is standardised
-        "validation_accuracy": model_metrics.get("val_accuracy"),
-        "trial_value": best.value,
-        "trial_metrics": dict(best.user_attrs),
-        "reproduced": value is not None and abs(value - best.value) <= REPRODUCE_TOLERANCE,
-        "curve": [record.curve[k] for k in sorted(record.curve)],
-        "data": json.loads(attrs.get("dataset") or "{}") or {"name": attrs["data"]},
-        "notes": notes,
-        "tunekit_version": attrs.get("tunekit_version"),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+            echo(f"note: {differs}")
+    _save_model(model, out)
+    info = _info(study, best, summary, attrs, out=out, params=params, seed=seed, record=record,
+                 model_metrics=model_metrics, notes=notes)
     write_text(meta_path, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n", what="the model's JSON")
     info["json"] = str(meta_path)
     info["path"] = str(out)

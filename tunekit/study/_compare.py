@@ -4,6 +4,11 @@ Every (strategy, seed) pair is an ordinary tunekit study in the same database, n
 ``compare/<study>/<strategy>/seed<seed>`` so the runs group together (and re-running the
 comparison resumes them). The table gives, per strategy, the median over seeds of the best
 value, and the median number of finished trials a seed needed to reach ``target``.
+
+Everything is checked before the database is touched: an unknown strategy, an option that
+does not apply or does not fit its declared type, a strategy that cannot run here (missing
+extra), a bad count or an output folder that cannot be written is a ConfigError and nothing
+is written.
 """
 
 from __future__ import annotations
@@ -69,38 +74,23 @@ def compare(
         plot: ``tunekit.report.compare_plots`` (a layer above, so the caller passes it) draws
             ``compare.png``/``compare.html``; its notes go to ``table.attrs["notes"]``. None: no plots.
 
-    Everything is checked before the database is touched: an unknown strategy, an option
-    that does not apply or does not fit its declared type, a strategy that cannot run here
-    (missing extra), a bad count or an output folder that cannot be written is a ConfigError
-    and nothing is written.
+    Everything is checked before the database is touched (see the module docstring).
 
     Example:
         >>> table = compare(spec, strategies=["random", "tpe"], n_trials=20, seeds=3,
         ...                 storage="sqlite:///tunekit.db", out_dir="compare")  # doctest: +SKIP
     """
-    from tunekit.study._run import run
-
     strategies = [s.strip() for s in strategies if s and s.strip()]
-    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
-        raise ConfigError(f"compare: n_trials must be an integer >= 1, got {n_trials!r}")
-    seed_list = _seeds(seeds, spec)
-    if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
-        raise ConfigError(f"compare: target must be a finite number, got {target!r}")
+    seed_list = _check_numbers(spec, n_trials, seeds, target)
     options = _check_strategies(spec, strategies, options)
     if plot is not None:
         _plotting_libraries()
     out = Path(out_dir)
     created = check_out_dir(out)  # before the first trial, not after the last
-
     base = spec.name or "tunekit"
-    runs: dict[str, list[optuna.Study]] = {}
     try:
-        for name in strategies:
-            for seed in seed_list:
-                study = run(spec, strategy=name, n_trials=n_trials, storage=storage, seed=seed,
-                            study_name=study_name_for(base, name, seed), options=options.get(name), epochs=epochs,
-                            show_progress=show_progress)
-                runs.setdefault(name, []).append(study)
+        runs = _run_all(spec, base, strategies, seed_list, n_trials=n_trials, storage=storage, options=options,
+                        epochs=epochs, show_progress=show_progress)
     except BaseException:
         _remove_empty(created)  # a run refused (or interrupted): leave no empty output folder behind
         raise
@@ -111,6 +101,32 @@ def compare(
         studies = [study for group in runs.values() for study in group]
         table.attrs["notes"] = list(plot(studies, out, title=f"{base}: best so far (median over {len(seed_list)} seeds)"))
     return table
+
+
+def _check_numbers(spec: "StudySpec", n_trials: int, seeds: int | Sequence[int], target: float | None) -> list[int]:
+    """Refuse a bad trial count, seeds or target; the seeds to run."""
+    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
+        raise ConfigError(f"compare: n_trials must be an integer >= 1, got {n_trials!r}")
+    seed_list = _seeds(seeds, spec)
+    if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
+        raise ConfigError(f"compare: target must be a finite number, got {target!r}")
+    return seed_list
+
+
+def _run_all(spec: "StudySpec", base: str, strategies: list[str], seed_list: list[int], *, n_trials: int,
+             storage: str | None, options: dict[str, dict[str, Any]], epochs: int | None,
+             show_progress: bool) -> dict[str, list["optuna.Study"]]:
+    """Run (or resume) the study of every (strategy, seed): its studies by strategy."""
+    from tunekit.study._run import run
+
+    runs: dict[str, list[optuna.Study]] = {}
+    for name in strategies:
+        for seed in seed_list:
+            study = run(spec, strategy=name, n_trials=n_trials, storage=storage, seed=seed,
+                        study_name=study_name_for(base, name, seed), options=options.get(name), epochs=epochs,
+                        show_progress=show_progress)
+            runs.setdefault(name, []).append(study)
+    return runs
 
 
 def _check_strategies(spec: "StudySpec", strategies: list[str],

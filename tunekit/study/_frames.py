@@ -13,6 +13,12 @@ from tunekit._errors import ConfigError
 from tunekit._records import kind_counts, require_complete_trial
 from tunekit.data import data_summary
 from tunekit._storage import open_storage
+from tunekit.health._attrs import HEALTH, HEALTH_LAYER, HEALTH_REASON, HEALTH_SERIES, health_columns
+
+#: Health columns of ``trials_frame`` holding one value per trial, with their dtype (None: pandas'
+#: text dtype, as the other text columns); missing where a trial was not probed.
+HEALTH_SCALARS = {HEALTH: None, HEALTH_LAYER: None, HEALTH_REASON: None,
+                  "health_grad_ratio": "float64", "health_dead": "float64", "health_saturated": "float64"}
 
 
 def studies_frame(storage: str | None = None) -> pd.DataFrame:
@@ -51,6 +57,12 @@ def trials_frame(study: optuna.Study, *, curves: bool = False) -> pd.DataFrame:
     absent), booleans ``boolean``, reals ``float64``. With ``curves=True`` a ``curve``
     column holds each trial's per-epoch metric as a list of floats.
 
+    Training health (``tunekit.health``) replaces the raw ``user_attrs_health*`` columns: always
+    ``health``, ``health_layer``, ``health_reason`` (text) and ``health_grad_ratio``,
+    ``health_dead``, ``health_saturated`` (floats), None / NaN for a trial that was not probed;
+    with ``curves=True`` also the per-probe series as lists, like ``curve``: ``health_layers``,
+    ``health_loss`` and ``health_<figure>`` (a list over probes of a list over layers).
+
     Example:
         >>> df = trials_frame(tunekit.load_study("digits"))  # doctest: +SKIP
     """
@@ -67,7 +79,23 @@ def trials_frame(study: optuna.Study, *, curves: bool = False) -> pd.DataFrame:
     if curves:
         by_number = {t.number: t.intermediate_values for t in study.get_trials(deepcopy=False)}
         df["curve"] = [[float(by_number[n][k]) for k in sorted(by_number[n])] for n in df["number"]]
+    _add_health(df, study, lists=curves)
     return df
+
+
+def _add_health(df: pd.DataFrame, study: optuna.Study, *, lists: bool) -> None:
+    """Replace the raw health attributes with ``health_columns`` (in place): the scalars always,
+    the per-probe lists when ``lists``."""
+    df.drop(columns=[f"user_attrs_{k}" for k in (HEALTH, HEALTH_LAYER, HEALTH_REASON, HEALTH_SERIES)
+                     if f"user_attrs_{k}" in df.columns], inplace=True)
+    by_number = {t.number: health_columns(t.user_attrs) for t in study.get_trials(deepcopy=False)}
+    rows = [by_number.get(n, {}) for n in df["number"]]
+    for name, dtype in HEALTH_SCALARS.items():
+        df[name] = pd.Series([r.get(name) for r in rows], index=df.index, dtype=dtype)
+    if lists:
+        names = list(dict.fromkeys(k for r in rows for k in r if k not in HEALTH_SCALARS))
+        for name in names:
+            df[name] = pd.Series([r.get(name) for r in rows], index=df.index, dtype=object)
 
 
 def _space_dtypes(space_json: Any) -> dict[str, str]:
@@ -126,6 +154,11 @@ def best_summary(study: optuna.Study) -> dict[str, Any]:
     }
 
 
+def _list_columns(df: pd.DataFrame) -> list[str]:
+    """The columns of ``trials_frame(..., curves=True)`` that hold lists: ``curve`` and the health series."""
+    return [c for c in df.columns if c == "curve" or (c.startswith("health_") and c not in HEALTH_SCALARS)]
+
+
 def export_trials(study: optuna.Study, path: str | Path) -> Path:
     """Write the trials DataFrame to .csv, .parquet or .json (by the file's suffix)."""
     out = Path(path)
@@ -139,8 +172,8 @@ def export_trials(study: optuna.Study, path: str | Path) -> Path:
         df["state"] = df["state"].astype(str)
     try:
         if out.suffix == ".csv":
-            if "curve" in df:  # CSV has no lists: one JSON string per cell
-                df["curve"] = [json.dumps(c) for c in df["curve"]]
+            for col in _list_columns(df):  # CSV has no lists: one JSON string per cell (empty when absent)
+                df[col] = [None if c is None else json.dumps(c) for c in df[col]]
             df.to_csv(out, index=False)
         elif out.suffix == ".parquet":
             df.to_parquet(out, index=False)

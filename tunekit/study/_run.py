@@ -1,4 +1,18 @@
-"""``run``: create or resume a study in the database and run trials until the target count."""
+"""``run``: create or resume a study in the database and run trials until the target count.
+
+``n_trials`` is the total for the study over all its workers (see ``tunekit._records`` for
+what counts: interrupted trials and trials lost with a dead worker do not). ``workers=N``
+runs N worker processes on this machine; more workers elsewhere join with ``tunekit worker``
+(``join``). Running trials record a heartbeat every ``heartbeat`` seconds; one silent for
+``grace_period`` seconds (default 3 x heartbeat) is failed and retried. Ctrl-C marks the
+running trials FAIL ``interrupted`` and raises KeyboardInterrupt. ``health`` probes every
+trial and stores its diagnosis (``tunekit.health``; ``--no-health`` turns it off);
+``prune_unhealthy`` stops a trial diagnosed exploding, dead or symmetric after its first epoch
+(``--prune-unhealthy``); both are recorded for ``join``.
+
+Everything that can be wrong with the input is checked before the database is touched: a
+ConfigError then leaves an existing database exactly as it was.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +40,7 @@ from tunekit.execution import (
     worker_seed,
 )
 from tunekit.strategies import check_options, get_strategy, make_pruner
+from tunekit.study._checks import check_compatible, check_join_numbers, check_run_numbers, stored_metric
 from tunekit.study._resume import check_epochs, quietly, resumed
 
 
@@ -33,36 +48,6 @@ def finished_count(study: optuna.Study) -> int:
     """Trials that count toward ``--trials``: complete, pruned or failed, except trials that
     were interrupted or lost with a dead worker (see ``tunekit._records``)."""
     return counted_trials(study)
-
-
-def _check_compatible(summary_attrs: Mapping[str, Any], spec: StudySpec, data_desc: str, metric: str, direction: str, name: str) -> None:
-    """Refuse to resume a study whose space, data or metric differ from the spec's."""
-    stored_space = summary_attrs.get("space")
-    if stored_space is not None:
-        from tunekit.space import Space
-
-        differences = Space.from_json(stored_space).diff(spec.space)
-        if differences:
-            raise ConfigError(
-                f"study {name!r} exists with another search space ({'; '.join(differences)}); "
-                "pass --study-name NEW to start a new study, or restore the old space to resume"
-            )
-    for key, now in (("data", data_desc), ("metric", metric), ("direction", direction)):
-        before = summary_attrs.get(key)
-        if before is not None and before != now:
-            raise ConfigError(
-                f"study {name!r} exists with {key} {before!r}, the study file now says {now!r}; "
-                "pass --study-name NEW to start a new study"
-            )
-
-
-def _stored_metric(attrs: Mapping[str, Any], spec: StudySpec, metric: str, direction: str) -> tuple[str, str]:
-    """A study file that names no metric resumes with the metric its study was started with
-    (the regression default became ``val_rmse``; a study started on ``val_loss`` goes on with it)."""
-    before = attrs.get("metric")
-    if spec.metric is None and before and before != metric and before in METRICS_BY_TASK.get(attrs.get("task", ""), ()):
-        return before, str(attrs.get("direction") or direction)
-    return metric, direction
 
 
 def _resolve(spec: StudySpec) -> tuple[Any, str, str, str]:
@@ -80,11 +65,6 @@ def _resolve(spec: StudySpec) -> tuple[Any, str, str, str]:
             f"metric {metric!r} is not computed for a {dataset.task} task; use one of: {', '.join(METRICS_BY_TASK[dataset.task])}"
         )
     return dataset, metric, direction, spec.describe_data()
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 class _ProgressBar:
@@ -164,21 +144,6 @@ def _write_attrs(study: optuna.Study, rdb: Any, attrs: Mapping[str, Any], metric
         raise
 
 
-def _check_run_numbers(n_trials: int, workers: int, heartbeat: int, grace_period: int | None,
-                       timeout: float | None, epochs: int | None) -> int:
-    """Refuse numbers out of range; the grace period in force (default 3 x heartbeat)."""
-    _check_int("n_trials", n_trials, 1)
-    _check_int("workers", workers, 1)
-    _check_int("heartbeat", heartbeat, 1)
-    if grace_period is not None and (not isinstance(grace_period, int) or grace_period <= heartbeat):
-        raise ConfigError(f"grace_period must be an integer > heartbeat ({heartbeat}), got {grace_period!r}")
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
-    if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
-        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
-    return grace_period or 3 * heartbeat
-
-
 def _study_attrs(plan: WorkerPlan, direction: str, data_desc: str) -> dict[str, Any]:
     """The study's user attributes: what the reports, ``join`` and a resumed run read."""
     spec, dataset = plan.spec, plan.dataset
@@ -214,6 +179,57 @@ def _record_run(study: optuna.Study, run_config: dict[str, Any]) -> None:
         study.set_user_attr(RUN_ATTR, run_config)
 
 
+def _pruner(pruner: optuna.pruners.BasePruner | str | None, max_epochs: int) -> tuple[optuna.pruners.BasePruner, str | None]:
+    """The pruner to use and its name (None for a pruner object given by the caller)."""
+    if pruner is None or isinstance(pruner, str):
+        return make_pruner(pruner, max_epochs=max_epochs), pruner
+    return pruner, None
+
+
+def _run_config(plan: WorkerPlan, pruner_name: str | None, seed_given: bool) -> dict[str, Any]:
+    """This run's settings as recorded for ``join`` (``RUN_ATTR``)."""
+    return {
+        "strategy": plan.strategy, "options": dict(plan.options), "seed": plan.seed, "seed_given": seed_given,
+        "epochs": plan.epochs, "pruner": pruner_name, "n_trials": plan.target, "heartbeat": plan.heartbeat,
+        "grace_period": plan.grace_period, "health": plan.health, "prune_unhealthy": plan.prune_unhealthy,
+    }
+
+
+def _resume(
+    rdb: Any, plan: WorkerPlan, direction: str, data_desc: str, pruner_name: str | None, *, given_seed: int | None,
+) -> tuple[WorkerPlan, str, bool, str | None]:
+    """Check an existing study against the plan and take its settings (metric, seed, epochs):
+    (plan, direction, whether the seed was given, a note for the user). A new study keeps the plan."""
+    spec, name, metric = plan.spec, plan.study_name, plan.metric
+    if name not in study_names(rdb):
+        return plan, direction, given_seed is not None, None
+    existing = optuna.load_study(study_name=name, storage=rdb)
+    metric, direction = stored_metric(existing.user_attrs, spec, metric, direction)
+    check_compatible(existing.user_attrs, spec, data_desc, metric, direction, name)
+    if existing.direction.name.lower() != direction:
+        raise ConfigError(f"study {name!r} exists with direction {existing.direction.name.lower()}; pass --study-name NEW")
+    epochs, seed, seed_given, note = resumed(existing.user_attrs, existing.user_attrs.get(RUN_ATTR) or {}, spec, name,
+                                            strategy=plan.strategy, seed=given_seed, epochs=plan.epochs)
+    pruner = plan.pruner
+    if pruner_name is not None:
+        pruner = make_pruner(pruner_name, max_epochs=epochs or spec.epochs)
+    return replace(plan, metric=metric, seed=seed, epochs=epochs, pruner=pruner), direction, seed_given, note
+
+
+def _open_study(rdb: Any, plan: WorkerPlan, direction: str, data_desc: str, run_config: dict[str, Any]) -> optuna.Study:
+    """Create or load the study, write its attributes and this run's settings, and queue the
+    defaults trial of a new study."""
+    new_study = plan.study_name not in study_names(rdb)
+    study = optuna.create_study(
+        storage=rdb, sampler=plan.sampler(), pruner=plan.pruner, study_name=plan.study_name, direction=direction,
+        load_if_exists=True,
+    )
+    _write_attrs(study, rdb, _study_attrs(plan, direction, data_desc), plan.metric, new=new_study, url=plan.url)
+    _record_run(study, run_config)
+    _enqueue_defaults(study, plan.spec, plan.strategy)
+    return study
+
+
 @quietly
 def run(
     spec: StudySpec,
@@ -233,19 +249,15 @@ def run(
     heartbeat: int = DEFAULT_HEARTBEAT,
     grace_period: int | None = None,
     db_retry: float | None = None,
+    health: bool = True,
+    prune_unhealthy: bool = False,
 ) -> optuna.Study:
     """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
 
-    ``n_trials`` is the total for the study over all its workers (see ``tunekit._records``
-    for what counts: interrupted trials and trials lost with a dead worker do not).
-    ``workers=N`` runs N worker processes on this machine; more workers elsewhere join with
-    ``tunekit worker``. Running trials record a heartbeat every ``heartbeat`` seconds; one
-    silent for ``grace_period`` seconds (default 3 x heartbeat) is failed and retried.
-    ``on_trial`` is called for every finished trial (with workers, in this process).
-    Ctrl-C marks the running trials FAIL ``interrupted`` and raises KeyboardInterrupt.
 
-    Everything that can be wrong with the input is checked before the database is touched:
-    a ConfigError then leaves an existing database exactly as it was.
+    ``workers=N`` runs N worker processes on this machine; ``on_trial`` is called for every
+    finished trial (with workers, in this process). The module docstring tells what counts,
+    how lost trials are retried and what is checked before the database is touched.
 
     Example:
         >>> import tunekit
@@ -253,55 +265,43 @@ def run(
         >>> study = tunekit.run(spec, strategy="tpe", n_trials=20, storage="sqlite:///tunekit.db", workers=2)  # doctest: +SKIP
         >>> study.best_params  # doctest: +SKIP
     """
-    grace_period = _check_run_numbers(n_trials, workers, heartbeat, grace_period, timeout, epochs)
+    grace_period = check_run_numbers(n_trials, workers, heartbeat, grace_period, timeout, epochs)
     db_retry = db_retry_seconds(db_retry)  # a database server unreachable this long stops the workers
     get_strategy(strategy)
     options = check_options(strategy, options)  # coerced to the declared types ("False" -> False)
-    pruner_name = pruner if isinstance(pruner, str) or pruner is None else None
-    if pruner is None or isinstance(pruner, str):
-        pruner = make_pruner(pruner, max_epochs=epochs or spec.epochs)
+    pruner, pruner_name = _pruner(pruner, epochs or spec.epochs)
     dataset, metric, direction, data_desc = _resolve(spec)
-    given_seed, seed_given, note = seed, seed is not None, None
-    seed = spec.seed if seed is None else seed
-    name = study_name or spec.name or "tunekit"
     url = resolve_url(storage)
     plan = WorkerPlan(
-        spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(options or {}), seed=seed,
-        epochs=epochs, pruner=pruner, url=url, study_name=name, target=n_trials, timeout=timeout,
-        heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry,
+        spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(options or {}),
+        seed=spec.seed if seed is None else seed, epochs=epochs, pruner=pruner, url=url,
+        study_name=study_name or spec.name or "tunekit", target=n_trials, timeout=timeout,
+        heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry, health=health,
+        prune_unhealthy=prune_unhealthy,
     )
     plan.sampler()  # a strategy that refuses this space says so before the database is touched
 
     rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
-    if name in study_names(rdb):
-        existing = optuna.load_study(study_name=name, storage=rdb)
-        metric, direction = _stored_metric(existing.user_attrs, spec, metric, direction)
-        _check_compatible(existing.user_attrs, spec, data_desc, metric, direction, name)
-        if existing.direction.name.lower() != direction:
-            raise ConfigError(f"study {name!r} exists with direction {existing.direction.name.lower()}; pass --study-name NEW")
-        epochs, seed, seed_given, note = resumed(existing.user_attrs, existing.user_attrs.get(RUN_ATTR) or {}, spec, name,
-                                                 strategy=strategy, seed=given_seed, epochs=epochs)
-        if pruner_name is not None:
-            pruner = make_pruner(pruner_name, max_epochs=epochs or spec.epochs)
-        plan = replace(plan, metric=metric, seed=seed, epochs=epochs, pruner=pruner)
-    new_study = name not in study_names(rdb)
-    study = optuna.create_study(
-        storage=rdb, sampler=plan.sampler(), pruner=pruner, study_name=name, direction=direction, load_if_exists=True
-    )
-    _write_attrs(study, rdb, _study_attrs(plan, direction, data_desc), metric, new=new_study, url=url)
-    _record_run(study, {
-        "strategy": strategy, "options": dict(options or {}), "seed": seed, "seed_given": seed_given, "epochs": epochs,
-        "pruner": pruner_name, "n_trials": n_trials, "heartbeat": heartbeat, "grace_period": grace_period,
-    })
-    _enqueue_defaults(study, spec, strategy)
+    plan, direction, seed_given, note = _resume(rdb, plan, direction, data_desc, pruner_name, given_seed=seed)
+    study = _open_study(rdb, plan, direction, data_desc, _run_config(plan, pruner_name, seed_given))
     if note is not None:
         print(f"note: {note}", file=sys.stderr, flush=True)
     if counted_trials(study) >= n_trials:
         settle(rdb)
-        return study
-
-    _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial, workers=workers)
+    else:
+        _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial, workers=workers)
     return study
+
+
+def _stored_attrs(url: str, name: str) -> dict[str, Any]:
+    """The user attributes of the existing study ``name``; ConfigError naming the studies that
+    exist when it does not."""
+    probe = open_storage(url, create=False)
+    summaries = {s.study_name: s for s in probe.get_all_studies()}
+    probe.engine.dispose()
+    if name not in summaries:
+        raise no_study(name, url, list(summaries))
+    return summaries[name].user_attrs
 
 
 @quietly
@@ -330,25 +330,16 @@ def join(
     import os
     import socket
 
-    if n_trials is not None:
-        _check_int("n_trials", n_trials, 1)
+    check_join_numbers(n_trials, threads, timeout)
     if threads is not None:
-        _check_int("threads", threads, 1)
         limit_tf_threads(threads)
     db_retry = db_retry_seconds(db_retry)
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
     dataset, metric, direction, data_desc = _resolve(spec)
     name = study_name or spec.name or "tunekit"
     url = resolve_url(storage)
-    probe = open_storage(url, create=False)
-    summaries = {s.study_name: s for s in probe.get_all_studies()}
-    probe.engine.dispose()
-    if name not in summaries:
-        raise no_study(name, url, list(summaries))
-    user_attrs = summaries[name].user_attrs
-    metric, direction = _stored_metric(user_attrs, spec, metric, direction)
-    _check_compatible(user_attrs, spec, data_desc, metric, direction, name)
+    user_attrs = _stored_attrs(url, name)
+    metric, direction = stored_metric(user_attrs, spec, metric, direction)
+    check_compatible(user_attrs, spec, data_desc, metric, direction, name)
     config = dict(user_attrs.get(RUN_ATTR) or {})
     strategy = config.get("strategy") or user_attrs.get("strategy") or "tpe"
     target = n_trials or config.get("n_trials")
@@ -363,7 +354,8 @@ def join(
         spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(config.get("options") or {}),
         seed=seed, epochs=epochs, pruner=make_pruner(config.get("pruner"), max_epochs=epochs or spec.epochs), url=url,
         study_name=name, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
-        db_retry=db_retry,
+        db_retry=db_retry, health=bool(config.get("health", True)),
+        prune_unhealthy=bool(config.get("prune_unhealthy", False)),
     )
     salt = (os.getpid(), socket.gethostname())
     study, rdb = plan.open(worker_seed(strategy, seed, *salt))

@@ -13,7 +13,7 @@ import optuna
 import pandas as pd
 
 from tunekit._errors import TunekitError
-from tunekit._records import fail_reason, trial_counts
+from tunekit._records import FINISHED, fail_reason, trial_counts
 from tunekit._storage import mask, resolve_url
 from tunekit._units import units_table, with_unit
 from tunekit.study._frames import best_summary, trials_frame
@@ -64,8 +64,22 @@ def run_summary(study: optuna.Study, storage: str | None = None) -> Iterator[str
         raise TunekitError(f"no trial completed; see the failure reasons with: tunekit trials {study.study_name}{where}") from None
     yield f"best {metric} = {with_unit(best.value, metric, study.user_attrs)} (trial {best.number})"
     yield from (f"  {key}: {_short(value)}" for key, value in best.params.items())
+    yield from _health_line(study, "" if storage is None or "***" in url else f" --storage {url}")
     yield (f"open the dashboard: tunekit dashboard{'' if storage is None else ' --storage ' + url}"
            f"   (or: optuna-dashboard {url})")
+
+
+def _health_line(study: optuna.Study, where: str) -> Iterator[str]:
+    """``training health: 7 ok, 2 vanishing; why: tunekit health NAME`` when any trial was probed."""
+    from tunekit.study._health import NOT_PROBED, health_counts
+
+    counts = health_counts(study.get_trials(deepcopy=False, states=FINISHED))
+    counts.pop(NOT_PROBED, None)
+    if counts:
+        text = ", ".join(f"{n} {name}" for name, n in counts.items())
+        unhealthy = any(name != "ok" for name in counts)
+        hint = f"; why: tunekit health {study.study_name}{where}" if unhealthy else ""
+        yield f"training health: {text}{hint}"
 
 
 def best_report(study: optuna.Study, save_model: str | None = None,
@@ -117,7 +131,8 @@ def _short(value: object) -> object:
 
 def trials_text(study: optuna.Study, state: str | None = None) -> str:
     """The study's trials (only those in ``state`` when given) as an aligned table: number,
-    state, value, seconds, parameters, epochs run, parameter count and failure reason."""
+    state, value, seconds, parameters, epochs run, parameter count, training health (``-`` when
+    not probed) and failure reason."""
     df = trials_frame(study)
     if df.empty:
         return f"study {study.study_name!r} has no trials yet"
@@ -125,10 +140,11 @@ def trials_text(study: optuna.Study, state: str | None = None) -> str:
         df = df[df["state"].str.lower() == state.lower()]
     keep = ["number", "state", "value", "duration_s"]
     keep += [c for c in df.columns if c.startswith("params_")]
-    keep += [c for c in ("user_attrs_epochs_run", "user_attrs_param_count", "user_attrs_fail_reason") if c in df.columns]
+    keep += [c for c in ("user_attrs_epochs_run", "user_attrs_param_count", "health", "user_attrs_fail_reason")
+             if c in df.columns]
     table = df[keep].rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_"))
-    for col in table.columns:  # nullable Int64 / boolean columns print <NA>, which na_rep does not replace
-        if str(table[col].dtype) in ("Int64", "boolean"):
+    for col in table.columns:  # nullable Int64 / boolean columns print <NA>, object ones None: na_rep replaces neither
+        if str(table[col].dtype) in ("Int64", "boolean", "object"):
             table[col] = table[col].astype(object).where(table[col].notna(), "-")
     return table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}")
 

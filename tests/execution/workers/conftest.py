@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -18,16 +19,27 @@ def any_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def tiny_long_study(tmp_path: Path) -> Path:
+def long_study(tmp_path: Path) -> Callable[..., Path]:
+    """Writes ``NAME.py``: a Keras study on iris whose trials last a few seconds (``epochs``
+    epochs of batches of 8: long enough to be caught RUNNING); returns its path."""
+
+    def write(name: str, *, epochs: int) -> Path:
+        path = tmp_path / f"{name}.py"
+        path.write_text(
+            "from tunekit import StudySpec, Int, Choice\n"
+            "spec = StudySpec(\n"
+            "    data='iris',\n"
+            "    space={'units': Int(4, 16), 'activation': Choice(['relu', 'tanh'])},\n"
+            "    fixed={'n_layers': 1, 'batch_size': 8},\n"
+            f"    epochs={epochs},\n"
+            ")\n"
+        )
+        return path
+
+    return write
+
+
+@pytest.fixture
+def tiny_long_study(long_study: Callable[..., Path]) -> Path:
     """A Keras study on iris whose trials last a few seconds (long enough to be caught RUNNING)."""
-    path = tmp_path / "tinylong.py"
-    path.write_text(
-        "from tunekit import StudySpec, Int, Choice\n"
-        "spec = StudySpec(\n"
-        "    data='iris',\n"
-        "    space={'units': Int(4, 16), 'activation': Choice(['relu', 'tanh'])},\n"
-        "    fixed={'n_layers': 1, 'batch_size': 8},\n"
-        "    epochs=40,\n"
-        ")\n"
-    )
-    return path
+    return long_study("tinylong", epochs=40)

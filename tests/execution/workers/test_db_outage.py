@@ -15,25 +15,16 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from optuna.trial import TrialState
 
+from tests.conftest import invoke, need_service, one_error_line
 from tunekit.execution._resilient import DEFAULT_DB_RETRY, db_retry_seconds
 from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for
 
 _PASSWORD = "outage-secret"
-
-
-def _root_conftest():
-    """tests/conftest.py (shadowed as ``conftest`` here by tests/execution/workers/conftest.py)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_tests_conftest", Path(__file__).parents[2] / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _free_port() -> int:
@@ -84,7 +75,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     """A private PostgreSQL server the test may stop and start (skipped locally without the
     binaries). Its folder is outside pytest's tmp_path, which user ``postgres`` cannot enter."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    _root_conftest().need_service("PostgreSQL server binaries", bool(found), "apt-get install postgresql (initdb, pg_ctl)")
+    need_service("PostgreSQL server binaries", bool(found), "apt-get install postgresql (initdb, pg_ctl)")
     server = PrivatePostgres(Path(found[-1]).parent, Path(tempfile.mkdtemp(prefix="tunekit-pg-")))
     try:
         server.init()
@@ -98,14 +89,9 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture
-def trial_study(tmp_path: Path) -> Path:
-    """A tiny Keras study on iris whose trials last a few seconds."""
-    path = tmp_path / "outage.py"
-    path.write_text(
-        "from tunekit import StudySpec, Int\n"
-        "spec = StudySpec(data='iris', space={'units': Int(4, 16)}, fixed={'n_layers': 1, 'batch_size': 8}, epochs=25)\n"
-    )
-    return path
+def trial_study(long_study: Callable[..., Path]) -> Path:
+    """A tiny Keras study ``outage`` on iris whose trials last a few seconds."""
+    return long_study("outage", epochs=25)
 
 
 @pytest.mark.slow
@@ -155,7 +141,6 @@ def test_db_retry_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_bad_db_retry_is_refused_before_the_database_is_touched(
     monkeypatch: pytest.MonkeyPatch, tiny_study_file: Path, db_url: str
 ) -> None:
-    invoke, one_error_line = _root_conftest().invoke, _root_conftest().one_error_line
     assert "--db-retry" in one_error_line(invoke("run", str(tiny_study_file), "--storage", db_url, "--db-retry", "-1"))
     monkeypatch.setenv("TUNEKIT_DB_RETRY", "soon")
     line = one_error_line(invoke("run", str(tiny_study_file), "--storage", db_url))

@@ -1,0 +1,56 @@
+"""A database server's storage is built retrying once, where it is opened; a worker's loop only
+turns its retry on (no object's class is swapped). The outage itself: workers/test_db_outage.py."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy.exc
+
+from tunekit._storage import open_storage
+from tunekit._storage_retry import DatabaseUnreachable, Retry, RetryingRDBStorage, retries_now
+from tunekit.execution._resilient import retrying
+
+
+def _lost() -> sqlalchemy.exc.OperationalError:
+    return sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+
+def test_sqlite_is_opened_plain_and_never_retried(db_url: str) -> None:
+    storage = open_storage(db_url, create=True, heartbeat_interval=1, grace_period=3)
+    assert type(storage) is optuna.storages.RDBStorage
+    with retrying(storage, 5) as retry:
+        assert not retry.enabled and type(storage) is optuna.storages.RDBStorage
+
+
+def test_a_worker_loop_turns_the_retry_on_and_off_without_touching_the_class(tmp_path: Path) -> None:
+    storage = RetryingRDBStorage(f"sqlite:///{tmp_path / 's.db'}")
+    assert not retries_now(storage)
+    with retrying(storage, 7, None) as retry:
+        assert retry is storage.retry and retry.seconds == 7 and retries_now(storage)
+        assert type(storage) is RetryingRDBStorage
+    assert not retries_now(storage) and type(storage) is RetryingRDBStorage
+    copy = pickle.loads(pickle.dumps(storage))
+    assert type(copy) is RetryingRDBStorage and not retries_now(copy)
+
+
+def test_retry_waits_out_a_lost_connection_then_gives_up_with_the_cause(capsys: pytest.CaptureFixture[str]) -> None:
+    failures = iter([_lost(), _lost()])
+
+    def flaky() -> str:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return "answered"
+
+    retry = Retry(5, "postgresql+psycopg://tunekit:secret@db/tunekit")
+    assert retry.call(flaky) == "answered"
+    assert "database unreachable, retrying for 5 s" in capsys.readouterr().err
+    with pytest.raises(DatabaseUnreachable, match=r"for 0\.3 s: connection refused \(postgresql\+psycopg://tunekit:\*\*\*@db"):
+        Retry(0.3, "postgresql+psycopg://tunekit:secret@db/tunekit").call(lambda: (_ for _ in ()).throw(_lost()))
+    off = Retry(5, "x", enabled=False)
+    with pytest.raises(sqlalchemy.exc.OperationalError):
+        off.call(lambda: (_ for _ in ()).throw(_lost()))

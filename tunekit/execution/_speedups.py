@@ -1,0 +1,56 @@
+"""How the trial runner feeds and drives Keras (``Speedups``), and the switch that turns it all
+off (``TUNEKIT_SPEEDUPS=none``). ``tunekit/execution/_runner.py``'s docstring explains why each
+speed-up pays; ``benchmarks/trial_speed.py`` measures them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tunekit._errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Speedups:
+    """How the runner feeds and drives Keras. None of them changes what is trained: only
+    ``tf_data`` changes the order in which training rows are shuffled (still fixed by the
+    trial's seed), and ``one_batch_validation`` the rounding of the averaged validation loss.
+
+    Attributes:
+        prebuild_optimizer: create the optimizer's variables before ``fit`` (one trace, not two).
+        freeze_gc: ``gc.freeze()`` once before the first trial (see ``gc.freeze``): objects alive
+            then are not scanned again by the cyclic garbage collector until ``process_scope`` ends
+            (a worker process: until it exits). Skipped when something else froze objects already.
+        tf_data: feed a cached, prefetched ``tf.data`` pipeline instead of numpy arrays.
+        steps_per_execution: optimizer steps per ``tf.function`` call; ``"epoch"`` runs a
+            whole epoch per call, 1 is Keras' default.
+        one_batch_validation: validate in a single batch (up to ``MAX_VAL_BATCH`` rows) from
+            a cached pipeline, and evaluate the final model through the same traced function.
+        jit_compile: compile the train step with XLA. Keras falls back to no XLA (with a
+            warning) while op determinism is enabled, i.e. always inside the runner today.
+    """
+
+    prebuild_optimizer: bool = True
+    freeze_gc: bool = True
+    tf_data: bool = True
+    steps_per_execution: int | str = "epoch"
+    one_batch_validation: bool = True
+    jit_compile: bool = False
+
+    @classmethod
+    def none(cls) -> "Speedups":
+        """Plain ``model.fit`` on numpy arrays: Keras' defaults (the benchmark's baseline)."""
+        return cls(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
+                   one_batch_validation=False, jit_compile=False)
+
+
+def default_speedups() -> Speedups:
+    """``Speedups()``, or every speed-up off when the environment has ``TUNEKIT_SPEEDUPS=none``
+    (to rule the runner's input pipeline out when a result looks wrong, and for benchmarks)."""
+    value = os.environ.get("TUNEKIT_SPEEDUPS", "").strip().lower()
+    if value in ("", "default", "all", "on"):
+        return Speedups()
+    if value in ("none", "off", "0"):
+        return Speedups.none()
+    raise ConfigError(f"TUNEKIT_SPEEDUPS must be 'none' or 'default', got {value!r}")

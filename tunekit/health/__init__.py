@@ -1,0 +1,16 @@
+"""Training health: why a network does not train.
+
+``HealthProbe`` (a Keras callback the trial runner adds to every trial unless ``health=False``)
+measures each Dense layer at the start of training and after every epoch; ``diagnose`` turns
+those figures into one of ``DIAGNOSES`` with the layer that triggered it and a sentence;
+``health_attrs``/``read_health`` store them on a trial and read them back.
+
+Example:
+    >>> from tunekit.health import DIAGNOSES
+    >>> DIAGNOSES[-1]
+    'ok'
+"""
+
+from tunekit.health._rules import DIAGNOSES, PRUNABLE, THRESHOLDS, Diagnosis, HealthSeries, diagnose
+
+__all__ = ["DIAGNOSES", "PRUNABLE", "THRESHOLDS", "Diagnosis", "HealthSeries", "diagnose"]

@@ -1,0 +1,174 @@
+"""The instruments: a Keras callback that probes a model's Dense layers while it trains.
+
+At the start of training and at the end of every epoch (the runner runs a whole epoch per
+``tf.function`` call, so an epoch's end is the first moment Python sees), the callback runs
+one forward and backward pass on a fixed probe batch of training rows, in inference mode
+(Dropout off, BatchNormalization on its moving statistics, nothing updated), with
+TensorFlow's ``GradientTape``, and records per Dense layer: the kernel's gradient norm and
+weight norm, the update-to-weight ratio since the previous probe, the mean and standard
+deviation of the layer's activation output, the share of dead units (ReLU: 0 on every probe
+sample), the share of saturated units (sigmoid/tanh/softsign at a bound) and whether all of
+the layer's units have identical weights. Cost: one small batch per epoch, eagerly (no
+tracing); ``benchmarks/health_cost.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Callable
+
+import keras
+import numpy as np
+
+from tunekit.health._rules import BOUNDED_ACTIVATIONS, DEAD_ACTIVATIONS, Diagnosis, HealthSeries, diagnose, threshold
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+#: Training rows in the probe batch (the first rows of the training set, the same every probe).
+PROBE_ROWS = 256
+
+
+def _activation_name(layer: keras.layers.Layer) -> str:
+    """The activation a layer applies: ``relu``, ``leaky_relu``, ``prelu``, ``sigmoid``, ..."""
+    if isinstance(layer, keras.layers.LeakyReLU):
+        return "leaky_relu"
+    if isinstance(layer, keras.layers.PReLU):
+        return "prelu"
+    fn = getattr(layer, "activation", None)
+    name = getattr(fn, "__name__", "linear") if fn is not None else "linear"
+    return "swish" if name == "silu" else name
+
+
+def dense_layout(model: keras.Model) -> list[tuple[int, int, str]]:
+    """For each Dense layer of ``model``: (its index, the index of the layer whose output is its
+    activation, the activation's name). tunekit's factory puts a hidden layer's activation in its
+    own layer (``act_i``, maybe after ``bn_i``); a Dense with a built-in activation is its own."""
+    layers = model.layers
+    out = []
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, keras.layers.Dense):
+            continue
+        name = _activation_name(layer)
+        if name != "linear" or i + 1 == len(layers):
+            out.append((i, i, name))
+            continue
+        j = i + 1
+        while j < len(layers) and isinstance(layers[j], keras.layers.BatchNormalization):
+            j += 1
+        if j < len(layers) and not isinstance(layers[j], (keras.layers.Dense, keras.layers.Dropout)):
+            out.append((i, j, _activation_name(layers[j])))
+        else:
+            out.append((i, i, name))
+    return out
+
+
+def _unit_shares(act: np.ndarray, activation: str) -> tuple[float | None, float | None]:
+    """(dead share, saturated share) of a layer's units from its outputs on the probe batch."""
+    dead = float(np.mean(np.all(act == 0.0, axis=0))) if activation in DEAD_ACTIVATIONS else None
+    bounds = BOUNDED_ACTIVATIONS.get(activation)
+    if bounds is None:
+        return dead, None
+    low, high = bounds
+    margin = threshold("saturation_margin") * (high - low)
+    at_bound = (act <= low + margin) | (act >= high - margin)
+    return dead, float(np.mean(np.mean(at_bound, axis=0) >= threshold("saturated_samples")))
+
+
+def _symmetric(kernel: np.ndarray, bias: np.ndarray | None) -> bool:
+    """All columns (units) of ``kernel`` identical, and their biases too."""
+    cols = kernel if bias is None else np.vstack([kernel, bias[None, :]])
+    scale = float(np.max(np.abs(cols))) if cols.size else 0.0
+    spread = float(np.max(np.ptp(cols, axis=1))) if cols.size else 0.0
+    return bool(spread <= threshold("symmetry_tolerance") * scale) if math.isfinite(spread) else False
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or not math.isfinite(value) or value == 0:
+        return value
+    return float(f"{value:.{digits}g}")
+
+
+class HealthProbe(keras.callbacks.Callback):
+    """Probes the model at the start of training and after every epoch; ``series`` holds the figures
+    and ``diagnosis`` the latest verdict. ``on_diagnosis(diagnosis, epoch)``, when given, is called
+    after each epoch's probe.
+
+    Example:
+        >>> probe = HealthProbe(x[:256], y[:256])  # doctest: +SKIP
+        >>> model.fit(x, y, epochs=5, callbacks=[probe]); probe.diagnosis.name  # doctest: +SKIP
+        'ok'
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, *,
+                 on_diagnosis: Callable[[Diagnosis, int], None] | None = None) -> None:
+        super().__init__()
+        self._x = np.asarray(x[:PROBE_ROWS])
+        self._y = np.asarray(y[:PROBE_ROWS])
+        self.on_diagnosis = on_diagnosis
+        self.series: HealthSeries | None = None
+        self.diagnosis: Diagnosis | None = None
+        self._layout: list[tuple[int, int, str]] = []
+        self._previous: list[np.ndarray] = []
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._layout = dense_layout(self.model)
+        layers = self.model.layers
+        self.series = HealthSeries(layers=[layers[i].name for i, _, _ in self._layout],
+                                   activations=[a for _, _, a in self._layout],
+                                   units=[int(layers[i].units) for i, _, _ in self._layout])
+        self._probe(train_loss=None)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        self._probe(train_loss=None if loss is None else float(loss))
+        self.diagnosis = diagnose(self.series)
+        if self.on_diagnosis is not None:
+            self.on_diagnosis(self.diagnosis, epoch + 1)
+
+    def _forward(self) -> tuple["tf.Tensor", list[Any], list[np.ndarray]]:
+        import tensorflow as tf
+
+        model, layout = self.model, self._layout
+        wanted = {j: n for n, (_, j, _) in enumerate(layout)}
+        kernels = [model.layers[i].kernel for i, _, _ in layout]
+        acts: list[Any] = [None] * len(layout)
+        with tf.GradientTape() as tape:
+            h = tf.convert_to_tensor(self._x)
+            for j, layer in enumerate(model.layers):
+                h = layer(h, training=False)
+                if j in wanted:
+                    acts[wanted[j]] = h
+            loss = model.loss(self._y, h)
+        grads = tape.gradient(loss, kernels)
+        return loss, grads, [np.reshape(np.asarray(a), (np.shape(a)[0], -1)) for a in acts]
+
+    def _probe(self, *, train_loss: float | None) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged model's norms are inf/nan: recorded as such
+            self._measure(train_loss)
+
+    def _measure(self, train_loss: float | None) -> None:
+        loss, grads, acts = self._forward()
+        layers = self.model.layers
+        figures: dict[str, list[Any]] = {k: [] for k in ("grad_norm", "weight_norm", "act_mean", "act_std", "dead",
+                                                         "saturated", "symmetric")}
+        ratios: list[float | None] = []
+        current: list[np.ndarray] = []
+        for n, ((i, _, activation), grad, act) in enumerate(zip(self._layout, grads, acts)):
+            layer = layers[i]
+            kernel = np.asarray(layer.kernel)
+            bias = np.asarray(layer.bias) if layer.use_bias else None
+            w = float(np.linalg.norm(kernel))
+            prev = self._previous[n] if self._previous else None
+            ratios.append(None if prev is None else _round(float(np.linalg.norm(kernel - prev)) / max(float(np.linalg.norm(prev)), 1e-30)))
+            current.append(kernel)
+            dead, saturated = _unit_shares(act, activation)
+            figures["grad_norm"].append(_round(float(np.linalg.norm(np.asarray(grad))) if grad is not None else 0.0))
+            figures["weight_norm"].append(_round(w))
+            figures["act_mean"].append(_round(float(np.mean(act))))
+            figures["act_std"].append(_round(float(np.std(act))))
+            figures["dead"].append(None if dead is None else round(dead, 4))
+            figures["saturated"].append(None if saturated is None else round(saturated, 4))
+            figures["symmetric"].append(_symmetric(kernel, bias))
+        self._previous = current
+        self.series.add(loss=_round(float(loss)), train_loss=_round(train_loss), update_ratio=ratios, **figures)

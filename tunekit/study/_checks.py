@@ -1,0 +1,71 @@
+"""The input checks of ``run`` and ``join``: numbers in range, and an existing study that
+agrees with the study file (space, data, metric, direction); all before any trial runs."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from tunekit._errors import ConfigError
+from tunekit._records import METRICS_BY_TASK
+from tunekit._spec import StudySpec
+
+
+def check_compatible(summary_attrs: Mapping[str, Any], spec: StudySpec, data_desc: str, metric: str, direction: str, name: str) -> None:
+    """Refuse to resume a study whose space, data or metric differ from the spec's."""
+    stored_space = summary_attrs.get("space")
+    if stored_space is not None:
+        from tunekit.space import Space
+
+        differences = Space.from_json(stored_space).diff(spec.space)
+        if differences:
+            raise ConfigError(
+                f"study {name!r} exists with another search space ({'; '.join(differences)}); "
+                "pass --study-name NEW to start a new study, or restore the old space to resume"
+            )
+    for key, now in (("data", data_desc), ("metric", metric), ("direction", direction)):
+        before = summary_attrs.get(key)
+        if before is not None and before != now:
+            raise ConfigError(
+                f"study {name!r} exists with {key} {before!r}, the study file now says {now!r}; "
+                "pass --study-name NEW to start a new study"
+            )
+
+
+def stored_metric(attrs: Mapping[str, Any], spec: StudySpec, metric: str, direction: str) -> tuple[str, str]:
+    """A study file that names no metric resumes with the metric its study was started with
+    (the regression default became ``val_rmse``; a study started on ``val_loss`` goes on with it)."""
+    before = attrs.get("metric")
+    if spec.metric is None and before and before != metric and before in METRICS_BY_TASK.get(attrs.get("task", ""), ()):
+        return before, str(attrs.get("direction") or direction)
+    return metric, direction
+
+
+def check_int(name: str, value: Any, low: int) -> None:
+    """Refuse ``value`` unless it is an integer >= ``low``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def check_run_numbers(n_trials: int, workers: int, heartbeat: int, grace_period: int | None,
+                      timeout: float | None, epochs: int | None) -> int:
+    """Refuse numbers out of range; the grace period in force (default 3 x heartbeat)."""
+    check_int("n_trials", n_trials, 1)
+    check_int("workers", workers, 1)
+    check_int("heartbeat", heartbeat, 1)
+    if grace_period is not None and (not isinstance(grace_period, int) or grace_period <= heartbeat):
+        raise ConfigError(f"grace_period must be an integer > heartbeat ({heartbeat}), got {grace_period!r}")
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
+        raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
+    return grace_period or 3 * heartbeat
+
+
+def check_join_numbers(n_trials: int | None, threads: int | None, timeout: float | None) -> None:
+    """Refuse ``join``'s numbers out of range."""
+    if n_trials is not None:
+        check_int("n_trials", n_trials, 1)
+    if threads is not None:
+        check_int("threads", threads, 1)
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
