@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Sequence
 
 #: In run order; modules written by others are included when present.
-MODULES = ("trial_speed", "overhead", "pruning", "memory", "sampler_cost", "fcnet", "workers")
+MODULES = ("trial_speed", "overhead", "pruning", "memory", "sampler_cost", "fcnet", "workers", "health_cost",
+           "health_prune")
 
 
 def available() -> list[str]:

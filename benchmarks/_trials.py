@@ -165,7 +165,7 @@ def timed_runner_class():
             start, stored = self._marks["start"]
             self._timing.build = (time.perf_counter() - start) - (self._stored() - stored)
 
-        def _callbacks(self, trial, resolved):
+        def _callbacks(self, trial, resolved, *more):
             runner = self
             clock = epoch_clock(self._stored)
             original_end = clock.on_train_end
@@ -176,7 +176,7 @@ def timed_runner_class():
                 runner._marks["fit_end"] = (time.perf_counter(), runner._stored())
 
             clock.on_train_end = on_train_end
-            return [clock, *super()._callbacks(trial, resolved)]
+            return [clock, *super()._callbacks(trial, resolved, *more)]
 
     return TimedRunner
 
@@ -238,3 +238,15 @@ def configurations(n: int, seed: int = 0) -> list[dict[str, Any]]:
 def plain_loop(dataset: Any, configs: list[dict[str, Any]], epochs: int, seed: int) -> list[float]:
     """The plain loop: for each configuration clear, seed, build, fit, evaluate."""
     return [plain_trial(dataset, dict(cfg, epochs=epochs), seed=seed + i).value for i, cfg in enumerate(configs)]
+
+
+def reference_spec(epochs: int | None, name: str) -> tuple[dict[str, Any], Any, Any]:
+    """The reference trial as a one-configuration study: (its parameters with ``epochs`` epochs,
+    ``REFERENCE``'s when None; the digits dataset; a ``StudySpec`` named ``name``)."""
+    from tunekit import Fixed, StudySpec
+    from tunekit.data import load_data
+
+    params = dict(REFERENCE, epochs=epochs or REFERENCE["epochs"])
+    spec = StudySpec(data="digits", space={"units": Fixed(params["units"])},
+                     fixed={k: v for k, v in params.items() if k != "units"}, epochs=params["epochs"], name=name)
+    return params, load_data("digits", seed=0), spec

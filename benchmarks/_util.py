@@ -136,6 +136,16 @@ def spread(values: Sequence[float]) -> str:
     return f"{fmt(min(values))}–{fmt(max(values))}" if values else "n/a"
 
 
+def signed(fraction: float) -> str:
+    """A fraction as a signed percentage: 0.034 -> ``+3.4%``."""
+    return f"{100 * fraction:+.1f}%"
+
+
+def signed_range(fractions: Sequence[float], sep: str = "–") -> str:
+    """``min–max`` of a few fractions as signed percentages."""
+    return f"{signed(min(fractions))}{sep}{signed(max(fractions))}" if fractions else "n/a"
+
+
 def rss_mb() -> float:
     """Resident set size of this process in MB."""
     try:

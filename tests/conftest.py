@@ -44,13 +44,31 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'study.db'}"
 
 
+def _worker_database(url: str, worker: str) -> str:
+    """``url`` on a database of its own for the pytest-xdist worker ``worker`` (created once), so
+    that tests running in parallel never drop each other's tables."""
+    import sqlalchemy
+
+    base = sqlalchemy.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as con:
+        if con.execute(sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar() is None:
+            con.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture
-def postgres_url() -> str:
-    """A real PostgreSQL database (TUNEKIT_PG_URL, started by .ci/run); each test gets clean tables."""
+def postgres_url(worker_id: str) -> str:
+    """A real PostgreSQL database (TUNEKIT_PG_URL, started by .ci/run); each test gets clean tables
+    (each pytest-xdist worker its own database)."""
     url = os.environ.get("TUNEKIT_PG_URL")
     need_service("PostgreSQL", bool(url), "set TUNEKIT_PG_URL=postgresql+psycopg://user:pass@127.0.0.1:PORT/db (.ci/run starts one)")
     import sqlalchemy
 
+    if worker_id != "master":
+        url = _worker_database(url, worker_id)
     engine = sqlalchemy.create_engine(url)
     with engine.begin() as con:
         con.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))

@@ -47,14 +47,14 @@ def test_health_of_one_trial_shows_its_layers_and_diagnosis(health_db: str) -> N
     assert [r[2] for r in layers] == ["64"] * 8 + ["10"]
     assert float(layers[0][3]) < 1e-3 * float(layers[-1][3])  # the first layer's gradient vanished
     assert layers[0][6] == "-"  # no dead share for sigmoid
-    assert lines[11].startswith("loss: ")
+    assert lines[11].startswith("probe batch loss: ") and "training loss" in lines[11]
     assert lines[12].startswith("diagnosis: vanishing (dense_0): dense_0's gradient norm is")
 
 
 def test_health_best_trial_and_json(health_db: str) -> None:
     report = json.loads(invoke("health", "h", "--storage", health_db, "--trial", "best", "--json").output)
     assert report["diagnosis"] == "ok" and report["layer"] is None and report["state"] == "complete"
-    assert report["epoch"] == 3 and len(report["loss"]) == 4
+    assert report["epoch"] == 3 and report["epochs"] == [0, 1, 3] and len(report["loss"]) == 3
     assert report["layers"][-1]["layer"] == "output" and report["layers"][0]["symmetric"] is False
     assert isinstance(report["layers"][0]["grad_norm"], float)
     summary = json.loads(invoke("health", "h", "--storage", health_db, "--json").output)

@@ -17,7 +17,7 @@ from tunekit import trials_frame
 pytestmark = pytest.mark.slow
 
 SCALARS = ["health", "health_layer", "health_reason", "health_grad_ratio", "health_dead", "health_saturated"]
-SERIES = ["health_layers", "health_loss", "health_grad_norm", "health_weight_norm", "health_update_ratio",
+SERIES = ["health_layers", "health_epochs", "health_loss", "health_epoch_loss", "health_grad_norm", "health_weight_norm", "health_update_ratio",
           "health_act_mean", "health_act_std", "health_dead_layers", "health_saturated_layers", "health_symmetric"]
 
 
@@ -48,11 +48,13 @@ def test_frame_with_curves_has_the_series_as_lists(health_db: str) -> None:
     assert [c for c in df.columns if c.startswith("health")] == SCALARS + SERIES
     row = df[(df["params_n_layers"] == 8)].iloc[0]
     assert row["health_layers"] == [f"dense_{i}" for i in range(8)] + ["output"]
-    assert len(row["health_loss"]) == 4 and all(isinstance(v, float) for v in row["health_loss"])
-    assert len(row["health_grad_norm"]) == 4 and all(len(probe) == 9 for probe in row["health_grad_norm"])
+    assert row["health_epochs"] == [0, 1, 3]  # the start, epoch 1 (the powers of four below 3) and the last
+    assert len(row["health_loss"]) == 3 and all(isinstance(v, float) for v in row["health_loss"])
+    assert len(row["health_epoch_loss"]) == 3 and all(isinstance(v, float) for v in row["health_epoch_loss"])
+    assert len(row["health_grad_norm"]) == 3 and all(len(probe) == 9 for probe in row["health_grad_norm"])
     assert row["health_update_ratio"][0] == [None] * 9  # nothing to compare the start with
     assert all(isinstance(v, bool) for v in row["health_symmetric"][-1])
-    assert len(row["curve"]) == 3  # the per-epoch metric, beside the 4 probes (start + 3 epochs)
+    assert len(row["curve"]) == 3  # the per-epoch metric, beside the 3 probes (the start, epochs 1 and 3)
 
 
 def test_parquet_has_list_columns_and_floats(health_db: str, tmp_path: Path) -> None:
@@ -76,7 +78,7 @@ def test_csv_writes_lists_as_json_text(health_db: str, tmp_path: Path) -> None:
     assert str(df["health_grad_ratio"].dtype) == "float64"
     assert set(df["health"]) == {"ok", "symmetric", "vanishing"}
     grads = json.loads(df.loc[0, "health_grad_norm"])
-    assert len(grads) == 4 and all(isinstance(g, (float, int)) or g is None for g in grads[-1])
+    assert len(grads) == 3 and all(isinstance(g, (float, int)) or g is None for g in grads[-1])
     assert json.loads(df.loc[0, "health_layers"])[-1] == "output"
 
 
@@ -84,7 +86,7 @@ def test_json_round_trip(health_db: str, tmp_path: Path) -> None:
     records = json.loads(_export(health_db, "h", tmp_path / "h.json").read_text())
     vanishing = next(r for r in records if r["health"] == "vanishing")
     assert vanishing["health_layer"] == "dense_0" and isinstance(vanishing["health_grad_ratio"], float)
-    assert vanishing["health_layers"][-1] == "output" and len(vanishing["health_grad_norm"]) == 4
+    assert vanishing["health_layers"][-1] == "output" and len(vanishing["health_grad_norm"]) == 3
     assert "user_attrs_health_series" not in vanishing
 
 

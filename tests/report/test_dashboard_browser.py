@@ -101,11 +101,15 @@ def test_api_shows_everything_tunekit_records(dashboard: str) -> None:
         assert [v["step"] for v in trial["intermediate_values"]] == [0, 1]  # the per-epoch curve
         attrs = {a["key"] for a in trial["user_attrs"]}
         assert {"val_accuracy", "val_loss", "train_loss", "epochs_run", "train_seconds", "param_count", "seed"} <= attrs
+        health = {a["key"]: a["value"] for a in trial["user_attrs"]}
+        assert health["health"] in ("ok", "vanishing", "dead", "saturated", "symmetric", "stalled", "exploding")
+        assert '"grad_norm"' in health["health_series"]  # the per-layer figures, as JSON text
     broken = get(f"{dashboard}api/studies/{ids['broken']}")
     [failed] = broken["trials"]
     assert failed["state"] == "Fail"
-    reason = {a["key"]: a["value"] for a in failed["user_attrs"]}["fail_reason"]
-    assert "loss became" in reason
+    attrs = {a["key"]: a["value"] for a in failed["user_attrs"]}
+    assert "loss became" in attrs["fail_reason"]
+    assert attrs["health"] == "exploding" and "learning_rate" in attrs["health_reason"]
 
 
 @pytest.mark.browser
@@ -134,7 +138,9 @@ def test_browser_shows_the_study(dashboard: str, chromium_path: str, tmp_path: P
 
             page.goto(f"{dashboard}dashboard/studies/{ids['broken']}/trials")
             page.get_by_text("fail_reason").first.wait_for()
-            assert "loss became" in page.inner_text("body")
+            body = page.inner_text("body")
+            assert "loss became" in body
+            assert "health_reason" in body and "exploding" in body  # why it failed, in the dashboard
         finally:
             browser.close()
     header = shot.read_bytes()[:24]

@@ -18,10 +18,10 @@ from tunekit.cli._common import storage_option
 def health_command(study: str, storage: str | None, trial: str | None, as_json: bool) -> None:
     """Show the training health of STUDY: trials per diagnosis and the unhealthy ones.
 
-    Every trial is probed at the start of training and after each epoch, and diagnosed ok,
-    vanishing, exploding, dead, saturated, symmetric or stalled. With --trial, one trial's
-    layers at its last probe: gradient and weight norms, update ratio, dead and saturated
-    units, identical units; then its diagnosis and the reason.
+    Every trial is probed at the start of training and after epochs 1, 4, 16, ... and its
+    last, and diagnosed ok, vanishing, exploding, dead, saturated, symmetric or stalled. With
+    --trial, one trial's layers at its last probe: gradient and weight norms, update ratio,
+    dead and saturated units, identical units; then its diagnosis and the reason.
 
     \b
     Examples:

@@ -5,17 +5,18 @@ Four trial user attributes (JSON, so optuna-dashboard shows them with no extra s
 - ``health``: the diagnosis, one of ``DIAGNOSES``;
 - ``health_layer``: the layer that triggered it (``dense_0`` ... ``output``), or null;
 - ``health_reason``: a sentence saying what was measured and what to change;
-- ``health_series``: the per-probe figures, compact: ``{"layers": [...], "activations": [...],
-  "units": [...], "loss": [...], "train_loss": [...], "grad_norm": [[...], ...], ...}``, where
-  every per-layer figure is a list over probes (the start, then each epoch) of a list over
-  layers, floats to 4 significant digits.
+- ``health_series``: the figures, compact: ``{"layers": [...], "activations": [...], "units":
+  [...], "epochs": [0, 1, 2, 4, ...], "loss": [...], "epoch_loss": [...], "grad_norm": [[...],
+  ...], ...}``, where ``epochs`` says after which epoch each probe was taken, ``loss`` is the
+  probe batch's loss at each probe, ``epoch_loss`` the training loss of every epoch, and every
+  per-layer figure a list over probes of a list over layers; floats to 4 significant digits.
 
 ``health_columns`` turns them into a trial's export columns: numbers as numbers, lists as lists.
 
 Example:
     >>> from tunekit.health._rules import HealthSeries, diagnose
     >>> s = HealthSeries(layers=["dense_0", "output"], activations=["relu", "softmax"], units=[4, 3])
-    >>> s.add(loss=1.0, grad_norm=[0.1, 1.0], weight_norm=[1.0, 1.0], act_mean=[0.1, 0.3], act_std=[0.1, 0.1],
+    >>> s.add(epoch=0, loss=1.0, grad_norm=[0.1, 1.0], weight_norm=[1.0, 1.0], act_mean=[0.1, 0.3], act_std=[0.1, 0.1],
     ...       dead=[0.0, None], saturated=[None, None], symmetric=[False, False])
     >>> attrs = health_attrs(s, diagnose(s))
     >>> read_health(attrs)[0].name, read_health(attrs)[1].grad_norm
@@ -54,8 +55,7 @@ def read_health(attrs: Mapping[str, Any]) -> tuple[Diagnosis, HealthSeries] | No
         return None
     known = {f.name for f in fields(HealthSeries)}
     series = HealthSeries(**{k: v for k, v in stored.items() if k in known})
-    probes = len(series.loss)
-    epoch = probes - 1 if probes else None
+    epoch = series.epoch(series.probes - 1) if series.probes else None
     return Diagnosis(name, attrs.get(HEALTH_LAYER), epoch, str(attrs.get(HEALTH_REASON, ""))), series
 
 
@@ -68,8 +68,9 @@ def health_columns(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """A trial's health as flat columns: ``health``, ``health_layer``, ``health_reason``, scalars
     at the last probe (``health_grad_ratio``: first hidden layer's gradient norm over the output
     layer's, median over probes; ``health_dead``, ``health_saturated``: the largest share of a
-    layer), ``health_layers`` (names), ``health_loss`` (the probe's loss) and, for each of ``FIGURES``,
-    its column (a list over probes of a list over layers). Empty when the trial was not probed."""
+    layer), ``health_layers`` (names), ``health_epochs`` (when each probe was taken), ``health_loss``
+    (the probe batch's loss), ``health_epoch_loss`` (every epoch's training loss) and, for each of
+    ``FIGURES``, its column (a list over probes of a list over layers). Empty when not probed."""
     found = read_health(attrs)
     if found is None:
         return {}
@@ -77,7 +78,8 @@ def health_columns(attrs: Mapping[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {HEALTH: diagnosis.name, HEALTH_LAYER: diagnosis.layer, HEALTH_REASON: diagnosis.reason,
                                "health_grad_ratio": first_last_ratio(series) if series.loss else None,
                                "health_dead": _worst(series.dead), "health_saturated": _worst(series.saturated),
-                               "health_layers": list(series.layers), "health_loss": list(series.loss)}
+                               "health_layers": list(series.layers), "health_epochs": list(series.epochs),
+                               "health_loss": list(series.loss), "health_epoch_loss": list(series.epoch_loss)}
     for name, column in FIGURES.items():
         columns[column] = getattr(series, name)
     return columns

@@ -1,6 +1,7 @@
 """The diagnosis of a trial from its health figures, and every threshold it uses, in one place.
 
-A trial is probed at the start of training and after every epoch (``tunekit.health._probe``);
+A trial is probed at the start of training and after epochs 1, 4, 16, 64, ... and its last epoch
+(``tunekit.health._probe``; its training loss is recorded after every epoch);
 ``diagnose`` reads those figures and names the first problem it finds, in this order (a cause
 before its symptoms: a net that explodes or whose units are all alike also stalls):
 
@@ -11,9 +12,10 @@ for each, and ``docs/DESIGN.md`` and the README quote them.
 
 Example:
     >>> s = HealthSeries(layers=["dense_0", "output"], activations=["relu", "softmax"], units=[8, 3])
-    >>> s.add(loss=2.3, grad_norm=[0.5, 1.0], weight_norm=[3.0, 2.0], act_mean=[0.4, 0.33],
+    >>> s.add(epoch=0, loss=2.3, grad_norm=[0.5, 1.0], weight_norm=[3.0, 2.0], act_mean=[0.4, 0.33],
     ...       act_std=[0.5, 0.1], dead=[0.0, None], saturated=[None, None], symmetric=[False, False])
-    >>> s.add(loss=0.4, grad_norm=[0.2, 0.3], weight_norm=[3.1, 2.2], act_mean=[0.5, 0.33],
+    >>> s.epoch_loss.append(0.5)
+    >>> s.add(epoch=1, loss=0.4, grad_norm=[0.2, 0.3], weight_norm=[3.1, 2.2], act_mean=[0.5, 0.33],
     ...       act_std=[0.6, 0.3], dead=[0.1, None], saturated=[None, None], symmetric=[False, False])
     >>> diagnose(s).name
     'ok'
@@ -86,7 +88,9 @@ def threshold(name: str) -> float:
 
 @dataclass
 class HealthSeries:
-    """Per-layer figures of one trial, one entry per probe (the start, then each epoch's end).
+    """Per-layer figures of one trial, one entry per probe; ``epochs`` says when each probe was
+    taken (0: the start of training, k: after epoch k). ``epoch_loss`` is the training loss of
+    every epoch (Keras' average over the epoch), probed or not.
 
     Each per-layer field is a list over probes of a list over ``layers``; ``None`` where a
     figure does not apply (``dead`` for a non-ReLU layer) or is not known yet (``update_ratio``
@@ -96,8 +100,9 @@ class HealthSeries:
     layers: list[str]
     activations: list[str]
     units: list[int]
+    epochs: list[int] = field(default_factory=list)
     loss: list[float | None] = field(default_factory=list)
-    train_loss: list[float | None] = field(default_factory=list)
+    epoch_loss: list[float | None] = field(default_factory=list)
     grad_norm: list[list[float | None]] = field(default_factory=list)
     weight_norm: list[list[float | None]] = field(default_factory=list)
     update_ratio: list[list[float | None]] = field(default_factory=list)
@@ -107,20 +112,25 @@ class HealthSeries:
     saturated: list[list[float | None]] = field(default_factory=list)
     symmetric: list[list[bool]] = field(default_factory=list)
 
-    def add(self, *, loss: float | None, train_loss: float | None = None, update_ratio: Sequence[float | None] | None = None,
+    def add(self, *, epoch: int, loss: float | None, update_ratio: Sequence[float | None] | None = None,
             **per_layer: Sequence[Any]) -> None:
-        """Append one probe's figures (``per_layer``: grad_norm, weight_norm, act_mean, act_std,
-        dead, saturated, symmetric, each a list over ``layers``)."""
+        """Append the figures of the probe after ``epoch`` (``loss``: the probe batch's loss;
+        ``per_layer``: grad_norm, weight_norm, act_mean, act_std, dead, saturated, symmetric, each a
+        list over ``layers``)."""
+        self.epochs.append(epoch)
         self.loss.append(loss)
-        self.train_loss.append(train_loss)
         self.update_ratio.append(list(update_ratio) if update_ratio is not None else [None] * len(self.layers))
         for name, values in per_layer.items():
             getattr(self, name).append(list(values))
 
     @property
     def probes(self) -> int:
-        """Probes taken so far (1 + epochs trained)."""
+        """Probes taken so far."""
         return len(self.loss)
+
+    def epoch(self, t: int) -> int:
+        """The epoch probe ``t`` was taken after (0: the start)."""
+        return self.epochs[t] if t < len(self.epochs) else t
 
     @property
     def hidden(self) -> range:
@@ -148,22 +158,25 @@ def _finite(value: Any) -> bool:
 
 
 def _exploding(s: HealthSeries) -> Diagnosis | None:
+    for e, value in enumerate(s.epoch_loss, start=1):
+        if value is not None and not math.isfinite(value):
+            return Diagnosis("exploding", None, e, f"the training loss became {value} in epoch {e}; lower the "
+                             "learning_rate or set clipnorm")
     for t in range(s.probes):
-        for what, value in (("loss", s.loss[t]), ("training loss", s.train_loss[t])):
-            if value is not None and not math.isfinite(value):
-                return Diagnosis("exploding", None, t, f"the {what} became {value} by epoch {t}; lower the "
-                                 "learning_rate or set clipnorm")
+        if s.loss[t] is not None and not math.isfinite(s.loss[t]):
+            return Diagnosis("exploding", None, s.epoch(t), f"the loss became {s.loss[t]} by epoch {s.epoch(t)}; "
+                             "lower the learning_rate or set clipnorm")
         for i, (g, w) in enumerate(zip(s.grad_norm[t], s.weight_norm[t])):
             if (g is not None and not math.isfinite(g)) or (w is not None and not math.isfinite(w)):
-                return Diagnosis("exploding", s.layers[i], t, f"{s.layers[i]}'s weights or gradient became "
-                                 f"non-finite by epoch {t}; lower the learning_rate or set clipnorm")
+                return Diagnosis("exploding", s.layers[i], s.epoch(t), f"{s.layers[i]}'s weights or gradient became "
+                                 f"non-finite by epoch {s.epoch(t)}; lower the learning_rate or set clipnorm")
     growth, floor = threshold("exploding_growth"), threshold("exploding_floor")
     for t in range(1, s.probes):
         for i, g in enumerate(s.grad_norm[t]):
             g0 = s.grad_norm[0][i]
             if _finite(g) and _finite(g0) and g >= growth * max(g0, floor):
-                return Diagnosis("exploding", s.layers[i], t, f"{s.layers[i]}'s gradient norm grew from {g0:.3g} to "
-                                 f"{g:.3g} by epoch {t} (rule: {growth:g}x, from at least {floor:g}); lower the "
+                return Diagnosis("exploding", s.layers[i], s.epoch(t), f"{s.layers[i]}'s gradient norm grew from "
+                                 f"{g0:.3g} to {g:.3g} by epoch {s.epoch(t)} (rule: {growth:g}x, from at least {floor:g}); lower the "
                                  "learning_rate or set clipnorm")
     return None
 
@@ -172,21 +185,28 @@ def _symmetric(s: HealthSeries) -> Diagnosis | None:
     t = s.probes - 1
     for i in s.hidden:
         if s.units[i] > 1 and s.symmetric[t][i]:
-            return Diagnosis("symmetric", s.layers[i], t, f"all {s.units[i]} units of {s.layers[i]} still have "
-                             f"identical weights at epoch {t}, so they compute one function; use a random "
+            return Diagnosis("symmetric", s.layers[i], s.epoch(t), f"all {s.units[i]} units of {s.layers[i]} still "
+                             f"have identical weights at epoch {s.epoch(t)}, so they compute one function; use a random "
                              "initializer (glorot_uniform, he_normal) instead of a constant one")
     return None
 
 
-def _dead(s: HealthSeries) -> Diagnosis | None:
-    t, share = s.probes - 1, threshold("dead_share")
+def _unit_share(s: HealthSeries, name: str, figure: str, share_name: str, what: str, advice: str) -> Diagnosis | None:
+    """``name`` when, at the last probe, more than ``THRESHOLDS[share_name]`` of some hidden layer's
+    units are ``figure`` (dead, saturated); ``what`` says it of the layer's units."""
+    t, share = s.probes - 1, threshold(share_name)
     for i in s.hidden:
-        dead = s.dead[t][i]
-        if dead is not None and dead > share:
-            return Diagnosis("dead", s.layers[i], t, f"{dead:.0%} of {s.layers[i]}'s ReLU units output 0 on every "
-                             f"probe sample at epoch {t} (rule: over {share:.0%}); lower the learning_rate, or use "
-                             "leaky_relu or elu")
+        value = getattr(s, figure)[t][i]
+        if value is not None and value > share:
+            units = what.format(layer=s.layers[i], activation=s.activations[i])
+            return Diagnosis(name, s.layers[i], s.epoch(t), f"{value:.0%} of {units} at epoch {s.epoch(t)} (rule: over "
+                             f"{share:.0%}); {advice}")
     return None
+
+
+def _dead(s: HealthSeries) -> Diagnosis | None:
+    return _unit_share(s, "dead", "dead", "dead_share", "{layer}'s ReLU units output 0 on every probe sample",
+                       "lower the learning_rate, or use leaky_relu or elu")
 
 
 def first_last_ratio(s: HealthSeries) -> float | None:
@@ -208,37 +228,31 @@ def _vanishing(s: HealthSeries) -> Diagnosis | None:
     floor, limit = threshold("vanishing_floor"), threshold("vanishing_ratio")
     advice = "use relu-family activations with he_normal, or batch_norm, or fewer layers"
     if all(_finite(g) and g < floor for g in s.grad_norm[t]) and _stalled(s) is not None:
-        return Diagnosis("vanishing", s.layers[0], t, f"every layer's gradient norm is below {floor:g} at epoch {t} "
-                         f"and the loss is flat; {advice}")
+        return Diagnosis("vanishing", s.layers[0], s.epoch(t), f"every layer's gradient norm is below {floor:g} at "
+                         f"epoch {s.epoch(t)} and the loss is flat; {advice}")
     ratio = first_last_ratio(s)
     if ratio is None:
         return None
     if ratio < limit:
-        return Diagnosis("vanishing", s.layers[0], t, f"{s.layers[0]}'s gradient norm is {ratio:.2g} of "
+        return Diagnosis("vanishing", s.layers[0], s.epoch(t), f"{s.layers[0]}'s gradient norm is {ratio:.2g} of "
                          f"{s.layers[-1]}'s (median over {s.probes} probes; rule: below {limit:g}); {advice}")
     stalled_limit = threshold("vanishing_stalled_ratio")
     if ratio < stalled_limit and _stalled(s) is not None:
-        return Diagnosis("vanishing", s.layers[0], t, f"{s.layers[0]}'s gradient norm is {ratio:.2g} of "
+        return Diagnosis("vanishing", s.layers[0], s.epoch(t), f"{s.layers[0]}'s gradient norm is {ratio:.2g} of "
                          f"{s.layers[-1]}'s (median over {s.probes} probes) and the loss has stalled (rule: below "
                          f"{stalled_limit:g} with a flat loss); {advice}")
     return None
 
 
 def _saturated(s: HealthSeries) -> Diagnosis | None:
-    t, share = s.probes - 1, threshold("saturated_share")
-    for i in s.hidden:
-        sat = s.saturated[t][i]
-        if sat is not None and sat > share:
-            return Diagnosis("saturated", s.layers[i], t, f"{sat:.0%} of {s.layers[i]}'s {s.activations[i]} units sit "
-                             f"at a bound at epoch {t} (rule: over {share:.0%}); use a smaller init_stddev, a "
-                             "glorot initializer, batch_norm or a relu-family activation")
-    return None
+    return _unit_share(s, "saturated", "saturated", "saturated_share", "{layer}'s {activation} units sit at a bound",
+                       "use a smaller init_stddev, a glorot initializer, batch_norm or a relu-family activation")
 
 
 def _stalled(s: HealthSeries) -> Diagnosis | None:
-    train = [v for v in s.train_loss[1:] if _finite(v)]
-    epochs = s.probes - 1
-    if epochs < threshold("stall_min_epochs") or len(train) < 2 or not _finite(s.loss[0]):
+    train = [v for v in s.epoch_loss if _finite(v)]
+    epochs = len(s.epoch_loss)
+    if epochs < threshold("stall_min_epochs") or len(train) < 2 or not s.loss or not _finite(s.loss[0]):
         return None
     middle = (len(train) - 1) // 2  # the second half of the epochs (epoch 2 of 4, epoch 5 of 10)
     first, last, start = train[middle], train[-1], s.loss[0]

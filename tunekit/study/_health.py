@@ -163,8 +163,8 @@ def trial_health(study: optuna.Study, trial: int | str | None = None) -> dict[st
               for i, name in enumerate(s.layers)]
     return {"study": study.study_name, "trial": t.number, "state": t.state.name.lower(), "value": t.value,
             "metric": study.user_attrs.get("metric", "value"), "diagnosis": diagnosis.name, "layer": diagnosis.layer,
-            "reason": diagnosis.reason, "pruned_reason": t.user_attrs.get(PRUNED_REASON), "epoch": last,
-            "loss": list(s.loss), "layers": layers}
+            "reason": diagnosis.reason, "pruned_reason": t.user_attrs.get(PRUNED_REASON), "epoch": s.epoch(last),
+            "epochs": list(s.epochs), "loss": list(s.loss), "epoch_loss": list(s.epoch_loss), "layers": layers}
 
 
 def _aligned(table: pd.DataFrame, right: Sequence[str] = ()) -> list[str]:
@@ -201,9 +201,11 @@ def trial_health_lines(report: Mapping[str, Any]) -> list[str]:
     } for r in report["layers"]])
     right = ("units", "grad norm", "weight norm", "update ratio", "dead", "saturated")
     lines += ["  " + line for line in _aligned(table, right=right)]
-    loss = report["loss"]
+    loss, trained = report["loss"], report["epoch_loss"]
     if loss:
-        lines.append(f"loss: {_num(loss[0])} at the start, {_num(loss[-1])} at epoch {len(loss) - 1}")
+        lines.append(f"probe batch loss: {_num(loss[0])} at the start, {_num(loss[-1])} at epoch {report['epoch']}"
+                     + (f"; training loss {_num(trained[0])} in epoch 1, {_num(trained[-1])} in epoch {len(trained)}"
+                        if trained else ""))
     where = f" ({report['layer']})" if report["layer"] else ""
     lines.append(f"diagnosis: {report['diagnosis']}{where}: {report['reason']}")
     if report["pruned_reason"]:
