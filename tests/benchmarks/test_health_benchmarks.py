@@ -61,8 +61,8 @@ def test_health_cost(tmp_path: Path) -> None:
     assert base["cost"] == 0.0 and base["probe_counts"] == [0] * rounds and rows[BASELINE]["probes / trial"] == "0"
     assert base["parts_ms"]["forward"] == base["parts_ms"]["figures"] == base["parts_ms"]["diagnose"] == 0.0
     shipped = summary[SHIPPED]
-    # the shipped schedule: the start, epochs 1, 2, 4 and the last, in every round
-    assert shipped["probed_epochs"] == [probe_epochs(epochs)] * rounds == [[0, 1, 2, 4, 5]] * rounds
+    # the shipped schedule: the start, epochs 1 and 4 (powers of four) and the last, in every round
+    assert shipped["probed_epochs"] == [probe_epochs(epochs)] * rounds == [[0, 1, 4, 5]] * rounds
     assert shipped["probes_per_trial"] == len(probe_epochs(epochs))
     assert rows[SHIPPED]["probes / trial"] == str(len(probe_epochs(epochs)))
     for column, key in (("ms, first probe (median)", "first_probe_ms"), ("ms / later probe (median)", "later_probe_ms"),
@@ -87,7 +87,7 @@ def test_health_cost(tmp_path: Path) -> None:
 def test_health_prune(tmp_path: Path) -> None:
     from benchmarks.health_prune import PRUNE, WITHOUT, main
 
-    trials, epochs = 5, 5  # 5 epochs: probed after 0, 1, 2, 4, 5, so probes - 1 would not count the epochs
+    trials, epochs = 5, 5  # 5 epochs: probed after 0, 1, 4, 5, so probes - 1 would not count the epochs
     summary = main(["--quick", "--seeds", "1", "--trials", str(trials), "--epochs", str(epochs), "--target", "0.5",
                     "--out", str(tmp_path)])
     text = _written(tmp_path, "health_prune")

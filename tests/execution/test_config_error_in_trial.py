@@ -73,14 +73,24 @@ def test_cli_stops_with_one_line_and_the_corrected_command_runs_the_budget(tmp_p
 
 def test_a_worker_joining_stops_with_one_line(tmp_path: Path, db_url: str) -> None:
     study_file = tmp_path / "conf.py"
-    study_file.write_text(FIXED)
-    assert invoke("run", str(study_file), "--strategy", "random", "--trials", "1", "--storage", db_url).exit_code == 0
-    study_file.write_text(BROKEN)
+    study_file.write_text(BROKEN)  # the run stops at its first trial; a worker then joins the study
+    assert "clipnorm and clipvalue" in one_error_line(
+        invoke("run", str(study_file), "--strategy", "random", "--trials", "3", "--storage", db_url))
     line = one_error_line(invoke("worker", str(study_file), "--storage", db_url, "--trials", "5"))
     assert "clipnorm and clipvalue" in line
     trials = _trials(db_url)
-    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL]
-    assert counted_trials(optuna.load_study(study_name="conf", storage=db_url)) == 1
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]  # one trial each, then stopped
+    assert counted_trials(optuna.load_study(study_name="conf", storage=db_url)) == 0
+
+
+def test_a_worker_whose_file_changed_the_fixed_parameters_is_refused(tmp_path: Path, db_url: str) -> None:
+    study_file = tmp_path / "conf.py"
+    study_file.write_text(FIXED)
+    assert invoke("run", str(study_file), "--strategy", "random", "--trials", "1", "--storage", db_url).exit_code == 0
+    study_file.write_text(BROKEN)  # adds clipvalue to the fixed parameters a trial trained without
+    line = one_error_line(invoke("worker", str(study_file), "--storage", db_url, "--trials", "5"))
+    assert "trained with other fixed parameters (clipvalue: '(unset)' -> 0.5)" in line
+    assert [t.state for t in _trials(db_url)] == [TrialState.COMPLETE]
 
 
 def test_two_worker_processes_stop_at_the_first_configuration_error(tmp_path: Path, db_url: str) -> None:

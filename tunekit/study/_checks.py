@@ -31,6 +31,23 @@ def check_compatible(summary_attrs: Mapping[str, Any], spec: StudySpec, data_des
             )
 
 
+def check_fixed(attrs: Mapping[str, Any], spec: StudySpec, name: str, *, trained: bool) -> None:
+    """Refuse to resume a study whose trials trained with other fixed parameters than the study
+    file now fixes; while no trial has trained (only stopped or interrupted ones) a corrected file
+    may change them."""
+    import json
+
+    stored = attrs.get("fixed")
+    if stored is None or not trained:
+        return
+    before, now = json.loads(stored), json.loads(json.dumps(spec.fixed, sort_keys=True, default=str))
+    changed = [f"{k}: {before.get(k, '(unset)')!r} -> {now.get(k, '(unset)')!r}"
+               for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
+    if changed:
+        raise ConfigError(f"study {name!r} trained with other fixed parameters ({'; '.join(changed)}); restore "
+                          "them to resume, or pass --study-name NEW to start a new study")
+
+
 def stored_metric(attrs: Mapping[str, Any], spec: StudySpec, metric: str, direction: str) -> tuple[str, str]:
     """A study file that names no metric resumes with the metric its study was started with
     (the regression default became ``val_rmse``; a study started on ``val_loss`` goes on with it)."""

@@ -40,7 +40,7 @@ from tunekit.execution import (
     worker_seed,
 )
 from tunekit.strategies import check_options, get_strategy, make_pruner
-from tunekit.study._checks import check_compatible, check_join_numbers, check_run_numbers, stored_metric
+from tunekit.study._checks import check_compatible, check_fixed, check_join_numbers, check_run_numbers, stored_metric
 from tunekit.study._resume import check_epochs, quietly, resumed
 
 
@@ -133,7 +133,7 @@ def _write_attrs(study: optuna.Study, rdb: Any, attrs: Mapping[str, Any], metric
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 study.set_metric_names([metric])  # the dashboard then says val_accuracy, not "Objective 0"
         for key, value in attrs.items():
-            if key not in study.user_attrs or (key == "tunekit_version" and study.user_attrs[key] != value):
+            if key not in study.user_attrs or (key in ("tunekit_version", "fixed") and study.user_attrs[key] != value):
                 study.set_user_attr(key, value)
     except Exception as exc:
         if new:
@@ -206,6 +206,7 @@ def _resume(
     existing = optuna.load_study(study_name=name, storage=rdb)
     metric, direction = stored_metric(existing.user_attrs, spec, metric, direction)
     check_compatible(existing.user_attrs, spec, data_desc, metric, direction, name)
+    check_fixed(existing.user_attrs, spec, name, trained=counted_trials(existing) > 0)
     if existing.direction.name.lower() != direction:
         raise ConfigError(f"study {name!r} exists with direction {existing.direction.name.lower()}; pass --study-name NEW")
     epochs, seed, seed_given, note = resumed(existing.user_attrs, existing.user_attrs.get(RUN_ATTR) or {}, spec, name,
@@ -359,5 +360,6 @@ def join(
     )
     salt = (os.getpid(), socket.gethostname())
     study, rdb = plan.open(worker_seed(strategy, seed, *salt))
+    check_fixed(study.user_attrs, spec, name, trained=counted_trials(study) > 0)
     _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial)
     return study
