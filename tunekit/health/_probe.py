@@ -4,8 +4,8 @@ At the start of training, after epochs 1, 4, 16, 64, ... and after the last epoc
 (``probe_epochs``; an epoch's end is the first moment Python sees, as the runner runs a whole
 epoch per ``tf.function`` call), the callback runs one forward and backward pass on a fixed
 probe batch of training rows, in inference mode (Dropout off, BatchNormalization on its moving
-statistics, nothing updated), with TensorFlow's ``GradientTape``, and records per Dense layer: the kernel's gradient norm and
-weight norm, the update-to-weight ratio since the previous probe, the mean and standard
+statistics, nothing updated), with TensorFlow's ``GradientTape``, and records per Dense layer:
+the kernel's gradient norm and weight norm, the update-to-weight ratio since the previous probe, the mean and standard
 deviation of the layer's activation output, the share of dead units (ReLU: 0 on every probe
 sample), the share of saturated units (sigmoid/tanh/softsign at a bound) and whether all of
 the layer's units have identical weights. The training loss is recorded after every epoch, and
@@ -149,8 +149,8 @@ class HealthProbe(keras.callbacks.Callback):
         self.series.epoch_loss.append(_round(loss))
         if epoch + 1 in self._due or (loss is not None and not math.isfinite(loss)):
             self._probe(epoch + 1)
-        self.diagnosis = diagnose(self.series)
-        if self.on_diagnosis is not None:
+            self.diagnosis = diagnose(self.series)  # new figures: a new verdict (the last epoch is always probed)
+        if self.on_diagnosis is not None and self.diagnosis is not None:
             self.on_diagnosis(self.diagnosis, epoch + 1)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
