@@ -8,6 +8,8 @@ Dropout, Adam, batch 32, 10 epochs), rounds interleaved in one process, order ro
   the start and after the epochs of ``probe_epochs(epochs)`` (1, 4, 16, ... and the last: 4
   probes in 10 epochs), its forward pass by each layer's ``call``, and ``record_health`` writes
   four trial attributes at the end
+- ``health, one probe (the last epoch)``: the same with a single probe, after the last epoch (the
+  fewest a diagnosis can be made from): what probing fewer batches can save
 
 Both run through ``study.optimize`` on their own SQLite study, so a trial's time includes
 sampling and storage; the same trial number gives the same training seed in both, and the probe
@@ -43,8 +45,12 @@ NAME = "health_cost"
 TARGET = 0.05
 BASELINE = "no health"
 SHIPPED = "health (as shipped)"
+LAST_ONLY = "health, one probe (the last epoch)"
 #: contender -> ``TrialRunner(health=...)``
-CONTENDERS = {BASELINE: False, SHIPPED: True}
+CONTENDERS = {BASELINE: False, SHIPPED: True, LAST_ONLY: True}
+#: contender -> its probe schedule when not the shipped ``probe_epochs``: the fewest probes a
+#: diagnosis can be made from, to show what probing fewer batches saves.
+SCHEDULES: dict[str, Callable[[int], list[int]]] = {LAST_ONLY: lambda epochs: [epochs]}
 PARTS = ("forward", "figures", "diagnose", "storage")
 #: Rounds by default: 2 contenders of about 2 s a trial, 21 rounds, about 2 minutes on 2 shared cores.
 ROUNDS = 21
@@ -101,12 +107,13 @@ def probe_class(clock: Clock) -> type:
 
 
 @contextlib.contextmanager
-def instruments(clock: Clock) -> Iterator[None]:
-    """Install the timed probe and a timed ``record_health`` for one trial; restore tunekit's own after."""
+def instruments(clock: Clock, schedule: Callable[[int], list[int]] | None = None) -> Iterator[None]:
+    """Install the timed probe and a timed ``record_health`` for one trial (and ``schedule`` as
+    ``probe_epochs`` when given); restore tunekit's own after."""
     import tunekit.execution._runner as runner_module
     import tunekit.health._probe as probe_module
 
-    probe, record = probe_module.HealthProbe, runner_module.record_health
+    probe, record, epochs_of = probe_module.HealthProbe, runner_module.record_health, probe_module.probe_epochs
 
     def timed_record(trial: Any, found: Any) -> None:
         start = time.perf_counter()
@@ -117,10 +124,11 @@ def instruments(clock: Clock) -> Iterator[None]:
 
     probe_module.HealthProbe = probe_class(clock)  # tunekit.execution._health imports it per trial
     runner_module.record_health = timed_record
+    probe_module.probe_epochs = schedule or epochs_of
     try:
         yield
     finally:
-        probe_module.HealthProbe, runner_module.record_health = probe, record
+        probe_module.HealthProbe, runner_module.record_health, probe_module.probe_epochs = probe, record, epochs_of
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -145,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
         def run(r: int) -> dict[str, Any]:
             clock.reset()
-            with instruments(clock):
+            with instruments(clock, SCHEDULES.get(name)):
                 start, cpu = time.perf_counter(), time.process_time()
                 study.optimize(runner, n_trials=1, catch=(TrialError,))
                 wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -212,6 +220,9 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, epochs: int, rou
          f"{shipped['probes_per_trial']:g} probes per trial, {shipped['first_probe_ms']:.1f} ms for the first, "
          f"{shipped['later_probe_ms']:.1f} ms for each later one (medians). In this process's CPU time: "
          f"{_util.signed(shipped['cpu_cost'])} (range {_util.signed_range(shipped['cpu_costs'], ' to ')}).",
+         f"With one probe only (after the last epoch): {_util.signed(summary[LAST_ONLY]['cost'])} wall, "
+         f"{_util.signed(summary[LAST_ONLY]['cpu_cost'])} CPU time (medians): most of the cost comes with the first "
+         "probe of a trial, so probing fewer batches saves little.",
          "Per round, wall: " + ", ".join(_util.signed(c) for c in shipped["costs"]) + "; CPU time: "
          + ", ".join(_util.signed(c) for c in shipped["cpu_costs"]) + ".",
          "Wall time is the issue's measure; on a shared machine it also holds the waits for the cores, so the "
@@ -226,8 +237,8 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, epochs: int, rou
     lines += ["", "## Where the extra time goes (median ms per trial)", ""]
     lines += _util.table(["contender", "extra wall vs no health", "instruments (sum)",
                           "instruments, share of the trial without", *PARTS],
-                         [[SHIPPED, shipped["extra_ms"], shipped["instruments_ms"], f"{100 * shipped['share']:.1f}%",
-                           *(shipped["parts_ms"][p] for p in PARTS)]])
+                         [[name, f["extra_ms"], f["instruments_ms"], f"{100 * f['share']:.1f}%",
+                           *(f["parts_ms"][p] for p in PARTS)] for name, f in summary.items() if name != BASELINE])
     lines += ["", "*forward*: the probe's forward and backward pass on its batch of 256 training rows (each layer's "
               "`call`, eager, under GradientTape; activations to numpy); *figures*: the rest of each probe "
               "(`np.asarray` of kernels and biases, norms, update ratios, dead/saturated shares, symmetry, rounding); "

@@ -5,6 +5,7 @@ units of the same rank are independent of each other)::
 
     tunekit (curated API, lazy)
     cli
+    lessons
     report
     study
     execution
@@ -34,6 +35,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tunekit"
 LAYERS: dict[str, int] = {
     "tunekit": 100,
     "tunekit.cli": 90,
+    "tunekit.lessons": 85,
     "tunekit.report": 80,
     "tunekit.study": 70,
     "tunekit.execution": 60,

@@ -37,12 +37,12 @@ def _seed_row(text: str, name: str) -> dict[str, str]:
 
 
 def test_health_cost(tmp_path: Path) -> None:
-    from benchmarks.health_cost import BASELINE, PARTS, SHIPPED, TARGET, main
+    from benchmarks.health_cost import BASELINE, LAST_ONLY, PARTS, SHIPPED, TARGET, main
     from tunekit.health._probe import probe_epochs
 
     epochs, rounds = 5, 2  # 5 epochs: the schedule skips epoch 3
     summary = main(["--quick", "--repeats", str(rounds), "--epochs", str(epochs), "--out", str(tmp_path)])
-    assert set(summary) == {BASELINE, SHIPPED}
+    assert set(summary) == {BASELINE, SHIPPED, LAST_ONLY}
     text = _written(tmp_path, "health_cost")
     rows = _rows(text, "cost vs no health (median)")
     assert set(rows) == set(summary)
@@ -64,6 +64,8 @@ def test_health_cost(tmp_path: Path) -> None:
     # the shipped schedule: the start, epochs 1 and 4 (powers of four) and the last, in every round
     assert shipped["probed_epochs"] == [probe_epochs(epochs)] * rounds == [[0, 1, 4, 5]] * rounds
     assert shipped["probes_per_trial"] == len(probe_epochs(epochs))
+    assert summary[LAST_ONLY]["probed_epochs"] == [[epochs]] * rounds  # the one-probe contender: only the last
+    assert f"With one probe only (after the last epoch): {100 * summary[LAST_ONLY]['cost']:+.1f}% wall" in text
     assert rows[SHIPPED]["probes / trial"] == str(len(probe_epochs(epochs)))
     for column, key in (("ms, first probe (median)", "first_probe_ms"), ("ms / later probe (median)", "later_probe_ms"),
                         ("ms / probe (mean)", "probe_ms")):

@@ -61,6 +61,14 @@ def test_zeros_initialization_is_symmetric(db_url: str) -> None:
     _, series = read_health(trial.user_attrs)
     assert series.symmetric[-1][:2] == [True, True]  # both hidden layers, still at the last epoch
     assert series.symmetric[-1][-1] is False  # the output's units differ: each class has its own target
+    assert series.unit_spread[-1][-1] > 0.01  # ... by a measured spread
+
+
+def test_ones_initialization_keeps_the_unit_spread_at_zero(db_url: str) -> None:
+    ones = read_health(run_one(db_url, {"n_layers": 2, "units": 16, "initializer": "ones"}).user_attrs)[1]
+    glorot = read_health(run_one(db_url, {"n_layers": 2, "units": 16}).user_attrs)[1]
+    assert len(ones.unit_spread) == ones.probes and all(t[:2] == [0, 0] for t in ones.unit_spread)  # every probe
+    assert min(glorot.unit_spread[-1][:2]) > 0.01
 
 
 def test_sgd_with_learning_rate_10_explodes(db_url: str) -> None:

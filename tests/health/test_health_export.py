@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 SCALARS = ["health", "health_layer", "health_reason", "health_grad_ratio", "health_dead", "health_saturated"]
 SERIES = ["health_layers", "health_epochs", "health_loss", "health_epoch_loss", "health_grad_norm", "health_weight_norm", "health_update_ratio",
-          "health_act_mean", "health_act_std", "health_dead_layers", "health_saturated_layers", "health_symmetric"]
+          "health_act_mean", "health_act_std", "health_dead_layers", "health_saturated_layers", "health_symmetric",
+          "health_unit_spread"]
 
 
 def _export(url: str, study: str, path: Path) -> Path:

@@ -38,7 +38,8 @@ HEALTH_SERIES = "health_series"
 #: as ``..._layers``: ``health_dead`` and ``health_saturated`` are the largest share at the last probe).
 FIGURES = {"grad_norm": "health_grad_norm", "weight_norm": "health_weight_norm", "update_ratio": "health_update_ratio",
            "act_mean": "health_act_mean", "act_std": "health_act_std", "dead": "health_dead_layers",
-           "saturated": "health_saturated_layers", "symmetric": "health_symmetric"}
+           "saturated": "health_saturated_layers", "symmetric": "health_symmetric",
+           "unit_spread": "health_unit_spread"}
 
 
 def health_attrs(series: HealthSeries, diagnosis: Diagnosis) -> dict[str, Any]:

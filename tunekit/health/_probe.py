@@ -96,12 +96,17 @@ def _unit_shares(act: np.ndarray, activation: str) -> tuple[float | None, float 
     return dead, float(np.mean(np.mean(at_bound, axis=0) >= threshold("saturated_samples")))
 
 
-def _symmetric(kernel: np.ndarray, bias: np.ndarray | None) -> bool:
-    """All columns (units) of ``kernel`` identical, and their biases too."""
+def _symmetric(kernel: np.ndarray, bias: np.ndarray | None) -> tuple[bool, float | None]:
+    """Whether all columns (units) of ``kernel`` are identical, and their biases too; and the
+    units' spread: the largest difference between two units' weights on one input, relative to
+    the largest weight (0 for identical units; None for an all-zero or non-finite layer)."""
     cols = kernel if bias is None else np.vstack([kernel, bias[None, :]])
     scale = float(np.max(np.abs(cols))) if cols.size else 0.0
     spread = float(np.max(np.ptp(cols, axis=1))) if cols.size else 0.0
-    return bool(spread <= threshold("symmetry_tolerance") * scale) if math.isfinite(spread) else False
+    if not math.isfinite(spread):
+        return False, None
+    relative = spread / scale if scale > 0 and math.isfinite(scale) else None
+    return bool(spread <= threshold("symmetry_tolerance") * scale), relative
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -141,7 +146,8 @@ class HealthProbe(keras.callbacks.Callback):
                                    activations=[a for _, _, a in self._layout],
                                    units=[int(layers[i].units) for i, _, _ in self._layout])
         self._due = set(probe_epochs(int((self.params or {}).get("epochs") or 1)))
-        self._probe(0)
+        if 0 in self._due:
+            self._probe(0)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         loss = (logs or {}).get("loss")
@@ -205,7 +211,7 @@ class HealthProbe(keras.callbacks.Callback):
         loss, grads, acts = self._forward()
         layers = self.model.layers
         figures: dict[str, list[Any]] = {k: [] for k in ("grad_norm", "weight_norm", "act_mean", "act_std", "dead",
-                                                         "saturated", "symmetric")}
+                                                         "saturated", "symmetric", "unit_spread")}
         ratios: list[float | None] = []
         current: list[np.ndarray] = []
         for n, ((i, _, activation), grad, act) in enumerate(zip(self._layout, grads, acts)):
@@ -223,6 +229,8 @@ class HealthProbe(keras.callbacks.Callback):
             figures["act_std"].append(_round(float(np.std(act))))
             figures["dead"].append(None if dead is None else round(dead, 4))
             figures["saturated"].append(None if saturated is None else round(saturated, 4))
-            figures["symmetric"].append(_symmetric(kernel, bias))
+            symmetric, spread = _symmetric(kernel, bias)
+            figures["symmetric"].append(symmetric)
+            figures["unit_spread"].append(_round(spread))
         self._previous = current
         self.series.add(epoch=epoch, loss=_round(float(loss)), update_ratio=ratios, **figures)

@@ -111,12 +111,13 @@ class HealthSeries:
     dead: list[list[float | None]] = field(default_factory=list)
     saturated: list[list[float | None]] = field(default_factory=list)
     symmetric: list[list[bool]] = field(default_factory=list)
+    unit_spread: list[list[float | None]] = field(default_factory=list)
 
     def add(self, *, epoch: int, loss: float | None, update_ratio: Sequence[float | None] | None = None,
             **per_layer: Sequence[Any]) -> None:
         """Append the figures of the probe after ``epoch`` (``loss``: the probe batch's loss;
-        ``per_layer``: grad_norm, weight_norm, act_mean, act_std, dead, saturated, symmetric, each a
-        list over ``layers``)."""
+        ``per_layer``: grad_norm, weight_norm, act_mean, act_std, dead, saturated, symmetric and
+        optionally unit_spread, each a list over ``layers``)."""
         self.epochs.append(epoch)
         self.loss.append(loss)
         self.update_ratio.append(list(update_ratio) if update_ratio is not None else [None] * len(self.layers))
