@@ -38,7 +38,7 @@ def test_quick_lesson_writes_a_page_with_figures_and_a_verdict(name: str, db_url
     names = {s.study_name for s in optuna.get_all_study_summaries(db_url)}
     planned = lesson.studies(True)
     assert {study_name(name, s.key, quick=True) for s in planned} <= names
-    assert result.trials == sum(s.n_trials for s in planned)
+    assert result.n_trials == sum(s.n_trials for s in planned)
 
 
 @pytest.mark.slow
@@ -49,7 +49,7 @@ def test_a_lesson_run_again_resumes_and_trains_nothing_new(db_url: str, tmp_path
     assert result.exit_code == 0, result.output
     assert f"initialization: {first.verdict.outcome}." in result.output
     study = optuna.load_study(study_name=study_name("initialization", "seed0", quick=True), storage=db_url)
-    assert len(study.trials) == first.trials  # nothing trained twice
+    assert len(study.trials) == first.n_trials  # nothing trained twice
     page = (tmp_path / "initialization.md").read_text()
     # redrawn from the stored trials: the page keeps the time of the run that trained them
     assert "this page was redrawn" in page
@@ -65,7 +65,7 @@ def test_a_lesson_finished_by_a_second_run_records_no_time(db_url: str, tmp_path
                                                                                         quick=True), seed=item.seed)
     result = run_lesson("initialization", quick=True, storage=db_url, out_dir=tmp_path)
     page = (tmp_path / "initialization.md").read_text()
-    assert "resumed: 2 of the 6 trials had run before" in page and result.trials == 6
+    assert "resumed: 2 of the 6 trials had run before" in page and result.n_trials == 6
     assert recorded_seconds("initialization", tmp_path) is None  # a partial time is not a lesson's time
 
 

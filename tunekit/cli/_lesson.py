@@ -12,8 +12,7 @@ DOCS = Path("docs/lessons")
 
 
 def _list(out: Path | None) -> None:
-    from tunekit.lessons import LESSONS, get_lesson, recorded_seconds
-    from tunekit.lessons._page import page_verdict
+    from tunekit.lessons import LESSONS, get_lesson, page_verdict, recorded_seconds
 
     folder = out or DOCS
     width = max(len(n) for n in LESSONS)
@@ -58,7 +57,7 @@ def lesson_command(name: str | None, show_list: bool, quick: bool, storage: str 
     result = run_lesson(name, quick=quick, storage=storage, out_dir=out, show_progress=True)
     v = result.verdict
     click.echo(f"{name}: {v.outcome}. {v.summary}")
-    click.echo(f"page: {result.page} ({len(result.figures)} figure(s)); {result.trials} trials in "
+    click.echo(f"page: {result.page} ({len(result.figures)} figure(s)); {result.n_trials} trials in "
                f"{result.seconds / 60:.1f} min")
 
 

@@ -31,7 +31,7 @@ class LessonResult:
     page: Path
     figures: list[Path]
     seconds: float
-    trials: int
+    n_trials: int
 
 
 def study_name(lesson: str, key: str, *, quick: bool) -> str:
@@ -105,7 +105,7 @@ def run_lesson(name: str, *, quick: bool = False, storage: str | None = None, ou
     command = f"tunekit lesson {name}{' --quick' if quick else ''}"
     page = write_page(lesson, verdict, figures, out, command=command, seconds=seconds, quick=quick,
                       trials=len(frame), resumed=resumed, full_seconds=full)
-    return LessonResult(lesson=lesson, verdict=verdict, page=page, figures=figures, seconds=seconds, trials=len(frame))
+    return LessonResult(lesson=lesson, verdict=verdict, page=page, figures=figures, seconds=seconds, n_trials=len(frame))
 
 
 #: Study attribute: how long the lesson took when all its trials ran in one go.
