@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from tunekit._errors import ConfigError
 
@@ -85,3 +85,37 @@ def save(fig: "Figure", folder: Path, name: str) -> Path:
     except OSError as exc:
         raise ConfigError(f"cannot write '{path}': {exc.strerror or exc}") from None
     return path
+
+
+def paired(a: Mapping[int, float], b: Mapping[int, float]) -> tuple[str, float, float, int]:
+    """``a - b`` paired over the seeds both have (non-finite differences left out): the status
+    (``holds`` above two standard errors, ``contradicted`` below minus two, ``no clear
+    difference`` between, ``not measured`` without a pair), the mean difference, its standard
+    error (infinite with one pair) and the number of pairs.
+
+    >>> paired({0: 0.9, 1: 0.8, 2: 0.85}, {0: 0.7, 1: 0.65, 2: 0.7})[0]
+    'holds'
+    >>> paired({0: 0.9}, {0: 0.7})[0]  # one seed says nothing about the noise
+    'no clear difference'
+    """
+    diffs = [a[s] - b[s] for s in sorted(set(a) & set(b)) if _finite(a[s] - b[s])]
+    if not diffs:
+        return "not measured", math.nan, math.inf, 0
+    d = statistics.fmean(diffs)
+    se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.inf
+    status = "holds" if d > 2 * se else "contradicted" if d < -2 * se else "no clear difference"
+    return status, d, se, len(diffs)
+
+
+def outcome(statuses: Sequence[str], *, main: bool = False) -> str:
+    """A lesson's outcome from its claims' statuses: every claim holds -> ``reproduced``; the main
+    claim holds (``main``), or some hold and none is contradicted -> ``partly``; else ``not reproduced``.
+
+    >>> outcome(["holds", "no clear difference"]), outcome(["holds", "contradicted"], main=True)
+    ('partly', 'partly')
+    """
+    if statuses and all(s == "holds" for s in statuses):
+        return "reproduced"
+    if main or ("holds" in statuses and "contradicted" not in statuses):
+        return "partly"
+    return "not reproduced"

@@ -13,7 +13,7 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunekit.lessons._common import COLORS, complete, figure, mean, save
+from tunekit.lessons._common import COLORS, complete, figure, mean, paired, save
 from tunekit.lessons._lesson import Lesson, LessonStudy, Verdict, seeded_grids
 
 if TYPE_CHECKING:
@@ -68,16 +68,10 @@ def _compare(trials: "pd.DataFrame", activation: str, better: str, worse: str) -
         return {int(s): float(v) for s, v in zip(rows["seed"], rows["value"])}
 
     a, b = acc(better), acc(worse)
-    diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]
-    se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.inf
-    d = statistics.fmean(diffs) if diffs else math.nan
-    if not diffs:
-        status = "not measured"
-    else:
-        status = "holds" if d > 2 * se else "contradicted" if d < -2 * se else "no clear difference"
+    status, d, se, n = paired(a, b)
     return status, _row(f"{better} suits {activation} better than {worse}",
                         f"val_accuracy, {better} vs {worse} (mean over seeds)",
-                        mean(a.values()), mean(b.values()), d, 2 * se, len(diffs), status)
+                        mean(a.values()), mean(b.values()), d, 2 * se, n, status)
 
 
 def verdict(frame: "pd.DataFrame") -> Verdict:

@@ -7,6 +7,7 @@ dashboard show it like any other.
 
 from __future__ import annotations
 
+import datetime
 import sys
 import time
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ def run_lesson(name: str, *, quick: bool = False, storage: str | None = None, ou
     out = Path(out_dir) if out_dir is not None else Path("lessons-quick" if quick else "docs/lessons")
     _check_out(out)
     items = lesson.studies(quick)
+    began = datetime.datetime.now()  # the wall clock Optuna stamps trials with
     start = time.perf_counter()
     studies = _run_studies(lesson, items, quick=quick, storage=storage, show_progress=show_progress)
     frame = lesson_frame(studies)
@@ -100,7 +102,7 @@ def run_lesson(name: str, *, quick: bool = False, storage: str | None = None, ou
     verdict = lesson.verdict(frame)
     figures = lesson.figures(frame, out)
     seconds = time.perf_counter() - start
-    resumed = _resumed_trials(studies, start)
+    resumed = _resumed_trials(studies, began)
     full = _full_run_seconds(studies, seconds, resumed=resumed, trials=len(frame))
     command = f"tunekit lesson {name}{' --quick' if quick else ''}"
     page = write_page(lesson, verdict, figures, out, command=command, seconds=seconds, quick=quick,
@@ -126,11 +128,10 @@ def _full_run_seconds(studies: Sequence[tuple[LessonStudy, "optuna.Study"]], sec
     return None
 
 
-def _resumed_trials(studies: Sequence[tuple[LessonStudy, "optuna.Study"]], start: float) -> int:
-    """Trials finished before this run started (a resumed lesson): its time is then partial."""
-    import datetime as dt
-
-    began = dt.datetime.now() - dt.timedelta(seconds=time.perf_counter() - start)
+def _resumed_trials(studies: Sequence[tuple[LessonStudy, "optuna.Study"]], began: datetime.datetime) -> int:
+    """Trials finished before this run began (a resumed lesson): its time is then partial.
+    ``began`` is read from the wall clock, as Optuna's trial stamps are (never derived from the
+    monotonic clock, which drifts from it)."""
     return sum(1 for _, s in studies for t in s.get_trials(deepcopy=False)
                if t.datetime_complete is not None and t.datetime_complete < began)
 
