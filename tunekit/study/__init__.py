@@ -22,13 +22,14 @@ from tunekit.study._frames import best_summary, export_trials, studies_frame, tr
 from tunekit.study._health import (
     health_by_param, health_counts, health_summary, health_summary_lines, trial_health, trial_health_lines,
 )
+from tunekit.study._import_kt import KerasTunerImport, import_keras_tuner
 from tunekit.study._run import finished_count, join, run
 from tunekit.study._text import best_lines, best_report, comparison_text, run_summary, trial_line, trials_text
 
 __all__ = [
     "best_lines", "best_report", "best_summary", "compare",
     "comparison_text", "disk_full", "export_trials", "fail_reason", "finished_count", "health_by_param", "health_counts",
-    "health_summary", "health_summary_lines", "join", "kind_counts",
+    "health_summary", "health_summary_lines", "import_keras_tuner", "join", "kind_counts", "KerasTunerImport",
     "load_spec", "load_study", "quiet_optuna", "rebuild_dataset", "require_complete_trial", "run", "run_summary",
     "save_best_model", "startup_note", "studies_frame", "study_name_for", "summarize", "trial_counts", "trial_line",
     "trial_health", "trial_health_lines", "trials_frame", "trials_text",
