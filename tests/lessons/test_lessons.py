@@ -98,12 +98,12 @@ def test_list_shows_every_lesson_with_the_time_of_its_page(tmp_path: Path) -> No
 
 
 def test_list_works_from_the_repository_pages() -> None:
-    """The committed pages come from full runs: each records its time, under 10 minutes."""
+    """The committed pages come from full runs: each records the time of its run (the 10-minute
+    target is read from them by `tunekit lesson --list`, not asserted in a test)."""
     docs = Path(__file__).resolve().parents[2] / "docs" / "lessons"
     for name in LESSONS:
         seconds = recorded_seconds(name, docs)
         assert seconds is not None, f"docs/lessons/{name}.md is missing or was not written by one full run"
-        assert seconds <= 600, f"lesson {name} took {seconds / 60:.1f} min (target 10)"
         assert page_verdict(docs / f"{name}.md") in OUTCOMES
         assert "--quick" not in (docs / f"{name}.md").read_text().split("## What was run")[1].split("##")[0]
 

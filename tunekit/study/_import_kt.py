@@ -22,7 +22,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from tunekit._errors import ConfigError
-from tunekit._records import FAIL_REASON
+from tunekit._records import FAIL_REASON, kind_counts
 from tunekit._storage import delete_new_study, open_storage, study_names
 from tunekit._storage_url import resolve_url
 from tunekit.study._resume import quietly
@@ -211,10 +211,11 @@ def import_keras_tuner(folder: str | Path, *, study_name: str, storage: str | No
     """
     project = find_project(folder)
     oracle = _read(project / "oracle.json")
-    documents = [_read(p) for p in sorted(project.glob("trial_*/trial.json"), key=_order)]
+    paths = sorted(project.glob("trial_*/trial.json"), key=_order)
+    documents = [_read(p) for p in paths]
     if not documents:
         raise ConfigError(f"keras-tuner project '{project}' has no trial_*/trial.json; nothing to import")
-    for doc, path in zip(documents, sorted(project.glob("trial_*/trial.json"), key=_order)):
+    for doc, path in zip(documents, paths):
         if "status" not in doc or "trial_id" not in doc:
             raise ConfigError(f"'{path}' is not a keras-tuner trial (no status or trial_id)")
     name, direction = _objective(documents, objective)
@@ -240,9 +241,8 @@ def import_keras_tuner(folder: str | Path, *, study_name: str, storage: str | No
     except BaseException:
         delete_new_study(rdb, study_name)
         raise
-    counts = {"complete": 0, "failed": 0, "pruned": 0}
-    for t in trials:
-        counts[{TrialState.COMPLETE: "complete", TrialState.FAIL: "failed", TrialState.PRUNED: "pruned"}[t.state]] += 1
+    kinds = kind_counts(trials)
+    counts = {k: kinds[k] for k in ("complete", "failed", "pruned")}
     return KerasTunerImport(study=study, objective=name, direction=study.direction.name.lower(), counts=counts,
                             skipped=skipped)
 
