@@ -160,12 +160,12 @@ def timed_runner_class():
             self.timings.append(self._timing)
             return value
 
-        def _tune(self, model, steps):
-            super()._tune(model, steps)
+        def tune(self, model, steps):
+            super().tune(model, steps)
             start, stored = self._marks["start"]
             self._timing.build = (time.perf_counter() - start) - (self._stored() - stored)
 
-        def _callbacks(self, trial, resolved, *more):
+        def callbacks(self, trial, resolved, *more):
             runner = self
             clock = epoch_clock(self._stored)
             original_end = clock.on_train_end
@@ -176,7 +176,7 @@ def timed_runner_class():
                 runner._marks["fit_end"] = (time.perf_counter(), runner._stored())
 
             clock.on_train_end = on_train_end
-            return [clock, *super()._callbacks(trial, resolved, *more)]
+            return [clock, *super().callbacks(trial, resolved, *more)]
 
     return TimedRunner
 

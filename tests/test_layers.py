@@ -10,14 +10,15 @@ units of the same rank are independent of each other)::
     study
     execution
     _spec
-    factory | data | strategies | health | _storage
+    factory | data | strategies | health | hyper | _storage
     _storage_retry
     _storage_url
     _sqlite_fs
     space
     _output | _units
+    _confirm
     _records
-    _errors | _version | _seeds
+    _errors | _version | _seeds | _quiet_tf
 
 The graph is read with ``ast`` from the source (no import runs), including imports inside
 functions and under ``TYPE_CHECKING``, relative imports, and ``from pkg import module``.
@@ -44,6 +45,7 @@ LAYERS: dict[str, int] = {
     "tunekit.data": 40,
     "tunekit.strategies": 40,
     "tunekit.health": 40,
+    "tunekit.hyper": 40,
     "tunekit._storage": 40,
     "tunekit._storage_retry": 35,
     "tunekit._storage_url": 32,
@@ -51,10 +53,12 @@ LAYERS: dict[str, int] = {
     "tunekit.space": 20,
     "tunekit._output": 10,
     "tunekit._units": 10,
+    "tunekit._confirm": 6,
     "tunekit._records": 5,
     "tunekit._seeds": 0,
     "tunekit._errors": 0,
     "tunekit._version": 0,
+    "tunekit._quiet_tf": 0,
 }
 
 

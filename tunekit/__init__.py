@@ -28,6 +28,7 @@ _LAZY = {
     "build_model": ("tunekit.factory", "build_model"),
     "STRATEGIES": ("tunekit.strategies", "STRATEGIES"),
     "make_sampler": ("tunekit.strategies", "make_sampler"),
+    "HyperParameters": ("tunekit.hyper", "HyperParameters"),  # keras-tuner's hp, for build(hp) type hints
 }
 
 
@@ -48,7 +49,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Bool", "Choice", "ConfigError", "Fixed", "Float", "Int", "PerLayer", "STRATEGIES", "Space",
+    "Bool", "Choice", "ConfigError", "Fixed", "Float", "HyperParameters", "Int", "PerLayer", "STRATEGIES", "Space",
     "StudySpec", "TrialError", "TunekitError", "__version__", "build_model", "join", "load_data", "load_spec",
     "load_study", "make_sampler", "run", "studies_frame", "trials_frame",
 ]

@@ -16,6 +16,12 @@ than to its own parameters:
   the same parameters. The lost trial does not count; the retry counts when it finishes. A
   trial lost more than ``MAX_RETRIES`` times (``tunekit.execution._lost``) is not retried
   again and counts as one failure.
+* **warm-start** (``WARM_START``): a finished trial copied from another study
+  (``run --warm-start NAME``, e.g. an imported keras-tuner search) to seed the strategy; it
+  was not run by this study, so it does not count.
+* **confirmation** (``CONFIRMS``): a finished trial that trains one of the best configurations
+  again with a new seed after the search (``run --confirm K``); counted apart, not toward
+  ``--trials``. An interrupted or lost one is told apart as below, and queued again.
 * **stopped** (``STOPPED_RUN``): the run stopped during the trial, on a configuration or
   strategy error (exit 2) or a heartbeat that could not be recorded (exit 1); its
   ``fail_reason`` says why. It does not count, so the corrected command runs the whole budget.
@@ -31,6 +37,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError
 
+#: Trial user attr: the number of the search trial whose configuration a confirmation trial trains
+#: again with a new seed (``run --confirm K``, ``tunekit._confirm``).
+CONFIRMS = "confirms"
+#: Trial user attr: the study a warm-start trial was copied from (``run --warm-start NAME``).
+WARM_START = "warm_start"
 #: Trial user attr: why a FAILED trial failed (one line).
 FAIL_REASON = "fail_reason"
 #: The ``fail_reason`` of a trial stopped by Ctrl-C or SIGTERM (it does not count).
@@ -60,7 +71,8 @@ METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
     "regression": ("val_rmse", "val_mae", "val_mse", "val_loss"),
 }
 #: What a trial is to the budget (``trial_kind``), in the order the counts are shown.
-KINDS = ("complete", "pruned", "failed", "interrupted", "lost", "stopped", "running", "waiting")
+KINDS = ("complete", "pruned", "failed", "interrupted", "lost", "stopped", "confirmation", "warm-start", "running",
+         "waiting")
 #: The kinds that count toward ``--trials``.
 COUNTED = ("complete", "pruned", "failed")
 
@@ -81,14 +93,21 @@ def retried_numbers(trials: Iterable[FrozenTrial]) -> set[int]:
 
 def trial_kind(trial: FrozenTrial, retried: set[int]) -> str:
     """One of ``KINDS``: the trial's state, with a FAIL told apart as ``failed`` (counts),
-    ``interrupted`` or ``lost`` (do not count); ``retried`` from ``retried_numbers``."""
+    ``interrupted`` or ``lost`` (do not count), a finished ``confirmation`` and a copied
+    ``warm-start`` trial (do not count);
+    ``retried`` from ``retried_numbers``."""
+    if trial.user_attrs.get(WARM_START):
+        return "warm-start"
     if trial.state == TrialState.FAIL:
         if trial.user_attrs.get(FAIL_REASON) == INTERRUPTED:
             return "interrupted"
         if trial.user_attrs.get(STOPPED_RUN):
             return "stopped"
-        return "lost" if trial.number in retried else "failed"
-    return trial.state.name.lower()
+        if trial.number in retried:
+            return "lost"
+    if CONFIRMS in trial.user_attrs and trial.state in FINISHED:
+        return "confirmation"
+    return "failed" if trial.state == TrialState.FAIL else trial.state.name.lower()
 
 
 def kind_counts(trials: Sequence[FrozenTrial]) -> dict[str, int]:

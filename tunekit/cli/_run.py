@@ -91,17 +91,26 @@ def progress(quiet: bool) -> tuple[bool, Callable[[Any, Any], None]]:
               help="Probe every trial's layers and store why it did or did not train (see `tunekit health`).")
 @click.option("--prune-unhealthy", is_flag=True,
               help="Stop a trial diagnosed exploding, dead or symmetric after its first epoch (recorded PRUNED).")
+@click.option("--warm-start", "warm_start", default=None, metavar="NAME",
+              help="First copy the complete trials of study NAME (same database, e.g. an imported keras-tuner "
+                   "search) to seed the strategy; they do not count toward --trials.")
+@click.option("--confirm", type=int, default=0, show_default=True, metavar="K",
+              help="After the search, train the K best configurations again with new seeds; the best is then "
+                   "the one with the best mean (mean +/- sd shown). Not counted toward --trials.")
+@click.option("--repeats", type=int, default=2, show_default=True, metavar="R",
+              help="Confirmation runs per configuration with --confirm.")
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | None, storage: str | None,
                 study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...],
                 workers: int, heartbeat: int, grace_period: int | None, db_retry: float | None, health: bool,
-                prune_unhealthy: bool, quiet: bool) -> None:
+                prune_unhealthy: bool, warm_start: str | None, confirm: int, repeats: int, quiet: bool) -> None:
     """Run (or resume) the study defined in STUDY_FILE.
 
     \b
     Examples:
       tunekit run studies/digits.py --strategy tpe --trials 50
       tunekit run studies/digits.py --trials 200 --workers 2
+      tunekit run studies/digits.py --trials 50 --confirm 3
     Ctrl-C marks the running trials FAIL 'interrupted' and exits 130; run again to resume.
     """
     from tunekit._errors import ConfigError
@@ -118,7 +127,7 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
         spec, strategy=strategy, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name,
         seed=seed, epochs=epochs, options=parse_options(options), pruner=pruner, show_progress=progress_bar, on_trial=on_trial,
         workers=workers, heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry, health=health,
-        prune_unhealthy=prune_unhealthy,
+        prune_unhealthy=prune_unhealthy, warm_start=warm_start, confirm=confirm, repeats=repeats,
     )
     summarize(study, storage)
 

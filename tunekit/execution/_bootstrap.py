@@ -45,6 +45,8 @@ class WorkerPlan:
     db_retry: float | None = None
     health: bool = True
     prune_unhealthy: bool = False
+    confirm: int = 0
+    repeats: int = 2
 
     def sampler(self, seed: int | None = None) -> optuna.samplers.BaseSampler:
         """The strategy's sampler, seeded ``seed`` (a worker's own seed) or the study's seed."""
@@ -77,4 +79,5 @@ class WorkerPlan:
         returns why the loop stopped."""
         return work(study, storage, runner or self.runner(), target=self.target, timeout=self.timeout,
                     on_trial=on_trial, heartbeat=self.heartbeat, grace_period=self.grace_period,
-                    interrupts=interrupts, keep_going=keep_going, db_retry=self.db_retry)
+                    interrupts=interrupts, keep_going=keep_going, db_retry=self.db_retry,
+                    confirm=(self.confirm, self.repeats) if self.confirm else None)

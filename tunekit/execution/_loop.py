@@ -23,7 +23,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError, TrialError
-from tunekit._records import FAIL_REASON, INTERRUPTED, STOPPED_RUN, WORKER_ATTR, budget
+from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, STOPPED_RUN, WORKER_ATTR, budget
 from tunekit._storage import study_lock
 from tunekit.execution._lost import error_text, fail_stale, orphans, retry_lost_trial, say_waiting
 from tunekit.execution._signals import Interrupts, WorkerStopped
@@ -88,20 +88,37 @@ class _Heartbeat:
             self._thread.join()
 
 
-def _decide(study: optuna.Study, storage: Any, target: int, grace: float) -> str:
-    """``run``, ``wait``, ``done`` or ``exhausted`` (a grid with no point left); under the lock."""
+def _decide(study: optuna.Study, storage: Any, target: int, grace: float, confirm: tuple[int, int] | None = None) -> str:
+    """``run``, ``wait``, ``done`` or ``exhausted`` (a grid with no point left); under the lock.
+    Once the budget is reached, ``confirm`` (K, R) queues the confirmation trials still missing
+    (``tunekit._confirm``) and keeps the workers at them until every one has finished."""
     fail_stale(study)
     trials = study.get_trials(deepcopy=False)
     has_running = any(t.state == TrialState.RUNNING for t in trials)
     left = budget(trials, orphans(storage, study._study_id, grace) if has_running else ())
     if left.counted >= target:
-        return "done"
+        return "done" if confirm is None else _confirming(study, trials, confirm)
     if left.counted + left.running >= target:
         return "wait"
     free = points_left(study.sampler, study) if left.waiting == 0 else None
     if free is not None and free <= 0:
         return "wait" if left.running else "exhausted"
     return "run"
+
+
+def _confirming(study: optuna.Study, trials: list[FrozenTrial], confirm: tuple[int, int]) -> str:
+    """The confirmation phase: queue what is missing; ``run`` while any is queued, ``wait`` while
+    one runs, then ``done``."""
+    from tunekit._confirm import confirmation_plan
+
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    for params, number in confirmation_plan(trials, k=confirm[0], repeats=confirm[1], maximize=maximize):
+        study.enqueue_trial(params, user_attrs={CONFIRMS: number})
+    pending = [t.state for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
+               if CONFIRMS in t.user_attrs]
+    if TrialState.WAITING in pending:
+        return "run"
+    return "wait" if pending else "done"
 
 
 def _run_one(
@@ -181,8 +198,10 @@ def work(
     keep_going: Callable[[], bool] | None = None,
     poll: float = 1.0,
     db_retry: float | None = None,
+    confirm: tuple[int, int] | None = None,
 ) -> str:
-    """Run trials of ``study`` until it has ``target`` counted trials (one worker's loop).
+    """Run trials of ``study`` until it has ``target`` counted trials (one worker's loop), then,
+    with ``confirm=(K, R)``, the confirmation trials of the K best configurations (R each).
 
     Returns why it stopped: ``done``, ``exhausted`` (grid), ``timeout`` or ``stopped``
     (``keep_going`` said no). Raises KeyboardInterrupt after marking the running trial
@@ -212,7 +231,7 @@ def work(
             if keep_going is not None and not keep_going():
                 return "stopped"
             claim: dict[str, Any] = {}
-            retry.call(_claim, claim, study, storage, target, grace, heartbeat)
+            retry.call(_claim, claim, study, storage, target, grace, heartbeat, confirm)
             decision, trial = claim["decision"], claim.get("trial")
             if decision in ("done", "exhausted"):
                 return decision
@@ -226,13 +245,14 @@ def work(
                 on_trial(study, frozen)
 
 
-def _claim(claim: dict[str, Any], study: optuna.Study, storage: Any, target: int, grace: float, heartbeat: int | None) -> None:
+def _claim(claim: dict[str, Any], study: optuna.Study, storage: Any, target: int, grace: float, heartbeat: int | None,
+           confirm: tuple[int, int] | None = None) -> None:
     """Under the study lock, decide and maybe ask for a trial; results go into ``claim``, so a
     retry after a connection lost while releasing the lock does not ask for a second trial."""
     if "trial" in claim:
         return
     with study_lock(storage, study._study_id):
-        claim["decision"] = _decide(study, storage, target, grace)
+        claim["decision"] = _decide(study, storage, target, grace, confirm)
         if claim["decision"] == "run":
             with warnings.catch_warnings():  # "heartbeat ... supposed to be used with Study.optimize":
                 warnings.simplefilter("ignore", UserWarning)  # this loop runs the heartbeat itself

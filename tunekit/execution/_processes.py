@@ -18,6 +18,7 @@ import tempfile
 import time
 from typing import Any
 
+import cloudpickle
 import optuna
 
 from tunekit._errors import ConfigError, TunekitError
@@ -69,9 +70,9 @@ def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
             from tunekit.execution._tf import limit_tf_threads, quiet_optuna, thread_budget
 
+            limit_tf_threads(thread_budget(n_workers))  # before the plan: a study file's build(hp) loads Keras
             with open(plan_path, "rb") as handle:
                 plan: WorkerPlan = pickle.load(handle)
-            limit_tf_threads(thread_budget(n_workers))
             quiet_optuna()
             study, storage = plan.open(worker_seed(plan.strategy, plan.seed, index))  # the one bootstrap
             runner = plan.runner()
@@ -171,7 +172,7 @@ def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_t
     with tempfile.TemporaryDirectory(prefix="tunekit-") as folder:
         plan_path = os.path.join(folder, "plan.pickle")
         with open(plan_path, "wb") as handle:  # not through the spawn pipe: a big data set would block it
-            pickle.dump(plan, handle)
+            cloudpickle.dump(plan, handle)  # a study file's build(hp) and HyperModel classes by value
         _supervise(plan_path, n_workers, study, on_trial)
 
 

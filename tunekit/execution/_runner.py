@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import optuna
 
 from tunekit._errors import ConfigError, TrialError
-from tunekit._records import FAIL_REASON, INTERRUPTED, PRUNED_REASON
+from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, PRUNED_REASON
 from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit._units import target_units_callback, to_target_units
 from tunekit.execution._health import health_probe, record_health
@@ -59,6 +59,8 @@ def trial_seed(seed: int, number: int) -> int:
 def _report_callback(trial: RunnerTrial, metric: str) -> "keras.callbacks.Callback":
     import keras
 
+    confirming = CONFIRMS in trial.user_attrs
+
     class ReportAndPrune(keras.callbacks.Callback):
         """Reports the study metric after every epoch; stops on a non-finite loss; prunes."""
 
@@ -70,11 +72,12 @@ def _report_callback(trial: RunnerTrial, metric: str) -> "keras.callbacks.Callba
             value = logs.get(metric)
             if value is None:
                 known = ", ".join(sorted(logs))
-                raise ConfigError(f"metric {metric!r} is not computed for this task; available: {known}")
+                raise ConfigError(f"metric {metric!r} is not computed for this model (available: {known}); set "
+                                  "metric= in the StudySpec to one of them, or compile with metrics=['accuracy']")
             value = float(value)
             if math.isfinite(value):
                 trial.report(value, step=epoch)
-                if trial.should_prune():
+                if not confirming and trial.should_prune():  # a confirmation run is never pruned
                     reason = f"pruned at epoch {epoch + 1} ({metric}={value:.4g})"
                     trial.set_user_attr(PRUNED_REASON, reason)
                     raise optuna.TrialPruned(reason)
@@ -215,7 +218,8 @@ class TrialRunner:
 
         ds = self.dataset
         fast = self.speedups
-        resolved = resolve_params(params, task=ds.task)  # once per trial: every builder below uses it as is
+        own = self.spec.model is not None  # the user's build(hp) / HyperModel, not the factory
+        resolved = None if own else resolve_params(params, task=ds.task)  # once per trial: every builder uses it
         seed = trial_seed(self.seed, trial.number)
         trial.set_user_attr("seed", seed)
         if fast.freeze_gc:
@@ -223,18 +227,21 @@ class TrialRunner:
         keras.backend.clear_session()
         with trial_process_state():  # op determinism, logger level, random generators: this trial's only
             keras.utils.set_random_seed(seed)
+            if own:
+                from tunekit.execution._own_model import fit_own_model
+
+                return fit_own_model(self, trial, params, seed)
             return self._fit(trial, resolved, seed)
 
     def _fit(self, trial: RunnerTrial, resolved: "Resolved", seed: int) -> float:
         """``train`` once the parameters are resolved and the seed is set."""
         ds = self.dataset
-        fast = self.speedups
         batch_size = int(resolved["batch_size"])
         steps = max(1, math.ceil(ds.n_train / batch_size))
         model = self._build(trial, resolved, steps)
         probe, after = health_probe(trial, ds, prune=self.prune_unhealthy) if self.health else (None, [])
-        callbacks = self._callbacks(trial, resolved, probe, after)
-        train, val, fit_kwargs = self._inputs(batch_size, seed)
+        callbacks = self.callbacks(trial, resolved, probe, after)
+        train, val, fit_kwargs = self.inputs(batch_size, seed)
         start = time.perf_counter()
         try:
             history = model.fit(
@@ -242,9 +249,16 @@ class TrialRunner:
             )
         finally:
             record_health(trial, probe)
+        return self.finish(trial, model, history, start, val, batch_size)
+
+    def finish(self, trial: RunnerTrial, model: "keras.Model", history: Any, start: float, val: Any,
+               batch_size: int) -> float:
+        """After ``fit``: the training time and epochs, the final validation metrics (in the target's
+        units), the last training metrics, ``on_model``; the study metric's final value."""
+        ds = self.dataset
         trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
         trial.set_user_attr("epochs_run", len(history.history.get("loss", [])))
-        if fast.one_batch_validation:  # the cached pipeline: same traced function, no retrace
+        if not isinstance(val, tuple):  # the cached pipeline: same traced function, no retrace
             final = model.evaluate(val, verbose=0, return_dict=True)
         else:
             final = model.evaluate(*val, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
@@ -297,7 +311,7 @@ class TrialRunner:
         if 4 * count > physical_memory():
             raise TrialError(out_of_memory_message(resolved, **shape))
         model = build_model(resolved, steps_per_epoch=steps, **shape)
-        self._tune(model, steps)
+        self.tune(model, steps)
         if int(model.count_params()) != count:  # never keep a wrong count, should the two ever disagree
             trial.set_user_attr("param_count", int(model.count_params()))
         return model
@@ -313,21 +327,21 @@ class TrialRunner:
         except ConfigError:
             return "out of memory; reduce units or batch_size"
 
-    def _callbacks(self, trial: RunnerTrial, resolved: "Resolved", probe: "keras.callbacks.Callback | None" = None,
-                   after: list["keras.callbacks.Callback"] | None = None) -> list["keras.callbacks.Callback"]:
+    def callbacks(self, trial: RunnerTrial, resolved: "Resolved | None", probe: "keras.callbacks.Callback | None" = None,
+                  after: list["keras.callbacks.Callback"] | None = None) -> list["keras.callbacks.Callback"]:
         """Target units, the health probe (before report-and-prune, so a diverged trial is probed
         before it fails), report-and-prune, pruning on diagnosis (``after``), then what the
-        parameters ask for (early stopping, plateau)."""
+        factory's parameters ask for (early stopping, plateau; none for the user's own model)."""
         from tunekit.factory import training_callbacks
 
         mode = "max" if self._maximize(trial) else "min"
         scale = self.dataset.target_scale
         units = [] if scale is None else [target_units_callback(scale[1])]  # first: the others see target units
         health = [] if probe is None else [probe]
-        return [*units, *health, _report_callback(trial, self.metric), *(after or []),
-                *training_callbacks(resolved, monitor=self.metric, mode=mode)]
+        own = [] if resolved is None else training_callbacks(resolved, monitor=self.metric, mode=mode)
+        return [*units, *health, _report_callback(trial, self.metric), *(after or []), *own]
 
-    def _tune(self, model: "keras.Model", steps: int) -> None:
+    def tune(self, model: "keras.Model", steps: int) -> None:
         """Apply the speed-ups that act on the compiled model."""
         if self.speedups.prebuild_optimizer and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
@@ -336,7 +350,7 @@ class TrialRunner:
         if self.speedups.jit_compile:
             model.jit_compile = True  # Keras warns and keeps False when a layer cannot be compiled
 
-    def _inputs(self, batch_size: int, seed: int) -> tuple[tuple[Any, ...], Any, dict[str, Any]]:
+    def inputs(self, batch_size: int, seed: int) -> tuple[tuple[Any, ...], Any, dict[str, Any]]:
         """(fit's positional data, validation_data, extra fit keyword arguments)."""
         ds = self.dataset
         fast = self.speedups

@@ -19,6 +19,8 @@ import sys
 from types import MappingProxyType
 from typing import Iterator, Mapping
 
+from tunekit._quiet_tf import import_keras_quietly  # noqa: F401 - re-exported (execution uses it before each run)
+
 #: Process-wide state a run changes and leaves changed, and why (docs/DESIGN.md says the same).
 PROCESS_STATE_KEPT: Mapping[str, str] = MappingProxyType({
     "TF_CPP_MIN_LOG_LEVEL": "set to 3 before TensorFlow's first import unless already set (TUNEKIT_TF_VERBOSE=1 "
@@ -28,36 +30,6 @@ PROCESS_STATE_KEPT: Mapping[str, str] = MappingProxyType({
     "tensorflow global seed": "each trial sets it (keras.utils.set_random_seed); TensorFlow has no public way "
                               "to read the previous one back.",
 })
-
-
-def import_keras_quietly() -> None:
-    """Import TensorFlow and Keras with fd 2 silenced during the import only.
-
-    TensorFlow's C++ side prints absl/oneDNN start-up lines before Python can configure
-    logging; they are noise in a CLI. Errors still raise normally after stderr is restored.
-    Set TUNEKIT_TF_VERBOSE=1 to see them.
-    """
-    if "keras" in sys.modules or os.environ.get("TUNEKIT_TF_VERBOSE"):
-        import keras  # noqa: F401
-
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real fd 2 (some embedded interpreters)
-        import keras  # noqa: F401
-
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-        import keras  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def available_cores() -> int:

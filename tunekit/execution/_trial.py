@@ -9,7 +9,7 @@ retrains the best trial (``tunekit.study._best``).
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, runtime_checkable
 
 import optuna
 
@@ -43,6 +43,9 @@ class RunnerTrial(Protocol):
     @property
     def study(self) -> StudyDirection: ...
 
+    @property
+    def user_attrs(self) -> Mapping[str, Any]: ...
+
     def set_user_attr(self, key: str, value: Any) -> None: ...
 
     def report(self, value: float, step: int) -> None: ...
@@ -64,9 +67,21 @@ def record_threads(trial: optuna.Trial) -> None:
 
 
 def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message``."""
+    """``Type: first line of the message``; for TensorFlow's ``Graph execution error:`` (whose
+    first line says nothing), the cause it ends with and the Python line it names last.
+
+    >>> one_line(ValueError("bad units; more on the next line" + chr(10) + "more"))
+    'ValueError: bad units; more on the next line'
+    """
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    if first.startswith("Graph execution error") and len(lines) > 1:
+        causes = [line for line in lines if not line.startswith(("File ", "[[", "Detected at node", "Graph execution"))]
+        where = [line for line in lines if line.startswith("File ")]
+        if causes:
+            first = causes[-1] + (f" ({where[-1]})" if where else "")
+    return f"{type(exc).__name__}: {first}"
 
 
 def stop_run(trial: RunnerTrial, reason: str) -> None:

@@ -196,9 +196,16 @@ class HealthProbe(keras.callbacks.Callback):
         import tensorflow as tf
 
         loss = self.model.loss
+        if isinstance(loss, str):  # a model compiled with loss="..." (your own build(hp))
+            loss = keras.losses.get(loss)
+            if "sparse_categorical" in getattr(loss, "__name__", ""):
+                loss = keras.losses.SparseCategoricalCrossentropy()
+            else:
+                return lambda h, fn=loss: fn(self._y, h)
         if isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
             if self._onehot is None:
-                self._onehot = tf.one_hot(tf.cast(self._y, "int32"), int(self.model.layers[-1].units))
+                classes = getattr(self.model.layers[-1], "units", None) or self.model.outputs[0].shape[-1]
+                self._onehot = tf.one_hot(tf.cast(self._y, "int32"), int(classes))
             logits = bool(loss.get_config().get("from_logits", False))
             return lambda h: keras.losses.categorical_crossentropy(self._onehot, h, from_logits=logits)
         return lambda h: loss.call(self._y, h)

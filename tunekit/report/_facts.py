@@ -11,6 +11,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._records import require_complete_trial  # noqa: F401  (re-exported for the report)
 from tunekit.data import data_summary
+from tunekit.study._confirmed import best_view, lucky_line
 from tunekit._units import unit_label, with_unit
 
 #: Parameter importances need at least this many complete trials.
@@ -38,7 +39,8 @@ class StudyFacts:
 
     @property
     def best(self) -> FrozenTrial:
-        return self.study.best_trial
+        """The best trial: after ``run --confirm``, the confirmed configuration's search trial."""
+        return best_view(self.study, self.trials).trial
 
     @property
     def param_names(self) -> list[str]:
@@ -68,12 +70,19 @@ class StudyFacts:
         """(label, text) rows describing the study."""
         a = self.attrs
         states = ", ".join(f"{n} {s.lower()}" for s, n in self.counts.items() if n)
-        best = self.best
+        view = best_view(self.study, self.trials)
+        best, c = view.trial, view.confirmed
         unit = unit_label(self.metric, a)  # regression: the target's units, or "standardised" (the loss)
+        shown = (f"{with_unit(best.value, self.metric, a, '.6g')} (trial {best.number})" if c is None else
+                 f"{with_unit(c.mean, self.metric, a, '.6g')} +/- {c.sd:.4g} (mean +/- sd over {c.n} runs of trial "
+                 f"{best.number}'s configuration, confirmed)")
+        lucky = lucky_line(view, lambda v: f"{v:.4g}")
         rows = [
             ("study", self.name),
             ("metric", f"{self.metric} ({self.direction}{'; ' + unit if unit else ''})"),
-            ("best", f"{with_unit(best.value, self.metric, a, '.6g')} (trial {best.number})"),
+            ("best", shown),
+            *([] if view.noise is None else [("noise level", f"{view.noise:.4g} (pooled sd of repeated configurations)")]),
+            *([] if lucky is None else [("single-run best", lucky)]),
             ("trials", states or "none"),
             ("data", data_summary(_json(a.get("dataset"), {}), str(a.get("data", "?")))),
             ("task", str(a.get("task", "?"))),

@@ -11,7 +11,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._records import FAIL_REASON, GRID_POINT, INTERRUPTED
 from tunekit.strategies._finite import FiniteSampler
-from tunekit.strategies._random import IndependentSampler
+from tunekit.strategies._random import IndependentSampler, TrialSeededRandomSampler
 
 if TYPE_CHECKING:
     from tunekit.space import Space
@@ -40,6 +40,8 @@ class GridStrategySampler(IndependentSampler, FiniteSampler):
 
     def __init__(self, *, space: "Space", seed: int | None = None, resolution: int = 5) -> None:
         self._points = space.grid(resolution)
+        self._names = frozenset(space.names)
+        self._outside = TrialSeededRandomSampler(seed=seed)
         order = np.arange(len(self._points))
         if seed is not None:
             order = np.random.default_rng(seed).permutation(order)
@@ -80,6 +82,8 @@ class GridStrategySampler(IndependentSampler, FiniteSampler):
         if gid is None:
             raise RuntimeError("grid exhausted: no grid point left for this trial")
         point = self._points[int(gid)]
+        if param_name not in self._names:  # met in a trial, not declared up front (a build(hp) study): at random
+            return self._outside.sample_independent(study, trial, param_name, param_distribution)
         if param_name not in point:
             raise RuntimeError(f"grid point {gid} has no value for {param_name!r}")
         return point[param_name]

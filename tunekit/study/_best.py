@@ -108,6 +108,20 @@ def rebuild_dataset(study: optuna.Study) -> Any:
     return ds
 
 
+def _own_model(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """``build=`` / ``hypermodel=`` of a study of the user's own model, read again from its study file."""
+    if not attrs.get("model"):
+        return {}
+    from tunekit._spec import load_spec
+
+    source = attrs.get("study_file")
+    if not source or not Path(source).is_file():
+        raise ConfigError(f"study {name!r} trained your own model ({attrs['model']} in {source}), and that file "
+                          "is gone; restore it to retrain the best trial")
+    own = load_spec(source)
+    return {"build": own.build, "hypermodel": own.hypermodel}
+
+
 def _runner(study: optuna.Study, best: optuna.trial.FrozenTrial, dataset: Any, keep: list[Any]) -> Any:
     """The study's own TrialRunner, rebuilt from its attributes; the model it trains goes to ``keep``."""
     from tunekit._spec import StudySpec
@@ -119,6 +133,7 @@ def _runner(study: optuna.Study, best: optuna.trial.FrozenTrial, dataset: Any, k
         data=attrs["data"], space=Space.from_json(attrs["space"]), metric=attrs["metric"],
         direction=study.direction.name.lower(), epochs=epochs, fixed=json.loads(attrs.get("fixed") or "{}"),
         task=attrs["task"], seed=int(attrs.get("data_seed", attrs["seed"])), name=study.study_name,
+        **_own_model(study.study_name, attrs),
     )
     # `run --epochs N` overrides a searched `epochs`; the trial then ran exactly N epochs.
     override = "epochs" in best.params and best.params["epochs"] != epochs and best.user_attrs.get("epochs_run") == epochs
@@ -218,7 +233,7 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
     meta_path = check_output_file(out.with_suffix(".json"), what="the model's JSON")
     require_complete_trial(study)
     summary = best_summary(study)
-    best = study.best_trial
+    best = study.trials[summary["trial"]] if summary.get("confirmed") else study.best_trial  # the confirmed one
     attrs = _attrs(study)
     dataset = rebuild_dataset(study)
     keep: list[Any] = []

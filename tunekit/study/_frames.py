@@ -9,11 +9,13 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from tunekit._confirm import config_key, confirmed
 from tunekit._errors import ConfigError
 from tunekit._records import kind_counts, require_complete_trial
 from tunekit.data import data_summary
 from tunekit._storage import open_storage
 from tunekit.health._attrs import HEALTH, HEALTH_LAYER, HEALTH_REASON, HEALTH_SERIES, health_columns
+from tunekit.study._confirmed import best_view, confirmed_attr, lucky_line
 
 #: Health columns of ``trials_frame`` holding one value per trial, with their dtype (None: pandas'
 #: text dtype, as the other text columns); missing where a trial was not probed.
@@ -80,7 +82,22 @@ def trials_frame(study: optuna.Study, *, curves: bool = False) -> pd.DataFrame:
         by_number = {t.number: t.intermediate_values for t in study.get_trials(deepcopy=False)}
         df["curve"] = [[float(by_number[n][k]) for k in sorted(by_number[n])] for n in df["number"]]
     _add_health(df, study, lists=curves)
+    _add_confirmed(df, study)
     return df
+
+
+def _add_confirmed(df: pd.DataFrame, study: optuna.Study) -> None:
+    """After ``run --confirm``: ``config_mean``, ``config_sd`` and ``config_n`` on every trial of a
+    confirmed configuration (its runs: search and confirmation), missing elsewhere (in place)."""
+    trials = study.get_trials(deepcopy=False)
+    runs = {config_key(c.trial.params): c for c in confirmed(trials)}
+    if not runs:
+        return
+    params = {t.number: t.params for t in trials}
+    rows = [runs.get(config_key(params[n])) for n in df["number"]]
+    df["config_mean"] = pd.array([None if c is None else c.mean for c in rows], dtype="Float64")
+    df["config_sd"] = pd.array([None if c is None else c.sd for c in rows], dtype="Float64")
+    df["config_n"] = pd.array([None if c is None else c.n for c in rows], dtype="Int64")
 
 
 def _add_health(df: pd.DataFrame, study: optuna.Study, *, lists: bool) -> None:
@@ -138,15 +155,20 @@ def _apply_dtypes(df: pd.DataFrame, study: optuna.Study) -> None:
 
 def best_summary(study: optuna.Study) -> dict[str, Any]:
     """The best trial's number, value, parameters and recorded metrics; ConfigError when no
-    trial completed (``require_complete_trial``)."""
+    trial completed (``require_complete_trial``). After ``run --confirm`` the best is the confirmed
+    configuration with the best mean (``confirmed``: mean, sd, n, noise_sd; ``lucky``: the line
+    saying the single-run best was a lucky draw, or None)."""
     require_complete_trial(study)
-    best = study.best_trial
+    view = best_view(study)
+    best = view.trial
     return {
         "study": study.study_name,
         "metric": study.user_attrs.get("metric", "value"),
         "direction": study.direction.name.lower(),
         "trial": best.number,
         "value": best.value,
+        "confirmed": confirmed_attr(view),  # mean, sd, n of the trusted configuration; noise_sd (run --confirm)
+        "lucky": lucky_line(view, lambda v: f"{v:.4g}"),
         "params": dict(best.params),
         "fixed": json.loads(study.user_attrs.get("fixed", "{}")),
         "data": data_summary(json.loads(study.user_attrs.get("dataset") or "{}"), str(study.user_attrs.get("data", "?"))),

@@ -40,8 +40,10 @@ from tunekit.execution import (
     worker_seed,
 )
 from tunekit.strategies import check_options, get_strategy, make_pruner
+from tunekit.study._confirmed import check_confirm, confirmations_missing, record_confirmed
 from tunekit.study._checks import check_compatible, check_fixed, check_join_numbers, check_run_numbers, stored_metric
 from tunekit.study._resume import check_epochs, quietly, resumed
+from tunekit.study._warm import add_warm_start, plan_warm_start
 
 
 def finished_count(study: optuna.Study) -> int:
@@ -162,6 +164,7 @@ def _study_attrs(plan: WorkerPlan, direction: str, data_desc: str) -> dict[str, 
         "max_rows": spec.max_rows,
         "base_dir": spec.base_dir,
         "tunekit_version": __version__,
+        **({} if spec.model is None else {"model": spec.model.label, "study_file": spec.source}),  # your own build(hp)
     }
 
 
@@ -192,6 +195,7 @@ def _run_config(plan: WorkerPlan, pruner_name: str | None, seed_given: bool) -> 
         "strategy": plan.strategy, "options": dict(plan.options), "seed": plan.seed, "seed_given": seed_given,
         "epochs": plan.epochs, "pruner": pruner_name, "n_trials": plan.target, "heartbeat": plan.heartbeat,
         "grace_period": plan.grace_period, "health": plan.health, "prune_unhealthy": plan.prune_unhealthy,
+        **({"confirm": plan.confirm, "repeats": plan.repeats} if plan.confirm else {}),
     }
 
 
@@ -252,8 +256,17 @@ def run(
     db_retry: float | None = None,
     health: bool = True,
     prune_unhealthy: bool = False,
+    warm_start: str | None = None,
+    confirm: int = 0,
+    repeats: int = 2,
 ) -> optuna.Study:
     """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
+
+    ``confirm=K`` then trains the K best distinct configurations ``repeats`` more times each with
+    new seeds (trials marked ``confirms``, not counted toward ``n_trials``) and the study's best
+    becomes the confirmed configuration with the best mean (``tunekit._confirm``).
+    ``warm_start=NAME`` first copies the complete trials of study NAME (same database, e.g. an
+    imported keras-tuner search) that fit the space, to seed the strategy (``study/_warm.py``).
 
 
     ``workers=N`` runs N worker processes on this machine; ``on_trial`` is called for every
@@ -267,6 +280,7 @@ def run(
         >>> study.best_params  # doctest: +SKIP
     """
     grace_period = check_run_numbers(n_trials, workers, heartbeat, grace_period, timeout, epochs)
+    check_confirm(confirm, repeats, n_trials)
     db_retry = db_retry_seconds(db_retry)  # a database server unreachable this long stops the workers
     get_strategy(strategy)
     options = check_options(strategy, options)  # coerced to the declared types ("False" -> False)
@@ -278,19 +292,24 @@ def run(
         seed=spec.seed if seed is None else seed, epochs=epochs, pruner=pruner, url=url,
         study_name=study_name or spec.name or "tunekit", target=n_trials, timeout=timeout,
         heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry, health=health,
-        prune_unhealthy=prune_unhealthy,
+        prune_unhealthy=prune_unhealthy, confirm=confirm, repeats=repeats,
     )
     plan.sampler()  # a strategy that refuses this space says so before the database is touched
 
     rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
     plan, direction, seed_given, note = _resume(rdb, plan, direction, data_desc, pruner_name, given_seed=seed)
+    warm = None if warm_start is None else plan_warm_start(
+        rdb, warm_start, study_name=plan.study_name, space=spec.space, metric=plan.metric, direction=direction,
+        strategy=strategy)
     study = _open_study(rdb, plan, direction, data_desc, _run_config(plan, pruner_name, seed_given))
-    if note is not None:
-        print(f"note: {note}", file=sys.stderr, flush=True)
-    if counted_trials(study) >= n_trials:
+    for line in (note, None if warm is None else add_warm_start(study, warm)):
+        if line is not None:
+            print(f"note: {line}", file=sys.stderr, flush=True)
+    if counted_trials(study) >= n_trials and not confirmations_missing(study, confirm, repeats):
         settle(rdb)
     else:
         _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial, workers=workers)
+    record_confirmed(study)
     return study
 
 
@@ -356,10 +375,12 @@ def join(
         seed=seed, epochs=epochs, pruner=make_pruner(config.get("pruner"), max_epochs=epochs or spec.epochs), url=url,
         study_name=name, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
         db_retry=db_retry, health=bool(config.get("health", True)),
-        prune_unhealthy=bool(config.get("prune_unhealthy", False)),
+        prune_unhealthy=bool(config.get("prune_unhealthy", False)), confirm=int(config.get("confirm") or 0),
+        repeats=int(config.get("repeats") or 2),
     )
     salt = (os.getpid(), socket.gethostname())
     study, rdb = plan.open(worker_seed(strategy, seed, *salt))
     check_fixed(study.user_attrs, spec, name, trained=counted_trials(study) > 0)
     _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial)
+    record_confirmed(study)
     return study

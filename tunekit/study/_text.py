@@ -13,9 +13,10 @@ import optuna
 import pandas as pd
 
 from tunekit._errors import TunekitError
-from tunekit._records import FINISHED, fail_reason, trial_counts
+from tunekit._records import CONFIRMS, FINISHED, fail_reason, trial_counts
 from tunekit._storage import mask, resolve_url
 from tunekit._units import units_table, with_unit
+from tunekit.study._confirmed import best_view, confirmed_attr, lucky_line
 from tunekit.study._frames import best_summary, trials_frame
 
 
@@ -39,7 +40,8 @@ def trial_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, elapsed: fl
         best = "no best yet"
     secs = trial.user_attrs.get("train_seconds")
     took = f" {secs:.1f}s" if isinstance(secs, (int, float)) else ""
-    return f"trial {trial.number:>3} {detail}{took} ({best}; {elapsed:.0f}s elapsed)"
+    of = "" if CONFIRMS not in trial.user_attrs else f" (confirms trial {trial.user_attrs[CONFIRMS]})"
+    return f"trial {trial.number:>3} {detail}{took}{of} ({best}; {elapsed:.0f}s elapsed)"
 
 
 def run_summary(study: optuna.Study, storage: str | None = None) -> Iterator[str]:
@@ -51,18 +53,23 @@ def run_summary(study: optuna.Study, storage: str | None = None) -> Iterator[str
     counted, other = trial_counts(study)
     detail = ", ".join(f"{n} {kind}" for kind, n in counted.items())
     if other:
-        words = {"lost": "lost with its worker"}
+        words = {"lost": "lost with its worker", "confirmation": "confirmation runs (--confirm)"}
         left_out = ", ".join(f"{n} {words.get(kind, kind)}" for kind, n in other.items())
         detail = f"{detail}; not counted: {left_out}" if detail else f"not counted: {left_out}"
     yield (f"study {study.study_name!r} in {url}: {sum(counted.values())} finished trials count toward --trials"
            + (f" ({detail})" if detail else ""))
     metric = study.user_attrs.get("metric", "value")
     try:
-        best = study.best_trial
+        view = best_view(study)
     except ValueError:
         where = "" if storage is None or "***" in url else f" --storage {url}"
         raise TunekitError(f"no trial completed; see the failure reasons with: tunekit trials {study.study_name}{where}") from None
-    yield f"best {metric} = {with_unit(best.value, metric, study.user_attrs)} (trial {best.number})"
+    best = view.trial
+    summary = {"metric": metric, "value": best.value, "trial": best.number, "confirmed": confirmed_attr(view)}
+    yield f"best {metric} = {_best_value(summary, study.user_attrs)}"
+    lucky = lucky_line(view, lambda v: f"{v:.4g}")
+    if lucky:
+        yield f"note: {lucky}"
     yield from (f"  {key}: {_short(value)}" for key, value in best.params.items())
     yield from _health_line(study, "" if storage is None or "***" in url else f" --storage {url}")
     yield (f"open the dashboard: tunekit dashboard{'' if storage is None else ' --storage ' + url}"
@@ -100,8 +107,9 @@ def best_report(study: optuna.Study, save_model: str | None = None,
 def best_lines(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> list[str]:
     """``best_report`` as text: the best value, the data, parameters, scores, trial facts and
     the saved model; ``attrs`` are the study's user attributes (for the units)."""
-    shown = with_unit(report["value"], report["metric"], attrs)
-    lines = [f"study {report['study']!r}: best {report['metric']} = {shown} (trial {report['trial']})"]
+    lines = [f"study {report['study']!r}: best {report['metric']} = {_best_value(report, attrs)}"]
+    if report.get("lucky"):
+        lines.append(f"note: {report['lucky']}")
     if report.get("data"):
         lines.append(f"data: {report['data']}")
     lines.append("params:")
@@ -113,7 +121,9 @@ def best_lines(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> list[str]
     lines += [f"  {key}: {with_unit(value, key, attrs)}" if isinstance(value, float) else f"  {key}: {value}"
               for key, value in sorted(scores.items())]
     lines.append("trial:")
-    lines += [f"  {key}: {_short(value)}" for key, value in sorted(metrics.items()) if key not in scores]
+    lines += [f"  {key}: {_short(value)}" if key != "health_series" else  # the per-probe figures: `tunekit health`
+              f"  {key}: (per layer and probe: tunekit health {report['study']} --trial {report['trial']})"
+              for key, value in sorted(metrics.items()) if key not in scores]
     saved = report.get("saved_model")
     if saved is not None:
         metric, value = saved["metric"], saved["model_metrics"].get(saved["metric"])
@@ -122,6 +132,18 @@ def best_lines(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> list[str]
         lines.append(f"saved the retrained model to {saved['path']} ({metric} {shown}; {same})")
         lines.append(f"wrote {saved['json']}")
     return lines
+
+
+def _best_value(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> str:
+    """``0.9617 (trial 12)``, or after ``--confirm``: ``0.9617 +/- 0.0041 (mean +/- sd over 3 runs of
+    trial 12's configuration, confirmed; noise level 0.0058)``."""
+    metric, confirmed = report["metric"], report.get("confirmed")
+    if not confirmed:
+        return f"{with_unit(report['value'], metric, attrs)} (trial {report['trial']})"
+    noise = confirmed.get("noise_sd")
+    level = "" if noise is None else f"; noise level {noise:.4g} (pooled sd of repeats)"
+    return (f"{with_unit(confirmed['mean'], metric, attrs)} +/- {confirmed['sd']:.4g} (mean +/- sd over "
+            f"{confirmed['n']} runs of trial {report['trial']}'s configuration, confirmed{level})")
 
 
 def _short(value: object) -> object:

@@ -1,0 +1,229 @@
+"""Studies of the user's own Keras model (``build=`` / ``hypermodel=``), trained for real on digits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import textwrap
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+import tunekit
+from tunekit import StudySpec
+from tunekit._errors import ConfigError
+from tunekit._records import budget
+from tunekit._spec import load_spec
+from tunekit.strategies import STRATEGIES
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "execution" / "workers"))
+from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+BUILD = '''
+import keras
+
+from tunekit import StudySpec
+
+
+def build(hp):
+    model = keras.Sequential([keras.Input((64,))])
+    kind = hp.Choice("kind", ["mlp", "wide"])
+    for i in range(hp.Int("num_layers", 1, 2)):
+        model.add(keras.layers.Dense(hp.Int(f"units_{i}", 16, 32, step=16), activation=hp.Choice("activation", ["relu", "tanh"])))
+    with hp.conditional_scope("kind", ["wide"]):
+        if kind == "wide":
+            model.add(keras.layers.Dense(hp.Int("wide_units", 64, 128, step=64), activation="relu"))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-2, sampling="log")),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+spec = StudySpec(data="digits", build=build, epochs=EPOCHS, max_rows=500, fixed={"batch_size": BATCH})
+'''
+
+HYPERMODEL = '''
+import keras
+import keras_tuner as kt
+
+from tunekit import StudySpec
+
+
+class Conv(kt.HyperModel):
+    def build(self, hp):
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Reshape((8, 8, 1)),
+                                  keras.layers.Conv2D(hp.Int("filters", 4, 8, step=4), 3, activation="relu"),
+                                  keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        return model.fit(*args, batch_size=hp.Choice("batch_size", [16, 64]), **kwargs)
+
+
+spec = StudySpec(data="digits", hypermodel=Conv(), epochs=2, max_rows=500)
+'''
+
+
+def write(tmp_path: Path, text: str, name: str = "own", **values: object) -> Path:
+    for key, value in {"EPOCHS": 2, "BATCH": 32, **values}.items():
+        text = text.replace(key, str(value))
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_every_strategy_runs_a_build_study(strategy: str, tmp_path: Path, db_url: str) -> None:
+    if strategy == "gp":
+        pytest.importorskip("torch")
+    spec = load_spec(write(tmp_path, BUILD))
+    study = tunekit.run(spec, strategy=strategy, n_trials=3, storage=db_url, seed=1)
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(done) == 3, [(t.number, t.state, t.user_attrs.get("fail_reason")) for t in study.trials]
+    for t in done:
+        assert {"kind", "num_layers", "units_0", "activation", "lr"} <= set(t.params)  # the user's names
+        assert ("wide_units" in t.params) == (t.params["kind"] == "wide")  # conditional, as declared
+        assert ("units_1" in t.params) == (t.params["num_layers"] == 2)  # met in a trial: define-by-run
+        assert 0.0 <= t.value <= 1.0 and t.user_attrs["val_accuracy"] == t.value and t.user_attrs["param_count"] > 0
+        assert t.user_attrs["health"]  # the health probe walks the user's Sequential model too
+    assert study.user_attrs["model"] == "build(hp)" and study.user_attrs["study_file"] == str(tmp_path / "own.py")
+    assert "units_1" not in json.loads(study.user_attrs["space"])  # recorded with each parameter's default
+
+
+def test_grid_enumerates_a_build_space_exactly(tmp_path: Path, db_url: str) -> None:
+    text = BUILD.replace('hp.Float("lr", 1e-3, 1e-2, sampling="log")', '0.01').replace("range(hp.Int(\"num_layers\", 1, 2))", "range(1)")
+    spec = load_spec(write(tmp_path, text, EPOCHS=1))
+    assert spec.space.grid_size() == 2 * 2 * 2 + 2 * 2  # kind=mlp: units x activation; wide adds wide_units
+    study = tunekit.run(spec, strategy="grid", n_trials=50, storage=db_url)
+    points = [tuple(sorted(t.params.items())) for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(points) == len(set(points)) == spec.space.grid_size()
+    assert sorted(points) == sorted(tuple(sorted(p.items())) for p in spec.space.grid())
+
+
+def test_a_hypermodel_fit_tunes_the_batch_size(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("keras_tuner")
+    spec = load_spec(write(tmp_path, HYPERMODEL, name="conv"))
+    assert spec.space.names == ("filters",)  # fit is not called while recording (as in keras-tuner)
+    study = tunekit.run(spec, strategy="skopt", n_trials=3, storage=db_url)
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(done) == 3
+    assert {t.params["batch_size"] for t in done} <= {16, 64}
+    steps = {t.params["batch_size"]: t for t in done}
+    for batch, t in steps.items():
+        assert t.user_attrs["epochs_run"] == 2
+    assert json.loads(study.user_attrs["space_added"]) == {"batch_size": {"type": "choice", "values": [16, 64],
+                                                                         "when": None}}
+    assert "Conv.fit(hp, model, ...) asked for 'batch_size'" in capsys.readouterr().err
+    assert study.user_attrs["model"] == "Conv.build(hp)"
+
+
+def test_resume_checks_the_recorded_space(tmp_path: Path, db_url: str) -> None:
+    path = write(tmp_path, BUILD)
+    tunekit.run(load_spec(path), strategy="random", n_trials=2, storage=db_url)
+    study = tunekit.run(load_spec(path), strategy="random", n_trials=3, storage=db_url)
+    assert budget(study.trials).counted == 3
+    path.write_text(path.read_text().replace('"tanh"]', '"elu"]'))
+    before = [(t.number, t.state) for t in trials(db_url, "own")]
+    with pytest.raises(ConfigError, match=r"exists with another search space \('activation': Choice"):
+        tunekit.run(load_spec(path), strategy="random", n_trials=4, storage=db_url)
+    assert [(t.number, t.state) for t in trials(db_url, "own")] == before
+
+
+def test_best_retrains_the_users_model(tmp_path: Path, db_url: str) -> None:
+    from conftest import invoke
+
+    path = write(tmp_path, BUILD)
+    tunekit.run(load_spec(path), strategy="tpe", n_trials=2, storage=db_url)
+    result = invoke("best", "own", "--storage", db_url, "--save-model", str(tmp_path / "best.keras"))
+    assert result.exit_code == 0, result.output
+    assert "reproduces the trial" in result.output and (tmp_path / "best.keras").is_file()
+    path.unlink()
+    gone = invoke("best", "own", "--storage", db_url, "--save-model", str(tmp_path / "again.keras"))
+    assert gone.exit_code == 2 and "that file is gone; restore it" in gone.output
+
+
+def test_workers_survive_a_killed_worker_on_a_build_study(tmp_path: Path, db_url: str) -> None:
+    path = write(tmp_path, BUILD.replace("max_rows=500", "max_rows=1797"), name="longown", EPOCHS=60, BATCH=8)
+    proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "3", "--workers", "2",
+                  "--strategy", "random", "--heartbeat", "1", "--grace-period", "3"])
+    victim = wait_for("a running trial", running_trial(db_url, "longown"), procs=[proc], timeout=120)
+    os.kill(worker_pid(victim), signal.SIGKILL)
+    code, out, err = finish(proc)
+    assert code == 0, err
+    everything = trials(db_url, "longown")
+    assert budget(everything).counted == 3
+    retry = [t for t in everything if victim.number in t.system_attrs.get("retry_history", [])]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
+    lost = [t for t in everything if t.number == victim.number][0]
+    assert lost.state == TrialState.FAIL  # the lost configuration, retried as it was (plus what it had not asked yet)
+    assert lost.params.items() <= retry[0].params.items()
+
+
+@pytest.mark.parametrize("declared, message", [
+    ("build=build, hypermodel=object()", "give build= or hypermodel=, not both"),
+    ("build=3", "build= must be a function build(hp)"),
+    ("hypermodel=Model", "hypermodel= needs an instance, got the class Model"),
+    ("build=build, fixed={'optimizer': 'adam'}", "fixed= may hold only batch_size, epochs; set optimizer inside build(hp)"),
+    ("build=lambda hp: None", "declares no hyperparameter"),
+])
+def test_bad_declarations_stop_at_the_study_file(tmp_path: Path, declared: str, message: str) -> None:
+    path = tmp_path / "bad.py"
+    path.write_text("from tunekit import StudySpec\nclass Model:\n    def build(self, hp): hp.Int('u', 1, 2)\n"
+                    "def build(hp):\n    hp.Int('u', 1, 2)\n"
+                    f"spec = StudySpec(data='digits', {declared})\n")
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        load_spec(path)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("returned, message", [
+    ("None", "build(hp) returned NoneType, not a keras.Model; return the compiled model"),
+    ("keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])", "is not compiled; call model.compile"),
+])
+def test_a_build_that_returns_no_compiled_model_stops_the_run(tmp_path: Path, db_url: str, returned: str,
+                                                               message: str) -> None:
+    from conftest import invoke
+
+    path = tmp_path / "wrong.py"
+    path.write_text("import keras\nfrom tunekit import StudySpec\n"
+                    f"def build(hp):\n    hp.Int('u', 1, 2)\n    return {returned}\n"
+                    "spec = StudySpec(data='digits', build=build, epochs=1, max_rows=200)\n")
+    result = invoke("run", str(path), "--storage", db_url, "--trials", "3")
+    assert result.exit_code == 2, result.output
+    assert message in result.output.strip().splitlines()[-1]
+    assert len(trials(db_url, "wrong")) == 1  # stopped after the first trial, which does not count
+
+
+def test_a_missing_keras_tuner_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "keras_tuner", None)  # what an install without the extra raises
+    with pytest.raises(ConfigError) as info:
+        load_spec(write(tmp_path, HYPERMODEL, name="conv"))
+    assert "imports 'keras_tuner', which is not installed (at " in str(info.value)
+    assert str(info.value).endswith("pip install 'tunekit[keras-tuner]' (keras-tuner and the TensorBoard it imports)")
+
+
+def test_a_metric_the_model_does_not_compute_stops_the_run_with_the_ones_it_does(tmp_path: Path, db_url: str) -> None:
+    from conftest import invoke
+
+    path = write(tmp_path, BUILD.replace('metrics=["accuracy"]', 'metrics=[]'), name="nometric")
+    result = invoke("run", str(path), "--storage", db_url, "--trials", "2")
+    assert result.exit_code == 2, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert "metric 'val_accuracy' is not computed for this model (available: loss, val_loss)" in line
+
+
+def test_a_model_that_fails_in_training_fails_its_trial_with_tensorflows_cause(tmp_path: Path, db_url: str) -> None:
+    path = write(tmp_path, BUILD.replace('metrics=["accuracy"]', 'metrics=["accuracy", "mae"]'), name="shapes")
+    study = tunekit.run(load_spec(path), strategy="random", n_trials=2, storage=db_url)
+    reasons = [t.user_attrs["fail_reason"] for t in study.trials]
+    assert len(reasons) == 2 and all(t.state == TrialState.FAIL for t in study.trials)
+    for reason in reasons:  # not TensorFlow's first line ("Graph execution error:"), its cause and where
+        assert reason.startswith("InvalidArgumentError: Incompatible shapes: [32] vs. [32,10]"), reason
+        assert "in mean_absolute_error" in reason

@@ -1,0 +1,136 @@
+"""One trial of the user's own model: ``build(hp)`` (or a keras-tuner ``HyperModel``) under tunekit.
+
+The trial's parameters, sampled by the study's strategy from the recorded space, are the
+``hp`` values; a parameter ``build`` (or the hypermodel's ``fit``) asks for that the recorded
+space lacks is suggested to Optuna there and then (define-by-run), stored with the trial like
+any other, and the study's ``space_added`` attribute lists it (a note says so once per process).
+Training is the runner's: the same data pipeline, seed, callbacks (report-and-prune, health,
+target units), final evaluation and failure handling as a factory trial; a hypermodel that
+overrides ``fit`` gets the arrays and keras-tuner's keyword arguments instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tunekit._errors import ConfigError
+from tunekit.execution._health import health_probe, record_health
+from tunekit.execution._trial import RunnerTrial
+
+if TYPE_CHECKING:
+    import keras
+
+    from tunekit._spec import StudySpec
+    from tunekit.data import Dataset
+    from tunekit.space import Dimension
+
+
+class Runner(Protocol):
+    """What a trial of the user's model uses of the ``TrialRunner`` (its training path)."""
+
+    spec: "StudySpec"
+    dataset: "Dataset"
+    health: bool
+    prune_unhealthy: bool
+
+    def callbacks(self, trial: RunnerTrial, resolved: None, probe: Any = None, after: Any = None) -> list[Any]: ...
+
+    def tune(self, model: "keras.Model", steps: int) -> None: ...
+
+    def inputs(self, batch_size: int, seed: int) -> tuple[tuple[Any, ...], Any, dict[str, Any]]: ...
+
+    def finish(self, trial: RunnerTrial, model: "keras.Model", history: Any, start: float, val: Any,
+               batch_size: int) -> float: ...
+
+#: The study attribute listing the parameters first met in a trial (name -> dimension as JSON).
+SPACE_ADDED = "space_added"
+#: The default batch size of a study that neither fixes nor searches one (keras-tuner's and Keras').
+DEFAULT_BATCH_SIZE = 32
+
+_noted: set[str] = set()
+
+
+def _ask(trial: RunnerTrial):
+    """A suggestion from ``trial`` for a parameter the recorded space lacks (its condition dropped:
+    the ``hp`` object decides activity)."""
+    def ask(dim: "Dimension") -> Any:
+        if not hasattr(trial, "suggest_float"):  # a retraining stand-in has every value already
+            raise ConfigError(f"parameter {dim.name!r} has no value to retrain with; run the study again")
+        return dataclasses.replace(dim, when=None).suggest(trial)
+
+    return ask
+
+
+def _record_added(trial: RunnerTrial, added: dict[str, "Dimension"], where: dict[str, str]) -> None:
+    """Note the parameters first met in this trial on the study (once per name) and on stderr."""
+    study = trial.study
+    stored = json.loads(study.user_attrs.get(SPACE_ADDED) or "{}")
+    new = {n: {k: v for k, v in d.to_dict().items() if k != "name"} for n, d in added.items() if n not in stored}
+    if new:
+        study.set_user_attr(SPACE_ADDED, json.dumps({**stored, **new}, sort_keys=True))
+    fresh = [n for n in added if n not in _noted]
+    _noted.update(fresh)
+    for name in fresh:
+        print(f"note: trial {trial.number}: {where[name]} asked for {name!r}, which recording the space "
+              "(build(hp) with each parameter's default) did not meet; added to the study's space. tpe and random "
+              "learn it as they go; grid, skopt, gp, cmaes, metropolis and anneal draw it at random. Declare it in "
+              "build(hp), before any loop or branch, to search it with them.", file=sys.stderr, flush=True)
+
+
+def _checked(model: Any, label: str) -> "keras.Model":
+    """``model`` when it is a compiled Keras model; ConfigError (the same in every trial) otherwise."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ConfigError(f"{label} returned {type(model).__name__}, not a keras.Model; return the compiled model")
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
+        raise ConfigError(f"{label} returned a model that is not compiled; call model.compile(optimizer=..., "
+                          "loss=..., metrics=['accuracy']) inside it")
+    return model
+
+
+def fit_own_model(runner: Runner, trial: RunnerTrial, params: dict[str, Any], seed: int) -> float:
+    """Build the user's model with this trial's ``hp``, train and evaluate it; the metric's value."""
+    import keras
+
+    from tunekit.hyper import HyperParameters
+
+    spec, ds, source = runner.spec, runner.dataset, runner.spec.model
+    injected = {"epochs", *spec.fixed}  # the runner's keys, not the user's parameters
+    values = {k: v for k, v in params.items() if k in spec.space or k not in injected}
+    hp = HyperParameters(values, ask=_ask(trial))
+    model = _checked(source.build(hp), source.label)
+    in_build = len(hp.asked)
+    if model.built:
+        trial.set_user_attr("param_count", int(model.count_params()))
+    epochs = int(hp.values.get("epochs", params["epochs"]))
+    batch_size = int(hp.values.get("batch_size", params.get("batch_size", DEFAULT_BATCH_SIZE)))
+    sequential = isinstance(model, keras.Sequential) and model.built  # what the health probe can walk
+    probe, after = health_probe(trial, ds, prune=runner.prune_unhealthy) if runner.health and sequential else (None, [])
+    callbacks = runner.callbacks(trial, None, probe, after)
+    start = time.perf_counter()
+    try:
+        if source.own_fit:
+            val: Any = (ds.x_val, ds.y_val)
+            extra = {"batch_size": int(spec.fixed["batch_size"])} if "batch_size" in spec.fixed else {}
+            result = source.fit(hp, model, ds.x_train, ds.y_train, validation_data=val, epochs=epochs,
+                                callbacks=callbacks, verbose=0, **extra)
+            history = result if hasattr(result, "history") else model.history
+        else:
+            if model.built:
+                runner.tune(model, max(1, math.ceil(ds.n_train / batch_size)))
+            train, val, kwargs = runner.inputs(batch_size, seed)
+            history = model.fit(*train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=0, **kwargs)
+    finally:
+        record_health(trial, probe)
+        if hp.asked:
+            trial.set_user_attr("added_params", list(hp.asked))
+            fit_label = f"{type(source.hypermodel).__name__}.fit(hp, model, ...)"
+            where = {n: source.label if i < in_build else fit_label for i, n in enumerate(hp.asked)}
+            _record_added(trial, {n: hp.declared[n] for n in hp.asked}, where)
+    return runner.finish(trial, model, history, start, val, batch_size)
