@@ -99,11 +99,15 @@ def progress(quiet: bool) -> tuple[bool, Callable[[Any, Any], None]]:
                    "the one with the best mean (mean +/- sd shown). Not counted toward --trials.")
 @click.option("--repeats", type=int, default=2, show_default=True, metavar="R",
               help="Confirmation runs per configuration with --confirm.")
+@click.option("--dask", "dask", default=None, metavar="ADDRESS",
+              help="Run the trials as Dask tasks on the scheduler at ADDRESS (tcp://host:8786), or on a local "
+                   "cluster (local, local:N); --workers caps the trials running at once. The study database stays "
+                   "in this process.")
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | None, storage: str | None,
                 study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...],
                 workers: int, heartbeat: int, grace_period: int | None, db_retry: float | None, health: bool,
-                prune_unhealthy: bool, warm_start: str | None, confirm: int, repeats: int, quiet: bool) -> None:
+                prune_unhealthy: bool, warm_start: str | None, confirm: int, repeats: int, dask: str | None, quiet: bool) -> None:
     """Run (or resume) the study defined in STUDY_FILE.
 
     \b
@@ -127,7 +131,7 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
         spec, strategy=strategy, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name,
         seed=seed, epochs=epochs, options=parse_options(options), pruner=pruner, show_progress=progress_bar, on_trial=on_trial,
         workers=workers, heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry, health=health,
-        prune_unhealthy=prune_unhealthy, warm_start=warm_start, confirm=confirm, repeats=repeats,
+        prune_unhealthy=prune_unhealthy, warm_start=warm_start, confirm=confirm, repeats=repeats, dask=dask,
     )
     summarize(study, storage)
 

@@ -16,11 +16,12 @@ ConfigError then leaves an existing database exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import warnings
 from dataclasses import replace
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import optuna
 
@@ -91,9 +92,10 @@ class _ProgressBar:
 
 def _loop(
     study: optuna.Study, rdb: Any, plan: WorkerPlan, *, show_progress: bool,
-    on_trial: Callable[..., None] | None, workers: int = 1,
+    on_trial: Callable[..., None] | None, workers: int = 1, dask: tuple[Any, Any] | None = None,
 ) -> None:
-    """Run ``plan``'s trials in this process (workers=1) or in ``workers`` processes, with a progress bar."""
+    """Run ``plan``'s trials in this process (workers=1), in ``workers`` processes, or as Dask tasks
+    on the cluster of the ``dask`` session (at most ``workers`` at a time), with a progress bar."""
     bar = _ProgressBar(plan.target, study) if show_progress else None
 
     def report(st: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -103,7 +105,9 @@ def _loop(
             on_trial(st, trial)
 
     try:
-        if workers > 1:
+        if dask is not None:
+            _on_dask(study, rdb, plan, dask, workers, report)
+        elif workers > 1:
             run_processes(plan, workers, study, on_trial=report)
         else:
             runner = plan.runner()
@@ -113,6 +117,35 @@ def _loop(
         if bar is not None:
             bar.close()
         settle(rdb)
+
+
+def _on_dask(study: optuna.Study, rdb: Any, plan: WorkerPlan, session: tuple[Any, Any], workers: int,
+             report: Callable[..., None]) -> None:
+    """``run --dask``: say where the cluster's dashboard is, run the trials as its tasks."""
+    from tunekit.execution import run_on_dask
+
+    client = session[0]
+    print(f"dask: {len(client.scheduler_info().get('workers', {}))} workers at {client.scheduler.address}; "
+          f"its dashboard: {client.dashboard_link}", file=sys.stderr, flush=True)
+    run_on_dask(study, rdb, plan, client, workers, on_trial=report)
+
+
+@contextlib.contextmanager
+def _dask_session(address: str | None, workers: int) -> Iterator[tuple[Any, Any] | None]:
+    """The Dask client (and local cluster) of ``run --dask``, connected before the database is
+    touched (an unreachable scheduler changes nothing), closed after the run."""
+    if address is None:
+        yield None
+        return
+    from tunekit.execution import dask_connect
+
+    client, cluster = dask_connect(address, workers)
+    try:
+        yield client, cluster
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _enqueue_defaults(study: optuna.Study, spec: StudySpec, strategy: str) -> None:
@@ -259,8 +292,12 @@ def run(
     warm_start: str | None = None,
     confirm: int = 0,
     repeats: int = 2,
+    dask: str | None = None,
 ) -> optuna.Study:
     """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
+
+    ``dask="tcp://host:8786"`` (or ``"local"``, ``"local:N"``) runs the trials as Dask tasks on
+    that cluster, at most ``workers`` at a time; this process alone writes the study database.
 
     ``confirm=K`` then trains the K best distinct configurations ``repeats`` more times each with
     new seeds (trials marked ``confirms``, not counted toward ``n_trials``) and the study's best
@@ -295,7 +332,17 @@ def run(
         prune_unhealthy=prune_unhealthy, confirm=confirm, repeats=repeats,
     )
     plan.sampler()  # a strategy that refuses this space says so before the database is touched
+    with _dask_session(dask, workers) as session:
+        return _run_plan(plan, spec, seed, data_desc, direction, pruner_name, warm_start, strategy,
+                         n_trials=n_trials, confirm=confirm, repeats=repeats, show_progress=show_progress,
+                         on_trial=on_trial, workers=workers, session=session)
 
+
+def _run_plan(plan: WorkerPlan, spec: StudySpec, seed: int | None, data_desc: str, direction: str,
+              pruner_name: str | None, warm_start: str | None, strategy: str, *, n_trials: int, confirm: int,
+              repeats: int, show_progress: bool, on_trial: Any, workers: int, session: Any) -> optuna.Study:
+    """``run`` once the plan is checked: open or resume the study, run it, record the confirmed best."""
+    url, heartbeat, grace_period = plan.url, plan.heartbeat, plan.grace_period
     rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
     plan, direction, seed_given, note = _resume(rdb, plan, direction, data_desc, pruner_name, given_seed=seed)
     warm = None if warm_start is None else plan_warm_start(
@@ -308,7 +355,7 @@ def run(
     if counted_trials(study) >= n_trials and not confirmations_missing(study, confirm, repeats):
         settle(rdb)
     else:
-        _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial, workers=workers)
+        _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial, workers=workers, dask=session)
     record_confirmed(study)
     return study
 

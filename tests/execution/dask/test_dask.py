@@ -1,0 +1,224 @@
+"""``run --dask``: a real ``dask scheduler`` and real ``dask worker`` processes on loopback, started
+and stopped by the tests; the study database stays in the client (an SQLite file)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tests.conftest import invoke, one_error_line
+from tunekit._records import FAIL_REASON, budget
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workers"))
+from workers_helpers import TUNEKIT, env, finish, start, trials, wait_for  # noqa: E402
+
+pytestmark = pytest.mark.slow
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+class Cluster:
+    """A scheduler and ``n`` workers (no nanny: a killed worker stays dead), each its own process."""
+
+    def __init__(self, folder: Path, n: int) -> None:
+        self.file = folder / "scheduler.json"
+        environment = {**env(), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": environment}
+        self.scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                           "--scheduler-file", str(self.file)], **quiet)
+        wait_for("the scheduler file", lambda: self.file.exists() and self.file.stat().st_size, timeout=60)
+        self.address = json.loads(self.file.read_text())["address"]
+        self.workers = [subprocess.Popen([DASK, "worker", "--scheduler-file", str(self.file), "--nthreads", "1",
+                                          "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}"],
+                                         **quiet) for i in range(n)]
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            if n:
+                client.wait_for_workers(n, timeout=90)
+            self.worker_addresses = sorted(client.scheduler_info()["workers"])
+
+    def stop(self) -> None:
+        for proc in [*self.workers, self.scheduler]:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in [*self.workers, self.scheduler]:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    cluster = Cluster(tmp_path_factory.mktemp("dask3"), 3)
+    yield cluster
+    cluster.stop()
+
+
+def study_file(tmp_path: Path, name: str, epochs: int, space: str = "{'units': Int(4, 16), 'activation': "
+               "Choice(['relu', 'tanh'])}") -> Path:
+    path = tmp_path / f"{name}.py"
+    path.write_text("from tunekit import StudySpec, Int, Choice, Float\n"
+                    f"spec = StudySpec(data='iris', space={space}, fixed={{'n_layers': 1, 'batch_size': 8}}, "
+                    f"epochs={epochs})\n")
+    return path
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_trials_run_as_tasks_on_every_worker(three: Cluster, tmp_path: Path, database: str,
+                                             request: pytest.FixtureRequest) -> None:
+    db_url = request.getfixturevalue("db_url" if database == "sqlite" else "postgres_url")
+    path = study_file(tmp_path, "spread", epochs=3)
+    code, out, err = finish(start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "6", "--workers", "3",
+                                   "--strategy", "random", "--dask", three.address]))
+    assert code == 0, err
+    assert f"workers at {three.address}; its dashboard:" in err
+    done = trials(db_url, "spread")
+    assert budget(done).counted == 6 and all(t.state == TrialState.COMPLETE for t in done)
+    where = {t.user_attrs["worker"] for t in done}
+    assert all(w.startswith("dask tcp://127.0.0.1:") for w in where) and len(where) >= 2, where
+    assert all(t.user_attrs["epochs_run"] == 3 and t.intermediate_values for t in done)
+
+
+def test_grid_on_three_workers_takes_every_point_once(three: Cluster, tmp_path: Path, db_url: str) -> None:
+    path = study_file(tmp_path, "grid", epochs=1, space="{'units': Choice([4, 8, 16]), 'activation': "
+                      "Choice(['relu', 'tanh'])}")
+    code, out, err = finish(start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "20", "--workers",
+                                   "3", "--strategy", "grid", "--dask", three.address]))
+    assert code == 0, err
+    points = [tuple(sorted(t.params.items())) for t in trials(db_url, "grid") if t.state == TrialState.COMPLETE]
+    assert len(points) == len(set(points)) == 6
+
+
+def test_pruning_happens_on_the_cluster(three: Cluster, tmp_path: Path, db_url: str) -> None:
+    import tunekit
+    from tunekit._spec import load_spec
+
+    path = study_file(tmp_path, "prune", epochs=8, space="{'learning_rate': Choice([0.05, 1e-7]), "
+                      "'units': Choice([4, 6, 8, 10, 12, 14])}")
+    study = tunekit.run(load_spec(path), strategy="grid", n_trials=12, storage=db_url, pruner="median",
+                        dask=three.address, workers=1, seed=0)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned, [(t.params, t.value) for t in study.trials]
+    for t in pruned:  # stopped before the last epoch, on a worker, with the pruner's reason
+        assert len(t.intermediate_values) < 8 and t.user_attrs["pruned_reason"].startswith("pruned at epoch")
+        assert t.user_attrs["worker"].startswith("dask tcp://")
+
+
+def test_a_killed_worker_loses_no_finished_trial(tmp_path: Path, db_url: str) -> None:
+    cluster = Cluster(tmp_path, 2)
+    try:
+        path = study_file(tmp_path, "killed", epochs=80)
+        proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "3", "--workers", "2",
+                      "--strategy", "random", "--dask", cluster.address])
+
+        def two_running():
+            return len([t for t in trials(db_url, "killed") if t.state == TrialState.RUNNING]) == 2
+
+        wait_for("two running trials", two_running, procs=[proc], timeout=120)
+        time.sleep(2)  # both tasks started on their workers
+        os.kill(cluster.workers[0].pid, signal.SIGKILL)
+        code, out, err = finish(proc)
+        assert code == 0, err
+        everything = trials(db_url, "killed")
+        assert budget(everything).counted == 3
+        lost = [t for t in everything if str(t.user_attrs.get(FAIL_REASON, "")).startswith("worker lost (dask worker")]
+        assert len(lost) == 1, [(t.number, t.state, t.user_attrs.get(FAIL_REASON)) for t in everything]
+        retry = [t for t in everything if lost[0].number in t.system_attrs.get("retry_history", [])]
+        assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == lost[0].params
+    finally:
+        cluster.stop()
+
+
+def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_url: str) -> None:
+    (tmp_path / "first").mkdir()
+    cluster = Cluster(tmp_path / "first", 1)
+    path = study_file(tmp_path, "gone", epochs=60)
+    command = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random"]
+    try:
+        proc = start([*command, "--dask", cluster.address])
+        wait_for("a running trial", lambda: [t for t in trials(db_url, "gone") if t.state == TrialState.RUNNING],
+                 procs=[proc], timeout=120)
+        os.kill(cluster.scheduler.pid, signal.SIGKILL)
+        code, out, err = finish(proc)
+    finally:
+        cluster.stop()
+    assert code == 1, err
+    assert err.strip().splitlines()[-1].startswith("error: lost the Dask scheduler")
+    assert "run the same command again to resume" in err
+    assert not [t for t in trials(db_url, "gone") if t.state == TrialState.RUNNING]  # interrupted, not counted
+    code, out, err = finish(start([*command, "--dask", "local:1"]))
+    assert code == 0, err
+    assert budget(trials(db_url, "gone")).counted == 2
+
+
+@pytest.mark.parametrize("address, message", [
+    ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
+    ("127.0.0.1:8786", "is not a scheduler address; write tcp://HOST:8786 or local[:N]"),
+    ("local:0", "write local or local:N with N >= 1"),
+    ("slurm", None),
+])
+def test_a_bad_address_is_one_line_and_writes_nothing(tiny_study_file: Path, db_url: str, address: str,
+                                                      message: str | None) -> None:
+    result = invoke("run", str(tiny_study_file), "--storage", db_url, "--trials", "2", "--dask", address)
+    line = one_error_line(result)
+    if message is None:  # dask-jobqueue is the `cluster` extra; with it, its configuration is checked
+        import importlib.util
+
+        installed = importlib.util.find_spec("dask_jobqueue") is not None
+        message = "--dask slurm: " if installed else "--dask slurm needs dask-jobqueue: pip install 'tunekit[cluster]'"
+    assert message in line
+    assert not Path(db_url.removeprefix("sqlite:///")).exists() or optuna.get_all_study_names(db_url) == []
+
+
+def test_ctrl_c_cancels_the_tasks_and_a_rerun_resumes(three: Cluster, tmp_path: Path, db_url: str) -> None:
+    path = study_file(tmp_path, "stopped", epochs=80)
+    command = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--workers", "2", "--strategy",
+               "random", "--dask", three.address]
+    proc = start(command)
+    wait_for("a running trial", lambda: [t for t in trials(db_url, "stopped") if t.state == TrialState.RUNNING],
+             procs=[proc], timeout=120)
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 130, err
+    everything = trials(db_url, "stopped")
+    assert not [t for t in everything if t.state == TrialState.RUNNING]
+    assert all(t.user_attrs.get(FAIL_REASON) == "interrupted" for t in everything if t.state == TrialState.FAIL)
+    code, out, err = finish(start([*command[:-1], three.address]))
+    assert code == 0, err
+    assert budget(trials(db_url, "stopped")).counted == 2
+
+
+def test_workers_without_tunekit_are_one_line_and_write_nothing(tmp_path: Path, tiny_study_file: Path,
+                                                                 db_url: str) -> None:
+    """A worker whose Python cannot import tunekit: started without the site module (no .pth files,
+    so not the editable install) and with only the virtualenv's site-packages on its path."""
+    import site
+
+    cluster = Cluster(tmp_path, 0)
+    packages = [p for p in site.getsitepackages() if p.endswith("site-packages")][0]
+    bare = subprocess.Popen([sys.executable, "-S", "-m", "distributed.cli.dask_worker", cluster.address, "--nthreads",
+                             "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"], cwd=tmp_path,
+                            env={**env(), "PYTHONPATH": packages}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cluster.workers.append(bare)
+    try:
+        from distributed import Client
+
+        with Client(cluster.address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=90)
+        result = invoke("run", str(tiny_study_file), "--storage", db_url, "--trials", "2", "--dask", cluster.address)
+    finally:
+        cluster.stop()
+    line = one_error_line(result)
+    assert f"Dask at {cluster.address}: workers tcp://127.0.0.1:" in line and "cannot import tunekit" in line
+    assert not Path(db_url.removeprefix("sqlite:///")).exists() or optuna.get_all_study_names(db_url) == []

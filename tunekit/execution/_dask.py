@@ -1,0 +1,242 @@
+"""``run --dask ADDRESS``: trials as Dask tasks on a cluster; the study database stays here.
+
+The client process is the only one that opens the study database (the default SQLite file
+works on a cluster without a database server): it claims trials under the study lock as a
+local worker does (``_loop._decide``: the budget, grid points, confirmation), lets the strategy
+choose their parameters, and submits each as a task (``_remote.remote_trial``) with the
+scattered plan, at most ``--workers`` at a time. It keeps the running trials' heartbeats,
+records each result as it arrives, and:
+
+- a Dask worker that dies mid-trial (``KilledWorker``): the trial is failed ``worker lost (dask
+  worker ADDRESS)`` and retried once, as a trial lost with a local worker;
+- Ctrl-C: the tasks are cancelled, their trials marked FAIL ``interrupted``, KeyboardInterrupt;
+- a scheduler that goes away: the running trials are marked interrupted and the run stops with
+  one line (exit 1); the same command resumes.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import CancelledError
+import os
+import time
+import warnings
+from typing import Any, Callable
+
+import optuna
+from optuna.trial import TrialState
+
+from tunekit._errors import ConfigError, TunekitError
+from tunekit._records import FAIL_REASON, INTERRUPTED, WORKER_ATTR
+from tunekit._storage import study_lock
+from tunekit.execution._loop import OnTrial, _decide
+from tunekit.execution._lost import retry_lost_trial
+from tunekit.execution._trial import one_line
+
+#: Seconds to wait for a scheduler to answer before the address is called unreachable.
+CONNECT_TIMEOUT = 10
+#: Seconds a run waits for a scheduler that went away to come back before it stops (exit 1).
+RECONNECT = 20
+
+
+#: Evaluated on every worker before the run: whether it can import tunekit.
+_CAN_IMPORT = "__import__('importlib.util').util.find_spec('tunekit') is not None"
+
+
+def connect(address: str, n_workers: int) -> tuple[Any, Any]:
+    """(client, cluster or None) for ``--dask ADDRESS``: ``local`` or ``local:N`` starts a
+    ``LocalCluster`` (N processes, one thread each; default ``n_workers``); ``slurm``, ``pbs``,
+    ``sge`` or ``lsf`` a dask-jobqueue cluster of ``n_workers`` batch jobs; else the scheduler at
+    ``ADDRESS`` (``tcp://host:8786``). ConfigError, one line, when it cannot be reached or its
+    workers cannot import tunekit."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError("--dask needs Dask: pip install 'dask[distributed]'") from None
+    cluster = None
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by a local cluster's worker processes
+    if address == "local" or address.startswith("local:"):
+        count = address.partition(":")[2]
+        if count and (not count.isdigit() or int(count) < 1):
+            raise ConfigError(f"--dask {address}: write local or local:N with N >= 1 worker processes")
+        import dask
+
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # a dead worker: our retry, once
+            cluster = LocalCluster(n_workers=int(count or n_workers), threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=50)
+        client = Client(cluster)
+    elif address in JOBQUEUES:
+        cluster = _jobqueue(address, n_workers)
+        client = Client(cluster)
+        client.wait_for_workers(1, timeout=600)
+    else:
+        if "://" not in address:
+            raise ConfigError(f"--dask {address!r} is not a scheduler address; write tcp://HOST:8786 or local[:N]")
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}); start one "
+                              "(dask scheduler) or pass --dask local") from None
+    try:
+        answers = client.run(eval, _CAN_IMPORT)  # a builtin: a worker without tunekit can still run it
+    except Exception as exc:  # noqa: BLE001 - a worker that cannot even run the check
+        client.close()
+        raise ConfigError(f"the Dask workers at {address} cannot run tunekit's check ({exc})") from None
+    missing = sorted(w for w, ok in answers.items() if not ok)
+    if missing or not answers:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        what = f"workers {', '.join(missing)} cannot import tunekit" if missing else "the cluster has no worker"
+        raise ConfigError(f"Dask at {address}: {what}; install tunekit in the workers' environment and start them")
+    return client, cluster
+
+
+#: ``--dask NAME`` -> the dask-jobqueue cluster class that submits the workers as batch jobs.
+JOBQUEUES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
+
+
+def _jobqueue(name: str, n_workers: int) -> Any:
+    """A dask-jobqueue cluster configured the ecosystem's way (``~/.config/dask/jobqueue.yaml``, or the
+    file ``DASK_CONFIG`` points to), scaled to ``n_workers`` workers."""
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise ConfigError(f"--dask {name} needs dask-jobqueue: pip install 'tunekit[cluster]'") from None
+    try:
+        cluster = getattr(dask_jobqueue, JOBQUEUES[name])()
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"--dask {name}: the jobqueue configuration is incomplete ({exc}); fill in "
+                          f"jobqueue.{name} in ~/.config/dask/jobqueue.yaml") from None
+    cluster.scale(n_workers)
+    return cluster
+
+
+def _fail(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
+    trial.set_user_attr(FAIL_REASON, reason[:1000])
+    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+
+
+def _record(study: optuna.Study, trial: optuna.Trial, result: dict[str, Any]) -> optuna.trial.FrozenTrial:
+    """Write a finished task's result on the study's trial and tell it."""
+    storage = study._storage
+    for name, value in result["params"].items():
+        if name not in trial.params:  # met on the worker (a build(hp) parameter): stored like any
+            dist = result["distributions"][name]
+            storage.set_trial_param(trial._trial_id, name, dist.to_internal_repr(value), dist)
+    for key, value in result["user_attrs"].items():
+        trial.set_user_attr(key, value)
+    for step, value in sorted(result["intermediate"].items()):
+        trial.report(value, step)
+    state = result["state"]
+    if state == "COMPLETE":
+        return study.tell(trial, result["value"])
+    if state == "PRUNED":
+        return study.tell(trial, state=TrialState.PRUNED)
+    if result["error"] and FAIL_REASON not in result["user_attrs"]:
+        trial.set_user_attr(FAIL_REASON, result["error"][:1000])
+    return study.tell(trial, state=TrialState.FAIL)
+
+
+def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers: int, *,
+                on_trial: OnTrial | None = None, poll: float = 0.5,
+                keep_going: Callable[[], bool] | None = None) -> str:
+    """Run ``plan``'s trials as Dask tasks until the budget (and any confirmation) is done."""
+    from distributed import KilledWorker, wait
+    from distributed.client import FuturesCancelledError
+
+    from tunekit._quiet_tf import import_keras_quietly
+
+    client.run(import_keras_quietly)  # TensorFlow loaded on every worker without its start-up lines
+    scattered = client.scatter(plan, broadcast=True)  # the data set travels once per worker
+    direction = study.direction.name.lower()
+    confirm = (plan.confirm, plan.repeats) if plan.confirm else None
+    grace = float(plan.grace_period or 3 * plan.heartbeat)
+    running: dict[Any, optuna.Trial] = {}
+    started, away = time.monotonic(), 0.0
+    try:
+        while True:
+            timed_out = plan.timeout is not None and time.monotonic() - started >= plan.timeout
+            decision = "wait"
+            while not timed_out and len(running) < n_workers:
+                with study_lock(storage, study._study_id), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... with Study.optimize": beaten here
+                    decision = _decide(study, storage, plan.target, grace, confirm)
+                    trial = study.ask() if decision == "run" else None
+                    if trial is not None:
+                        storage.record_heartbeat(trial._trial_id)
+                if trial is None:
+                    break
+                params = plan.spec.space.sample(trial)
+                snapshot = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+                future = client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction,
+                                       n_workers, pure=False, key=f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}")
+                running[future] = trial
+            if not running:
+                return "timeout" if timed_out else decision if decision in ("done", "exhausted") else "done"
+            try:
+                wait(list(running), timeout=poll, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished within ``poll``: heartbeats, then wait again
+                pass
+            except (CancelledError, FuturesCancelledError):  # Dask cancels them all when the scheduler is gone
+                raise OSError("the connection to the scheduler was lost") from None
+            if client.status != "running":
+                away = away or time.monotonic()
+                if client.status != "connecting" or time.monotonic() - away > RECONNECT:
+                    raise OSError(f"no answer from the scheduler for {time.monotonic() - away:.0f} s")
+            else:
+                away = 0.0
+            done = [f for f in running if f.done()]
+            for trial in running.values():
+                storage.record_heartbeat(trial._trial_id)
+            for future in done:
+                trial = running.pop(future)
+                try:
+                    result = future.result()
+                except KilledWorker as exc:
+                    trial.set_user_attr(WORKER_ATTR, f"dask {exc.last_worker.address}" if getattr(exc, "last_worker", None) else "dask")
+                    _fail(study, trial, f"worker lost (dask worker {getattr(getattr(exc, 'last_worker', None), 'address', '?')})")
+                    retry_lost_trial(study, study._storage.get_trial(trial._trial_id))
+                    continue
+                except Exception as exc:  # noqa: BLE001
+                    if future.status == "cancelled" or isinstance(exc, CancelledError):
+                        running[future] = trial  # marked interrupted with the others below
+                        raise OSError(f"its task {future.key} was cancelled") from None
+                    _fail(study, trial, f"the Dask task failed: {one_line(exc)}")  # e.g. the plan did not unpickle
+                    continue
+                if result["state"] == "CONFIG":
+                    _record(study, trial, {**result, "state": "FAIL"})
+                    raise ConfigError(f"{result['error']} (trial {trial.number} stopped the run)")
+                frozen = _record(study, trial, result)
+                if on_trial is not None:
+                    on_trial(study, frozen)
+    except KeyboardInterrupt:
+        _abandon(study, client, running)
+        raise
+    except (ConfigError, TunekitError):
+        _abandon(study, client, running)
+        raise
+    except (OSError, TimeoutError) as exc:  # the scheduler went away
+        _abandon(study, client, running, cancel=False)
+        raise TunekitError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); the finished trials are kept: "
+                           "run the same command again to resume") from None
+
+
+def _abandon(study: optuna.Study, client: Any, running: dict[Any, optuna.Trial], *, cancel: bool = True) -> None:
+    """Cancel the running tasks and mark their trials FAIL ``interrupted`` (they do not count)."""
+    if cancel:
+        try:
+            client.cancel(list(running))
+        except Exception:  # noqa: BLE001 - the scheduler may be gone already
+            pass
+    for trial in running.values():
+        try:
+            _fail(study, trial, INTERRUPTED)
+        except Exception:  # noqa: BLE001 - keep marking the others
+            pass
+    running.clear()
+
+
+def _remote_trial() -> Callable[..., dict[str, Any]]:
+    from tunekit.execution._remote import remote_trial
+
+    return remote_trial

@@ -1,0 +1,86 @@
+"""The Dask worker's side of a trial (``run --dask``): the study's own runner on the worker.
+
+A task gets the scattered ``WorkerPlan`` (sent once per worker, not once per trial: the data
+set travels with it), the trial's number and the parameters the client's strategy chose, and a
+snapshot of the study's finished trials. It runs the trial through the same ``TrialRunner``
+as a local worker, on an in-memory Optuna study holding that snapshot: the parameters are
+enqueued (so the runner's sampling returns them), and the study's pruner decides on the
+snapshot's curves, so pruning happens on the cluster with no database there. The result (state,
+value, curve, attributes, parameters) goes back to the client, which alone writes the study
+database (an SQLite file works: the workers never open it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial
+
+from tunekit._errors import ConfigError, TrialError
+from tunekit._records import WORKER_ATTR
+
+#: One runner per plan in each worker process: its data pipelines and TensorFlow set up once.
+_RUNNERS: dict[int, Any] = {}
+
+
+class _Numbered:
+    """An in-memory trial that answers with the study's trial number (the training seed is
+    derived from it)."""
+
+    def __init__(self, trial: optuna.Trial, number: int) -> None:
+        self._trial = trial
+        self.number = number
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trial, name)
+
+
+def _runner(plan: Any, n_workers: int) -> Any:
+    if id(plan) not in _RUNNERS:
+        from tunekit.execution._tf import limit_tf_threads, quiet_optuna, thread_budget
+
+        limit_tf_threads(thread_budget(n_workers))
+        quiet_optuna()
+        _RUNNERS.clear()
+        _RUNNERS[id(plan)] = plan.runner()
+    return _RUNNERS[id(plan)]
+
+
+def _where() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def remote_trial(plan: Any, number: int, params: dict[str, Any], snapshot: list[FrozenTrial],
+                 direction: str, n_workers: int) -> dict[str, Any]:
+    """Run trial ``number`` with ``params`` on this worker; what the client records.
+
+    ``state`` is COMPLETE, PRUNED, FAIL or CONFIG (a ConfigError: the client stops the run)."""
+    runner = _runner(plan, n_workers)
+    study = optuna.create_study(direction=direction, pruner=plan.pruner,
+                                sampler=optuna.samplers.RandomSampler(seed=number))
+    study.add_trials(snapshot)
+    study.enqueue_trial(params, skip_if_exists=False)
+    trial = study.ask()
+    trial.set_user_attr(WORKER_ATTR, f"dask {_where()}")
+    state, value, error = "COMPLETE", None, None
+    try:
+        with runner.process_scope():
+            value = runner(_Numbered(trial, number))
+    except optuna.TrialPruned:
+        state = "PRUNED"
+    except ConfigError as exc:
+        state, error = "CONFIG", str(exc)
+    except TrialError as exc:
+        state, error = "FAIL", str(exc)
+    frozen = study._storage.get_trial(trial._trial_id)
+    return {"state": state, "value": value, "error": error, "user_attrs": dict(frozen.user_attrs),
+            "intermediate": dict(frozen.intermediate_values), "params": dict(frozen.params),
+            "distributions": dict(frozen.distributions)}
