@@ -152,6 +152,7 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
     confirm = (plan.confirm, plan.repeats) if plan.confirm else None
     grace = float(plan.grace_period or 3 * plan.heartbeat)
     running: dict[Any, optuna.Trial] = {}
+    asked: list[optuna.Trial] = []  # asked but not yet submitted: a Ctrl-C here must fail it too
     started, away = time.monotonic(), 0.0
     try:
         while True:
@@ -163,6 +164,7 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
                     decision = _decide(study, storage, plan.target, grace, confirm)
                     trial = study.ask() if decision == "run" else None
                     if trial is not None:
+                        asked.append(trial)
                         storage.record_heartbeat(trial._trial_id)
                 if trial is None:
                     break
@@ -171,6 +173,7 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
                 future = client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction,
                                        n_workers, pure=False, key=f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}")
                 running[future] = trial
+                asked.clear()
             if not running:
                 return "timeout" if timed_out else decision if decision in ("done", "exhausted") else "done"
             try:
@@ -210,30 +213,33 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
                 if on_trial is not None:
                     on_trial(study, frozen)
     except KeyboardInterrupt:
-        _abandon(study, client, running)
+        _abandon(study, client, running, asked)
         raise
     except (ConfigError, TunekitError):
-        _abandon(study, client, running)
+        _abandon(study, client, running, asked)
         raise
     except (OSError, TimeoutError) as exc:  # the scheduler went away
-        _abandon(study, client, running, cancel=False)
+        _abandon(study, client, running, asked, cancel=False)
         raise TunekitError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); the finished trials are kept: "
                            "run the same command again to resume") from None
 
 
-def _abandon(study: optuna.Study, client: Any, running: dict[Any, optuna.Trial], *, cancel: bool = True) -> None:
-    """Cancel the running tasks and mark their trials FAIL ``interrupted`` (they do not count)."""
+def _abandon(study: optuna.Study, client: Any, running: dict[Any, optuna.Trial], asked: list[optuna.Trial], *,
+             cancel: bool = True) -> None:
+    """Cancel the running tasks and mark their trials, and any asked but not yet submitted, FAIL
+    ``interrupted`` (they do not count)."""
     if cancel:
         try:
             client.cancel(list(running))
         except Exception:  # noqa: BLE001 - the scheduler may be gone already
             pass
-    for trial in running.values():
+    for trial in [*running.values(), *asked]:
         try:
             _fail(study, trial, INTERRUPTED)
         except Exception:  # noqa: BLE001 - keep marking the others
             pass
     running.clear()
+    asked.clear()
 
 
 def _remote_trial() -> Callable[..., dict[str, Any]]:
