@@ -35,9 +35,12 @@ install: $(STAMP)
 demo: $(BASE)
 	$(BIN)/tunekit run studies/digits.py --strategy tpe --trials 8
 
-# The tests, then every example in tunekit's docstrings (doctests).
+# The tests, then every example in tunekit's docstrings (doctests), in two pytest-xdist worker
+# processes (TEST_WORKERS=0 runs them in this one). A test file stays on one worker (loadfile):
+# its module fixtures (a Dask cluster, a browser) start once.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests tunekit --doctest-modules
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests tunekit --doctest-modules
 
 # Execute the quick-start notebook and write it, plots inline, to notebooks/quickstart.html.
 notebook: $(NBSTAMP)

@@ -60,7 +60,9 @@ def connect(address: str, n_workers: int) -> tuple[Any, Any]:
             raise ConfigError(f"--dask {address}: write local or local:N with N >= 1 worker processes")
         import dask
 
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # a dead worker: our retry, once
+        # allowed-failures 0: a dead worker takes our retry path, once. The worker's statistical
+        # profiler (a stack sample every 10 ms) competes with Keras' Python loop for the GIL.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.profile.enabled": False}):
             cluster = LocalCluster(n_workers=int(count or n_workers), threads_per_worker=1, processes=True,
                                    dashboard_address=":0", silence_logs=50)
         client = Client(cluster)
@@ -138,8 +140,7 @@ def _record(study: optuna.Study, trial: optuna.Trial, result: dict[str, Any]) ->
 
 
 def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers: int, *,
-                on_trial: OnTrial | None = None, poll: float = 0.5,
-                keep_going: Callable[[], bool] | None = None) -> str:
+                on_trial: OnTrial | None = None, poll: float = 0.5) -> str:
     """Run ``plan``'s trials as Dask tasks until the budget (and any confirmation) is done."""
     from distributed import KilledWorker, wait
     from distributed.client import FuturesCancelledError
@@ -153,7 +154,7 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
     grace = float(plan.grace_period or 3 * plan.heartbeat)
     running: dict[Any, optuna.Trial] = {}
     asked: list[optuna.Trial] = []  # asked but not yet submitted: a Ctrl-C here must fail it too
-    started, away = time.monotonic(), 0.0
+    started, away, beaten = time.monotonic(), 0.0, time.monotonic()
     try:
         while True:
             timed_out = plan.timeout is not None and time.monotonic() - started >= plan.timeout
@@ -189,8 +190,10 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
             else:
                 away = 0.0
             done = [f for f in running if f.done()]
-            for trial in running.values():
-                storage.record_heartbeat(trial._trial_id)
+            if time.monotonic() - beaten >= plan.heartbeat / 2:  # a running trial's heartbeat, as a local worker's
+                beaten = time.monotonic()
+                for trial in running.values():
+                    storage.record_heartbeat(trial._trial_id)
             for future in done:
                 trial = running.pop(future)
                 try:

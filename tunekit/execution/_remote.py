@@ -71,9 +71,9 @@ def remote_trial(plan: Any, number: int, params: dict[str, Any], snapshot: list[
     trial = study.ask()
     trial.set_user_attr(WORKER_ATTR, f"dask {_where()}")
     state, value, error = "COMPLETE", None, None
-    try:
-        with runner.process_scope():
-            value = runner(_Numbered(trial, number))
+    try:  # no process_scope: as in a local worker process, the collector's freeze lasts (a new
+        # freeze per task would be a full collection of TensorFlow's heap, some 0.3 s a trial)
+        value = runner(_Numbered(trial, number))
     except optuna.TrialPruned:
         state = "PRUNED"
     except ConfigError as exc:

@@ -182,7 +182,7 @@ def test_a_bad_address_is_one_line_and_writes_nothing(tiny_study_file: Path, db_
 
 
 def test_ctrl_c_cancels_the_tasks_and_a_rerun_resumes(three: Cluster, tmp_path: Path, db_url: str) -> None:
-    path = study_file(tmp_path, "stopped", epochs=80)
+    path = study_file(tmp_path, "stopped", epochs=600)  # trials of some 15 s: the signal lands mid-trial
     command = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--workers", "2", "--strategy",
                "random", "--dask", three.address]
     proc = start(command)
