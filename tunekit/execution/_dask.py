@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from concurrent.futures import CancelledError
 import os
+import shutil
+import sys
 import time
 import warnings
 from typing import Any, Callable
@@ -34,6 +36,8 @@ from tunekit.execution._trial import one_line
 
 #: Seconds to wait for a scheduler to answer before the address is called unreachable.
 CONNECT_TIMEOUT = 10
+#: Seconds ``--dask slurm`` (pbs, sge, lsf) waits for the first batch job's worker.
+JOB_WAIT = 600
 #: Seconds a run waits for a scheduler that went away to come back before it stops (exit 1).
 RECONNECT = 20
 
@@ -69,7 +73,13 @@ def connect(address: str, n_workers: int) -> tuple[Any, Any]:
     elif address in JOBQUEUES:
         cluster = _jobqueue(address, n_workers)
         client = Client(cluster)
-        client.wait_for_workers(1, timeout=600)
+        try:
+            client.wait_for_workers(1, timeout=JOB_WAIT)
+        except TimeoutError:
+            client.close()
+            cluster.close()
+            raise ConfigError(f"--dask {address}: no worker job started within {JOB_WAIT // 60} minutes; see the "
+                              "queue (squeue, qstat, bjobs) and the jobs' logs") from None
     else:
         if "://" not in address:
             raise ConfigError(f"--dask {address!r} is not a scheduler address; write tcp://HOST:8786 or local[:N]")
@@ -104,12 +114,20 @@ def _jobqueue(name: str, n_workers: int) -> Any:
         import dask_jobqueue
     except ImportError:
         raise ConfigError(f"--dask {name} needs dask-jobqueue: pip install 'tunekit[cluster]'") from None
+    kind = getattr(dask_jobqueue, JOBQUEUES[name])
     try:
-        cluster = getattr(dask_jobqueue, JOBQUEUES[name])()
+        cluster = kind()
     except (ValueError, TypeError, KeyError) as exc:
-        raise ConfigError(f"--dask {name}: the jobqueue configuration is incomplete ({exc}); fill in "
+        raise ConfigError(f"--dask {name}: the jobqueue configuration is incomplete ({' '.join(str(exc).split())}); fill in "
                           f"jobqueue.{name} in ~/.config/dask/jobqueue.yaml") from None
+    submit = kind.job_cls.submit_command
+    if shutil.which(submit) is None:  # else every job submission fails in the background and we wait
+        cluster.close()
+        raise ConfigError(f"--dask {name}: {submit} is not on this machine's PATH; run tunekit where {name} jobs "
+                          f"can be submitted (the cluster's login node)")
     cluster.scale(n_workers)
+    print(f"dask: asked {name} for {n_workers} worker job(s); waiting for the first to start", file=sys.stderr,
+          flush=True)
     return cluster
 
 

@@ -166,18 +166,33 @@ def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_u
     ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
     ("127.0.0.1:8786", "is not a scheduler address; write tcp://HOST:8786 or local[:N]"),
     ("local:0", "write local or local:N with N >= 1"),
-    ("slurm", None),
 ])
 def test_a_bad_address_is_one_line_and_writes_nothing(tiny_study_file: Path, db_url: str, address: str,
-                                                      message: str | None) -> None:
+                                                      message: str) -> None:
     result = invoke("run", str(tiny_study_file), "--storage", db_url, "--trials", "2", "--dask", address)
-    line = one_error_line(result)
-    if message is None:  # dask-jobqueue is the `cluster` extra; with it, its configuration is checked
-        import importlib.util
+    assert message in one_error_line(result)
+    assert not Path(db_url.removeprefix("sqlite:///")).exists() or optuna.get_all_study_names(db_url) == []
 
-        installed = importlib.util.find_spec("dask_jobqueue") is not None
-        message = "--dask slurm: " if installed else "--dask slurm needs dask-jobqueue: pip install 'tunekit[cluster]'"
-    assert message in line
+
+@pytest.mark.parametrize("case, message", [
+    ("no extra", "--dask slurm needs dask-jobqueue: pip install 'tunekit[cluster]'"),
+    ("no configuration", "--dask slurm: the jobqueue configuration is incomplete (You must specify how much cores and memory per job"),
+    ("no sbatch", "--dask slurm: sbatch is not on this machine's PATH; run tunekit where slurm jobs can be submitted"),
+])
+def test_a_jobqueue_cluster_that_cannot_start_is_one_line(tiny_study_file: Path, db_url: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch, case: str, message: str) -> None:
+    """dask-jobqueue (the `cluster` extra, installed for the tests): without it, with
+    jobqueue.slurm left at its empty defaults, and on a machine that cannot submit jobs."""
+    import dask
+
+    if case == "no extra":
+        monkeypatch.setitem(sys.modules, "dask_jobqueue", None)  # what `import dask_jobqueue` meets when absent
+    settings = {} if case != "no sbatch" else {"jobqueue.slurm.cores": 1, "jobqueue.slurm.memory": "1GB"}
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{Path(sys.executable).parent}")  # no sbatch here
+    with dask.config.set(settings):
+        result = invoke("run", str(tiny_study_file), "--storage", db_url, "--trials", "2", "--dask", "slurm")
+    assert message in one_error_line(result)
+    assert result.exit_code == 2
     assert not Path(db_url.removeprefix("sqlite:///")).exists() or optuna.get_all_study_names(db_url) == []
 
 
