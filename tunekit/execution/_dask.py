@@ -17,6 +17,7 @@ records each result as it arrives, and:
 from __future__ import annotations
 
 from concurrent.futures import CancelledError
+import json
 import os
 import shutil
 import sys
@@ -31,6 +32,7 @@ from tunekit._errors import ConfigError, TunekitError
 from tunekit._records import FAIL_REASON, INTERRUPTED, WORKER_ATTR
 from tunekit._storage import study_lock
 from tunekit.execution._loop import OnTrial, _decide
+from tunekit.execution._own_model import ADDED_NOTE, SPACE_ADDED
 from tunekit.execution._lost import retry_lost_trial
 from tunekit.execution._trial import one_line
 
@@ -136,6 +138,18 @@ def _fail(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
     study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
 
+def _merge_space_added(study: optuna.Study, number: int, met: dict[str, Any]) -> None:
+    """Parameters a worker met that the recorded space lacks: into the study's ``space_added``, with
+    the note a local run prints (once per name)."""
+    stored = json.loads(study.user_attrs.get(SPACE_ADDED) or "{}")
+    new = {name: dim for name, dim in met.items() if name not in stored}
+    if new:
+        study.set_user_attr(SPACE_ADDED, json.dumps({**stored, **new}, sort_keys=True))
+        for name in sorted(new):
+            print(f"note: trial {number} (on a Dask worker) asked for {name!r}, {ADDED_NOTE}", file=sys.stderr,
+                  flush=True)
+
+
 def _record(study: optuna.Study, trial: optuna.Trial, result: dict[str, Any]) -> optuna.trial.FrozenTrial:
     """Write a finished task's result on the study's trial and tell it."""
     storage = study._storage
@@ -147,6 +161,8 @@ def _record(study: optuna.Study, trial: optuna.Trial, result: dict[str, Any]) ->
         trial.set_user_attr(key, value)
     for step, value in sorted(result["intermediate"].items()):
         trial.report(value, step)
+    if result.get("space_added"):
+        _merge_space_added(study, trial.number, json.loads(result["space_added"]))
     state = result["state"]
     if state == "COMPLETE":
         return study.tell(trial, result["value"])

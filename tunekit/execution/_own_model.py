@@ -49,6 +49,10 @@ class Runner(Protocol):
 
 #: The study attribute listing the parameters first met in a trial (name -> dimension as JSON).
 SPACE_ADDED = "space_added"
+#: The rest of the note on a parameter first met in a trial.
+ADDED_NOTE = ("which recording the space (build(hp) with each parameter's default) did not meet; added to the "
+              "study's space. tpe and random learn it as they go; grid, skopt, gp, cmaes, metropolis and anneal draw "
+              "it at random. Declare it in build(hp), before any loop or branch, to search it with them.")
 #: The default batch size of a study that neither fixes nor searches one (keras-tuner's and Keras').
 DEFAULT_BATCH_SIZE = 32
 
@@ -76,10 +80,7 @@ def _record_added(trial: RunnerTrial, added: dict[str, "Dimension"], where: dict
     fresh = [n for n in added if n not in _noted]
     _noted.update(fresh)
     for name in fresh:
-        print(f"note: trial {trial.number}: {where[name]} asked for {name!r}, which recording the space "
-              "(build(hp) with each parameter's default) did not meet; added to the study's space. tpe and random "
-              "learn it as they go; grid, skopt, gp, cmaes, metropolis and anneal draw it at random. Declare it in "
-              "build(hp), before any loop or branch, to search it with them.", file=sys.stderr, flush=True)
+        print(f"note: trial {trial.number}: {where[name]} asked for {name!r}, {ADDED_NOTE}", file=sys.stderr, flush=True)
 
 
 def _checked(model: Any, label: str) -> "keras.Model":

@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial
 
 from tunekit._errors import ConfigError, TrialError
 from tunekit._records import WORKER_ATTR
+from tunekit.execution._own_model import SPACE_ADDED
 
 #: One runner per plan in each worker process: its data pipelines and TensorFlow set up once.
 _RUNNERS: dict[int, Any] = {}
@@ -81,6 +82,7 @@ def remote_trial(plan: Any, number: int, params: dict[str, Any], snapshot: list[
     except TrialError as exc:
         state, error = "FAIL", str(exc)
     frozen = study._storage.get_trial(trial._trial_id)
-    return {"state": state, "value": value, "error": error, "user_attrs": dict(frozen.user_attrs),
+    added = study.user_attrs.get(SPACE_ADDED)  # parameters met here first (build(hp)): the client merges them
+    return {"state": state, "value": value, "error": error, "user_attrs": dict(frozen.user_attrs), "space_added": added,
             "intermediate": dict(frozen.intermediate_values), "params": dict(frozen.params),
             "distributions": dict(frozen.distributions)}

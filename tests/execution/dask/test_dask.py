@@ -237,3 +237,33 @@ def test_workers_without_tunekit_are_one_line_and_write_nothing(tmp_path: Path, 
     line = one_error_line(result)
     assert f"Dask at {cluster.address}: workers tcp://127.0.0.1:" in line and "cannot import tunekit" in line
     assert not Path(db_url.removeprefix("sqlite:///")).exists() or optuna.get_all_study_names(db_url) == []
+
+
+def test_a_parameter_first_met_on_a_worker_joins_the_study_space(three: Cluster, tmp_path: Path, db_url: str,
+                                                                 capfd: pytest.CaptureFixture) -> None:
+    """A keras-tuner HyperModel whose fit asks for the batch size: met on the Dask worker, it is
+    stored with each trial and in the study's ``space_added``, as on a local run."""
+    pytest.importorskip("keras_tuner")
+    import tunekit
+    from tunekit._spec import load_spec
+
+    path = tmp_path / "conv.py"
+    path.write_text(
+        "import keras\nimport keras_tuner as kt\nfrom tunekit import StudySpec\n\n\n"
+        "class Small(kt.HyperModel):\n"
+        "    def build(self, hp):\n"
+        "        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int('units', 4, 8, step=4)),\n"
+        "                                  keras.layers.Dense(3, activation='softmax')])\n"
+        "        model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+        "        return model\n\n"
+        "    def fit(self, hp, model, *args, **kwargs):\n"
+        "        return model.fit(*args, batch_size=hp.Choice('batch_size', [8, 16]), **kwargs)\n\n\n"
+        "spec = StudySpec(data='iris', hypermodel=Small(), epochs=2)\n")
+    study = tunekit.run(load_spec(path), strategy="random", n_trials=3, storage=db_url, dask=three.address,
+                        workers=2, seed=0)
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(done) == 3 and all(t.params["batch_size"] in (8, 16) for t in done)
+    assert all(t.user_attrs["worker"].startswith("dask tcp://") for t in done)
+    assert json.loads(study.user_attrs["space_added"]) == {"batch_size": {"type": "choice", "values": [8, 16],
+                                                                         "when": None}}
+    assert capfd.readouterr().err.count("(on a Dask worker) asked for 'batch_size'") == 1
