@@ -16,6 +16,7 @@ records each result as it arrives, and:
 
 from __future__ import annotations
 
+import copy
 from concurrent.futures import CancelledError
 import json
 import os
@@ -138,6 +139,17 @@ def _fail(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
     study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
 
+def _curves(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """What a pruner on a worker needs of the finished trials: states, values, curves and system
+    attributes (successive halving's rungs), without the user attributes (half a trial's bytes)."""
+    out = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        slim = copy.copy(t)
+        slim.user_attrs = {}
+        out.append(slim)
+    return out
+
+
 def _merge_space_added(study: optuna.Study, number: int, met: dict[str, Any]) -> None:
     """Parameters a worker met that the recorded space lacks: into the study's ``space_added``, with
     the note a local run prints (once per name)."""
@@ -204,7 +216,7 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
                 if trial is None:
                     break
                 params = plan.spec.space.sample(trial)
-                snapshot = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+                snapshot = _curves(study) if not isinstance(plan.pruner, optuna.pruners.NopPruner) else []
                 future = client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction,
                                        n_workers, pure=False, key=f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}")
                 running[future] = trial
