@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 
 from optuna.trial import FrozenTrial, TrialState
 
-from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, STOPPED_RUN, WARM_START, retried_numbers
+from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, REPEATS, STOPPED_RUN, WARM_START, retried_numbers
 
 #: Study user attr: the confirmed best and the noise level, as JSON (what the dashboard shows).
 CONFIRMED_ATTR = "confirmed_best"
@@ -99,12 +99,13 @@ class Confirmed:
 
 
 def confirmed(trials: Sequence[FrozenTrial]) -> list[Confirmed]:
-    """Every configuration with confirmation runs: its search trial and all its complete values
-    (the search's runs of the same configuration included)."""
+    """Every configuration trained again (confirmation runs, or a noise-aware search's repeats):
+    its first trial and all its complete values (the search's runs of it included)."""
     groups: dict[int, list[FrozenTrial]] = {}
     for t in trials:
-        if CONFIRMS in t.user_attrs:
-            groups.setdefault(int(t.user_attrs[CONFIRMS]), [])
+        for attr in (CONFIRMS, REPEATS):
+            if attr in t.user_attrs:
+                groups.setdefault(int(t.user_attrs[attr]), [])
     by_number = {t.number: t for t in trials}
     out = []
     for number in sorted(groups):
@@ -114,7 +115,7 @@ def confirmed(trials: Sequence[FrozenTrial]) -> list[Confirmed]:
         key = config_key(head.params)
         runs = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None
                 and config_key(t.params) == key and not t.user_attrs.get(WARM_START)]
-        if any(CONFIRMS in t.user_attrs for t in runs):
+        if any(CONFIRMS in t.user_attrs or REPEATS in t.user_attrs for t in runs):
             out.append(Confirmed(trial=head, values=tuple(float(t.value) for t in runs)))
     return out
 

@@ -22,6 +22,8 @@ than to its own parameters:
 * **confirmation** (``CONFIRMS``): a finished trial that trains one of the best configurations
   again with a new seed after the search (``run --confirm K``); counted apart, not toward
   ``--trials``. An interrupted or lost one is told apart as below, and queued again.
+* **repeat** (``REPEATS``): a search trial that trains a configuration again with a new seed
+  (the strategy option ``intensify``); it counts like any search trial.
 * **stopped** (``STOPPED_RUN``): the run stopped during the trial, on a configuration or
   strategy error (exit 2) or a heartbeat that could not be recorded (exit 1); its
   ``fail_reason`` says why. It does not count, so the corrected command runs the whole budget.
@@ -40,6 +42,9 @@ from tunekit._errors import ConfigError
 #: Trial user attr: the number of the search trial whose configuration a confirmation trial trains
 #: again with a new seed (``run --confirm K``, ``tunekit._confirm``).
 CONFIRMS = "confirms"
+#: Trial user attr: the number of the trial whose configuration a noise-aware search trains again
+#: with a new seed (strategy option ``intensify``, ``tunekit.strategies._intensify``); it counts.
+REPEATS = "repeats"
 #: Trial user attr: the study a warm-start trial was copied from (``run --warm-start NAME``).
 WARM_START = "warm_start"
 #: Trial user attr: why a FAILED trial failed (one line).

@@ -30,7 +30,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tunekit._errors import ConfigError, TunekitError
-from tunekit._records import FAIL_REASON, INTERRUPTED, WORKER_ATTR
+from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, REPEATS, WORKER_ATTR
 from tunekit._storage import study_lock
 from tunekit.execution._loop import OnTrial, _decide
 from tunekit.execution._own_model import ADDED_NOTE, SPACE_ADDED
@@ -217,8 +217,9 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
                     break
                 params = plan.spec.space.sample(trial)
                 snapshot = _curves(study) if not isinstance(plan.pruner, optuna.pruners.NopPruner) else []
+                marks = {k: trial.user_attrs[k] for k in (CONFIRMS, REPEATS) if k in trial.user_attrs}
                 future = client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction,
-                                       n_workers, pure=False, key=f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}")
+                                       n_workers, marks, pure=False, key=f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}")
                 running[future] = trial
                 asked.clear()
             if not running:

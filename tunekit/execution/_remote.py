@@ -60,15 +60,16 @@ def _where() -> str:
 
 
 def remote_trial(plan: Any, number: int, params: dict[str, Any], snapshot: list[FrozenTrial],
-                 direction: str, n_workers: int) -> dict[str, Any]:
-    """Run trial ``number`` with ``params`` on this worker; what the client records.
+                 direction: str, n_workers: int, marks: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run trial ``number`` with ``params`` on this worker; what the client records. ``marks``: the
+    trial's ``confirms`` / ``repeats`` attributes (such a run is never pruned).
 
     ``state`` is COMPLETE, PRUNED, FAIL or CONFIG (a ConfigError: the client stops the run)."""
     runner = _runner(plan, n_workers)
     study = optuna.create_study(direction=direction, pruner=plan.pruner,
                                 sampler=optuna.samplers.RandomSampler(seed=number))
     study.add_trials(snapshot)
-    study.enqueue_trial(params, skip_if_exists=False)
+    study.enqueue_trial(params, user_attrs=marks or None, skip_if_exists=False)
     trial = study.ask()
     trial.set_user_attr(WORKER_ATTR, f"dask {_where()}")
     state, value, error = "COMPLETE", None, None

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import optuna
 
 from tunekit._errors import ConfigError, TrialError
-from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, PRUNED_REASON
+from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, PRUNED_REASON, REPEATS
 from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit._units import target_units_callback, to_target_units
 from tunekit.execution._health import health_probe, record_health
@@ -59,7 +59,7 @@ def trial_seed(seed: int, number: int) -> int:
 def _report_callback(trial: RunnerTrial, metric: str) -> "keras.callbacks.Callback":
     import keras
 
-    confirming = CONFIRMS in trial.user_attrs
+    confirming = CONFIRMS in trial.user_attrs or REPEATS in trial.user_attrs
 
     class ReportAndPrune(keras.callbacks.Callback):
         """Reports the study metric after every epoch; stops on a non-finite loss; prunes."""
@@ -77,7 +77,7 @@ def _report_callback(trial: RunnerTrial, metric: str) -> "keras.callbacks.Callba
             value = float(value)
             if math.isfinite(value):
                 trial.report(value, step=epoch)
-                if not confirming and trial.should_prune():  # a confirmation run is never pruned
+                if not confirming and trial.should_prune():  # a confirmation run or a repeat is never pruned
                     reason = f"pruned at epoch {epoch + 1} ({metric}={value:.4g})"
                     trial.set_user_attr(PRUNED_REASON, reason)
                     raise optuna.TrialPruned(reason)

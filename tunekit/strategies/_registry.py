@@ -33,6 +33,9 @@ class Strategy:
     trial, not on the worker (otherwise each worker gets its own seed, so workers do not
     all propose the same first points). ``tries_defaults``: a new study's first trial tries
     the space's declared ``default=`` values (False: the strategy decides every point).
+    ``noise_aware``: the strategy takes the option ``intensify`` (``INTENSIFY``: repeats of the
+    incumbent and its challengers, the strategy told each configuration's mean); False for a
+    strategy that visits each point once (grid).
     A strategy whose sampler runs out of points subclasses ``FiniteSampler``.
     """
 
@@ -44,9 +47,12 @@ class Strategy:
     startup_option: str | None = None
     shares_seed: bool = False
     tries_defaults: bool = True
+    noise_aware: bool = True
 
     def __post_init__(self) -> None:
         declared = {k: o if isinstance(o, Option) else Option(None, None, str(o)) for k, o in self.options.items()}
+        if self.noise_aware:
+            declared.setdefault("intensify", INTENSIFY)
         object.__setattr__(self, "options", declared)
 
     def startup_trials(self, options: Mapping[str, Any] | None = None) -> int:
@@ -59,6 +65,12 @@ class Strategy:
     def defaults(self) -> dict[str, Any]:
         """The default of every declared (typed) option."""
         return {k: o.default for k, o in self.options.items() if o.kind is not None}
+
+
+#: The option every strategy but grid takes: noise-aware search (``tunekit.strategies._intensify``).
+INTENSIFY = Option(int, 0, "noise-aware search: most runs of one configuration (the incumbent and the challengers "
+                   "that could replace it are trained again with new seeds, within --trials; the strategy sees "
+                   "each configuration's mean, e.g. intensify=3); 0: off", low=0, high=20)
 
 
 def _grid(*, space: "Space", seed: int | None, resolution: int = 5) -> "optuna.samplers.BaseSampler":
@@ -162,6 +174,7 @@ STRATEGIES: dict[str, Strategy] = {
             options={"resolution": Option(int, 5, "points per continuous dimension", low=2)},
             shares_seed=True,
             tries_defaults=False,
+            noise_aware=False,
         ),
         Strategy(
             name="random",
@@ -308,8 +321,10 @@ def make_sampler(
     """
     strategy = get_strategy(name)
     given = check_options(name, options)
+    runs = given.pop("intensify", 0)
     try:
-        return strategy.factory(space=space, seed=seed, **{**strategy.defaults(), **given})
+        sampler = strategy.factory(space=space, seed=seed, **{k: v for k, v in {**strategy.defaults(), **given}.items()
+                                                               if k != "intensify"})
     except ImportError as exc:
         if strategy.extra:
             raise ConfigError(
@@ -319,3 +334,8 @@ def make_sampler(
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"strategy {name!r}: bad option value: {exc}") from exc
+    if runs > 1:
+        from tunekit.strategies._intensify import IntensifiedSampler
+
+        return IntensifiedSampler(base=sampler, runs=runs)
+    return sampler

@@ -13,7 +13,7 @@ import optuna
 import pandas as pd
 
 from tunekit._errors import TunekitError
-from tunekit._records import CONFIRMS, FINISHED, fail_reason, trial_counts
+from tunekit._records import CONFIRMS, FINISHED, REPEATS, fail_reason, trial_counts
 from tunekit._storage import mask, resolve_url
 from tunekit._units import units_table, with_unit
 from tunekit.study._confirmed import best_view, confirmed_attr, lucky_line
@@ -40,7 +40,8 @@ def trial_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, elapsed: fl
         best = "no best yet"
     secs = trial.user_attrs.get("train_seconds")
     took = f" {secs:.1f}s" if isinstance(secs, (int, float)) else ""
-    of = "" if CONFIRMS not in trial.user_attrs else f" (confirms trial {trial.user_attrs[CONFIRMS]})"
+    of = "".join(f" ({word} trial {trial.user_attrs[attr]})" for attr, word in ((CONFIRMS, "confirms"), (REPEATS, "repeats"))
+                 if attr in trial.user_attrs)
     return f"trial {trial.number:>3} {detail}{took}{of} ({best}; {elapsed:.0f}s elapsed)"
 
 
