@@ -94,8 +94,10 @@ def mean_view(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     trial carrying the mean of its complete runs; other runs and pending repeats left out.
 
     Example:
+        >>> from optuna.distributions import IntDistribution
         >>> from optuna.trial import create_trial
-        >>> ts = [create_trial(value=v, params={"u": 1}, distributions={}) for v in (.5, .7)]
+        >>> d = {"u": IntDistribution(0, 3)}
+        >>> ts = [create_trial(value=v, params={"u": 1}, distributions=d) for v in (.5, .7)]
         >>> [t.value for t in mean_view(ts)]
         [0.6]
     """
