@@ -18,7 +18,8 @@ from typing import Sequence
 
 #: In run order; modules written by others are included when present.
 MODULES = ("trial_speed", "overhead", "pruning", "memory", "sampler_cost", "fcnet", "workers", "health_cost",
-           "health_prune", "fcnet_confirm", "kt_side_by_side", "dask_cluster")
+           "health_prune", "fcnet_confirm", "fcnet_intensify", "kt_side_by_side",
+           "dask_cluster")
 
 
 def available() -> list[str]:

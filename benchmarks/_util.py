@@ -165,3 +165,43 @@ def command(name: str, quick: bool) -> str:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def names(text: str | None, allowed: Sequence[str], default: Sequence[str], what: str) -> list[str]:
+    """A comma-separated ``--only``/``--datasets`` value as a list; ``default`` when not given;
+    an unknown name stops the benchmark with the names to choose from.
+
+    Example:
+        >>> names("tpe, random", ("random", "tpe"), ("tpe",), "contender")
+        ['tpe', 'random']
+    """
+    chosen = [n.strip() for n in text.split(",")] if text else list(default)
+    unknown = [n for n in chosen if n not in allowed]
+    if unknown:
+        raise SystemExit(f"unknown {what}(s) {unknown}; choose from {list(allowed)}")
+    return chosen
+
+
+def run_jobs(fn: Callable[[Any], tuple[Any, Any]], jobs: Sequence[Any], processes: int,
+             every: int = 50) -> dict[Any, Any]:
+    """``dict(map(fn, jobs))`` in ``processes`` worker processes (``fn`` returns ``(key, result)``),
+    logging progress every ``every`` jobs."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.perf_counter()
+    results: dict[Any, Any] = {}
+    if processes <= 1:
+        outputs: Iterable[tuple[Any, Any]] = map(fn, jobs)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(processes)
+        outputs = pool.map(fn, jobs)
+    try:
+        for i, (key, out) in enumerate(outputs, 1):
+            results[key] = out
+            if i % every == 0 or i == len(jobs):
+                log(f"  {i}/{len(jobs)} ({(time.perf_counter() - t0) / 60:.1f} min)")
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return results

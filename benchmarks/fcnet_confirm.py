@@ -38,7 +38,7 @@ on every table; per table, the best tunekit method with confirmation, its ratio 
 with a bootstrap 95% interval (seeds resampled), met when the ratio is <= 0.5.
 
     python -m benchmarks.fcnet_confirm [--quick] [--seeds N] [--evals N] [--only a,b]
-                                       [--datasets a,b] [--kt-seeds N] [--kt-datasets a,b]
+                                       [--datasets a,b] [--kt-seeds N] [--kt-datasets a,b] [--processes P]
 
 Defaults: 30 seeds x 4 tables x 6 contenders, keras-tuner's oracle on 2 seeds x 2 tables (about
 3.5 min per run of 100 suggestions here), one process: about 25 minutes on the shared 2 cores.
@@ -245,6 +245,15 @@ def _outcome(dataset: str, config: dict[str, Any], reported: float, n: int, numb
             "impossible": reported < best_mean(dataset)}
 
 
+def _keyed_job(job: tuple[str, str, int, int]) -> tuple[tuple[str, str, int], dict[str, Any]]:
+    """``_job`` for ``_util.run_jobs``: keyed by (contender, data set, seed)."""
+    import logging
+
+    logging.getLogger("optuna").setLevel(logging.ERROR)
+    contender, dataset, seed, evals = job
+    return (contender, dataset, seed), _job(contender, dataset, seed, evals)
+
+
 def _job(contender: str, dataset: str, seed: int, evals: int) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
@@ -417,8 +426,8 @@ def report(summary, results, args, contenders, datasets, seeds, kt_runs, wall) -
         f"repeats drawn by new generators), reporting `confirmed_best` (best mean over all the configuration's "
         f"runs). The two arms of a seed share their first {args.evals - K * R} search trials and noise draws.",
         f"{len(seeds)} seeds × {len(datasets)} data sets for tunekit's {', '.join(c for c in contenders if c in STRATEGIES)}"
-        f" and Optuna's `TPESampler(seed=...)` (`optuna-tpe`, defaults){kt_runs}. One process, BLAS held to one "
-        f"thread, on a shared 2-core machine. Wall time of the whole run: {wall / 60:.1f} min.",
+        f" and Optuna's `TPESampler(seed=...)` (`optuna-tpe`, defaults){kt_runs}. {args.processes} process(es), BLAS held to one "
+        f"thread each, on a shared 2-core machine. Wall time of the whole run: {wall / 60:.1f} min.",
         "*True mean* = the table's mean over the reported configuration's 4 repeats; *regret* = its true mean "
         "minus the table's best mean over all 62,208 configurations; *optimism* = the reported value minus the "
         "reported configuration's true mean (losses: < 0 when the study looks better than what it hands over); "
@@ -472,6 +481,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                       "it takes seconds per suggestion (about 3.5 min per 100-evaluation run here)"),
         kt_datasets=dict(type=str, default=None, help="its data sets (default protein_structure,"
                          "parkinsons_telemonitoring, the two issue 3 measured; quick the first of --datasets)"),
+        processes=dict(type=int, default=1, help="worker processes (default 1: the s/run column compares "
+                       "suggestion costs best in one process)"),
     )
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     _util.quiet()
@@ -482,12 +493,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args.evals = args.evals or (40 if args.quick else EVALS)
     if args.evals <= K * R:
         raise SystemExit(f"--evals must exceed the {K * R} confirmation evaluations")
-    contenders = [c.strip() for c in args.only.split(",")] if args.only else list(CONTENDERS)
-    unknown = [c for c in contenders if c not in CONTENDERS]
-    if unknown:
-        raise SystemExit(f"unknown contender(s) {unknown}; choose from {list(CONTENDERS)}")
-    datasets = [d.strip() for d in args.datasets.split(",")] if args.datasets else \
-        list(DATASETS[:2] if args.quick else DATASETS)
+    contenders = _util.names(args.only, CONTENDERS, CONTENDERS, "contender")
+    datasets = _util.names(args.datasets, DATASETS, DATASETS[:2] if args.quick else DATASETS, "data set")
     seeds = list(range(n_seeds))
     kt_seeds = seeds[: args.kt_seeds or (1 if args.quick else 2)]
     kt_datasets = [d.strip() for d in args.kt_datasets.split(",")] if args.kt_datasets else \
@@ -497,13 +504,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         jobs += [("kt-bayesian", d, s) for s in kt_seeds for d in kt_datasets if d in datasets]
     for d in datasets:
         best_mean(d)  # once per data set, before the clock starts
-    _util.log(f"{NAME}: {len(jobs)} runs of {args.evals} evaluations in one process")
+    _util.log(f"{NAME}: {len(jobs)} runs of {args.evals} evaluations in {args.processes} process(es)")
     t0 = time.perf_counter()
-    results: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for i, (c, d, s) in enumerate(jobs, 1):
-        results[(c, d, s)] = _job(c, d, s, args.evals)
-        if i % 25 == 0 or i == len(jobs) or c == "kt-bayesian":
-            _util.log(f"  {i}/{len(jobs)} runs ({(time.perf_counter() - t0) / 60:.1f} min)")
+    results = _util.run_jobs(_keyed_job, [(*job, args.evals) for job in jobs], args.processes, every=25)
     wall = time.perf_counter() - t0
     summary = summarize(results, contenders, datasets)
     kt_runs = ""

@@ -28,7 +28,6 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Sequence
 
 from benchmarks import _util
@@ -224,26 +223,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     _util.quiet()
     n_seeds = args.seeds or (3 if args.quick else 30)
     args.evals = args.evals or (40 if args.quick else EVALS)
-    contenders = [c.strip() for c in args.only.split(",")] if args.only else \
-        (["tpe", "optuna-tpe"] if args.quick else list(CONTENDERS))
-    unknown = [c for c in contenders if c not in CONTENDERS]
-    if unknown:
-        raise SystemExit(f"unknown contender(s) {unknown}; choose from {list(CONTENDERS)}")
-    datasets = [d.strip() for d in args.datasets.split(",")] if args.datasets else \
-        list(DATASETS[:2] if args.quick else DATASETS)
+    contenders = _util.names(args.only, CONTENDERS, ["tpe", "optuna-tpe"] if args.quick else CONTENDERS, "contender")
+    datasets = _util.names(args.datasets, DATASETS, DATASETS[:2] if args.quick else DATASETS, "data set")
     seeds = list(range(n_seeds))
     jobs = [(c, d, s, args.evals, args.runs) for s in seeds for d in datasets for c in contenders]
     _util.log(f"{NAME}: {len(jobs)} seed runs of {args.evals} evaluations in {args.processes} processes")
     t0 = time.perf_counter()
-    results: dict[tuple[str, str, int], dict[str, Any]] = {}
-    if args.processes > 1:
-        with ProcessPoolExecutor(args.processes) as pool:
-            for i, (key, out) in enumerate(pool.map(_job, jobs), 1):
-                results[key] = out
-                if i % 50 == 0:
-                    _util.log(f"  {i}/{len(jobs)} ({(time.perf_counter() - t0) / 60:.1f} min)")
-    else:
-        results = dict(map(_job, jobs))
+    results = _util.run_jobs(_job, jobs, args.processes)
     wall = time.perf_counter() - t0
     for d in datasets:
         best_mean(d)
