@@ -100,6 +100,18 @@ def test_run_summary_counts_and_best_come_from_the_library(db_url: str) -> None:
         next(failed)
 
 
+def test_run_summary_says_one_trial_and_one_run_in_the_singular(db_url: str) -> None:
+    from tunekit._records import CONFIRMS
+    from tunekit.study import run_summary
+
+    study = _study(db_url, [TrialState.COMPLETE])
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.4, params={"units": 4}, user_attrs={CONFIRMS: 0},
+                                 distributions={"units": optuna.distributions.IntDistribution(4, 8)}))
+    first = next(run_summary(study, db_url))
+    assert first.endswith("1 finished trial counts toward --trials (1 complete; not counted: 1 confirmation run "
+                          "(--confirm))"), first
+
+
 def test_comparison_table_is_aligned_by_the_library() -> None:
     from tunekit.study import comparison_text
 

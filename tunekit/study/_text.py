@@ -54,10 +54,13 @@ def run_summary(study: optuna.Study, storage: str | None = None) -> Iterator[str
     counted, other = trial_counts(study)
     detail = ", ".join(f"{n} {kind}" for kind, n in counted.items())
     if other:
-        words = {"lost": "lost with its worker", "confirmation": "confirmation runs (--confirm)"}
-        left_out = ", ".join(f"{n} {words.get(kind, kind)}" for kind, n in other.items())
+        words = {"lost": ("lost with its worker", "lost with their workers"),
+                 "confirmation": ("confirmation run (--confirm)", "confirmation runs (--confirm)")}
+        left_out = ", ".join(f"{n} {words.get(kind, (kind, kind))[n != 1]}" for kind, n in other.items())
         detail = f"{detail}; not counted: {left_out}" if detail else f"not counted: {left_out}"
-    yield (f"study {study.study_name!r} in {url}: {sum(counted.values())} finished trials count toward --trials"
+    total = sum(counted.values())
+    yield (f"study {study.study_name!r} in {url}: {total} finished {'trial counts' if total == 1 else 'trials count'} "
+           "toward --trials"
            + (f" ({detail})" if detail else ""))
     metric = study.user_attrs.get("metric", "value")
     try:

@@ -38,7 +38,7 @@ def test_500_workers_for_one_trial_start_one(db_url: str, tiny_study_file: Path)
                                    "--workers", "500", "--strategy", "random", "-q"]))
     assert code == 0, err
     assert _stderr_lines(err, "note: ") == ["note: 500 workers asked for, 1 trial left to run: starting 1 worker"], err
-    assert "1 finished trials" in out
+    assert "1 finished trial counts toward --trials" in out
     assert len(trials(db_url, "tiny")) == 1
 
 

@@ -76,4 +76,4 @@ def test_ctrl_c_exits_130_and_rerun_resumes(db_url: str, tiny_long_study: Path, 
     everything = trials(db_url, "tinylong")
     assert budget(everything).counted == 1
     assert sum(t.state == TrialState.COMPLETE for t in everything) == 1
-    assert "1 finished trials" in out
+    assert "1 finished trial counts toward --trials" in out
