@@ -12,6 +12,7 @@ retry window a call raises ``DatabaseUnreachable``: one line naming the real cau
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import threading
 import time
@@ -48,8 +49,16 @@ def connection_error(exc: BaseException) -> BaseException | None:
             isinstance(seen, sa.DBAPIError) and seen.connection_invalidated
         ):  # PendingRollbackError: a session whose connection the server dropped mid-transaction
             return seen
+        if isinstance(seen, (sa.SQLAlchemyError, ConnectionError)) and _LOST.search(str(seen)):
+            return seen  # e.g. "Can't reconnect until invalid transaction is rolled back", "connection is closed"
         seen = seen.__cause__
     return None
+
+
+#: Messages of a connection the server refused, closed or dropped, whatever error class carries them.
+_LOST = re.compile(r"connection (refused|is closed|is lost|was closed|reset)|server closed the connection|"
+                   r"terminating connection|the database system is (shutting down|starting up|in recovery mode)|"
+                   r"can't reconnect|lost synchronization with (the )?server|ssl syscall|eof detected", re.I)
 
 
 def describe(error: BaseException) -> str:

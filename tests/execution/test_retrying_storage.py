@@ -54,3 +54,29 @@ def test_retry_waits_out_a_lost_connection_then_gives_up_with_the_cause(capsys: 
     off = Retry(5, "x", enabled=False)
     with pytest.raises(sqlalchemy.exc.OperationalError):
         off.call(lambda: (_ for _ in ()).throw(_lost()))
+
+
+@pytest.mark.parametrize("error", [
+    sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection refused")),
+    sqlalchemy.exc.InvalidRequestError("Can't reconnect until invalid transaction is rolled back"),
+    sqlalchemy.exc.DatabaseError("COMMIT", {}, Exception("server closed the connection unexpectedly")),
+    sqlalchemy.exc.InternalError("SELECT 1", {}, Exception("terminating connection due to administrator command")),
+])
+def test_a_dropped_connection_is_an_outage_whatever_class_carries_it(error: Exception) -> None:
+    from tunekit._storage_retry import connection_error
+    from tunekit.execution._trial import one_line
+
+    wrapped = optuna.exceptions.StorageInternalError("An exception is raised during the commit.")
+    wrapped.__cause__ = error
+    assert connection_error(wrapped) is error
+    assert one_line(wrapped).endswith(f"({type(error).__name__}: {str(error).splitlines()[0]})")
+
+
+def test_data_errors_are_not_outages() -> None:
+    from tunekit._storage_retry import connection_error
+
+    for error in (sqlalchemy.exc.DataError("INSERT", {}, Exception("value too long for type character varying(512)")),
+                  sqlalchemy.exc.InvalidRequestError("Object is already attached to session 1")):
+        wrapped = optuna.exceptions.StorageInternalError("An exception is raised during the commit.")
+        wrapped.__cause__ = error
+        assert connection_error(wrapped) is None

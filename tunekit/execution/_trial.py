@@ -81,6 +81,9 @@ def one_line(exc: BaseException) -> str:
         where = [line for line in lines if line.startswith("File ")]
         if causes:
             first = causes[-1] + (f" ({where[-1]})" if where else "")
+    cause = exc.__cause__
+    if type(exc).__name__ == "StorageInternalError" and cause is not None:  # Optuna's message hides the cause
+        return f"{type(exc).__name__}: {first} ({one_line(cause)})"
     return f"{type(exc).__name__}: {first}"
 
 
