@@ -188,7 +188,17 @@ def _record(study: optuna.Study, trial: optuna.Trial, result: dict[str, Any]) ->
 
 def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers: int, *,
                 on_trial: OnTrial | None = None, poll: float = 0.5) -> str:
-    """Run ``plan``'s trials as Dask tasks until the budget (and any confirmation) is done."""
+    """Run ``plan``'s trials as Dask tasks until the budget (and any confirmation) is done.
+
+    The first Ctrl-C is noted and acted on between two steps (a second one raises at once): a
+    KeyboardInterrupt inside a storage write or a Dask call could leave either half done."""
+    with Interrupts() as interrupts:
+        return _drive(study, storage, plan, client, n_workers, interrupts, on_trial=on_trial, poll=poll)
+
+
+def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers: int, interrupts: Interrupts, *,
+           on_trial: OnTrial | None, poll: float) -> str:
+    """``run_on_dask``'s loop: submit, wait, record; ``interrupts.check()`` at the top of every step."""
     from distributed import KilledWorker, wait
     from distributed.client import FuturesCancelledError
 
@@ -202,83 +212,80 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
     running: dict[Any, optuna.Trial] = {}
     asked: list[optuna.Trial] = []  # asked but not yet submitted: a Ctrl-C here must fail it too
     started, away, beaten = time.monotonic(), 0.0, time.monotonic()
-    # The first Ctrl-C is noted and acted on between two steps (a second one raises at once): a
-    # KeyboardInterrupt inside a storage write or a Dask call could leave either half done.
-    with Interrupts() as interrupts:
-        try:
-            while True:
-                interrupts.check()  # a Ctrl-C noted since the last step
-                timed_out = plan.timeout is not None and time.monotonic() - started >= plan.timeout
-                decision = "wait"
-                while not timed_out and len(running) < n_workers:
-                    with study_lock(storage, study._study_id), warnings.catch_warnings():
-                        warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... with Study.optimize": beaten here
-                        decision = _decide(study, storage, plan.target, grace, confirm)
-                        trial = study.ask() if decision == "run" else None
-                        if trial is not None:
-                            asked.append(trial)
-                            storage.record_heartbeat(trial._trial_id)
-                    if trial is None:
-                        break
-                    params = plan.spec.space.sample(trial)
-                    snapshot = _curves(study) if not isinstance(plan.pruner, optuna.pruners.NopPruner) else []
-                    marks = {k: trial.user_attrs[k] for k in (CONFIRMS, REPEATS) if k in trial.user_attrs}
-                    key = f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}"
-                    future = client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction,
-                                           n_workers, marks, pure=False, key=key)
-                    running[future] = trial
-                    asked.clear()
-                if not running:
-                    return "timeout" if timed_out else decision if decision in ("done", "exhausted") else "done"
-                try:
-                    wait(list(running), timeout=poll, return_when="FIRST_COMPLETED")
-                except TimeoutError:  # nothing finished within ``poll``: heartbeats, then wait again
-                    pass
-                except (CancelledError, FuturesCancelledError):  # Dask cancels them all when the scheduler is gone
-                    raise OSError("the connection to the scheduler was lost") from None
-                if client.status != "running":
-                    away = away or time.monotonic()
-                    if client.status != "connecting" or time.monotonic() - away > RECONNECT:
-                        raise OSError(f"no answer from the scheduler for {time.monotonic() - away:.0f} s")
-                else:
-                    away = 0.0
-                done = [f for f in running if f.done()]
-                if time.monotonic() - beaten >= plan.heartbeat / 2:  # a running trial's heartbeat, as a local worker's
-                    beaten = time.monotonic()
-                    for trial in running.values():
+    try:
+        while True:
+            interrupts.check()  # a Ctrl-C noted since the last step
+            timed_out = plan.timeout is not None and time.monotonic() - started >= plan.timeout
+            decision = "wait"
+            while not timed_out and len(running) < n_workers:
+                with study_lock(storage, study._study_id), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... with Study.optimize": beaten here
+                    decision = _decide(study, storage, plan.target, grace, confirm)
+                    trial = study.ask() if decision == "run" else None
+                    if trial is not None:
+                        asked.append(trial)
                         storage.record_heartbeat(trial._trial_id)
-                for future in done:
-                    trial = running.pop(future)
-                    try:
-                        result = future.result()
-                    except KilledWorker as exc:
-                        address = getattr(getattr(exc, "last_worker", None), "address", None)
-                        trial.set_user_attr(WORKER_ATTR, f"dask {address}" if address else "dask")
-                        _fail(study, trial, f"worker lost (dask worker {address or '?'})")
-                        retry_lost_trial(study, study._storage.get_trial(trial._trial_id))
-                        continue
-                    except Exception as exc:  # noqa: BLE001
-                        if future.status == "cancelled" or isinstance(exc, CancelledError):
-                            running[future] = trial  # marked interrupted with the others below
-                            raise OSError(f"its task {future.key} was cancelled") from None
-                        _fail(study, trial, f"the Dask task failed: {one_line(exc)}")  # e.g. the plan did not unpickle
-                        continue
-                    if result["state"] == "CONFIG":
-                        _record(study, trial, {**result, "state": "FAIL"})
-                        raise ConfigError(f"{result['error']} (trial {trial.number} stopped the run)")
-                    frozen = _record(study, trial, result)
-                    if on_trial is not None:
-                        on_trial(study, frozen)
-        except KeyboardInterrupt:
-            _abandon(study, client, running, asked)
-            raise
-        except (ConfigError, TunekitError):
-            _abandon(study, client, running, asked)
-            raise
-        except (OSError, TimeoutError) as exc:  # the scheduler went away
-            _abandon(study, client, running, asked, cancel=False)
-            raise TunekitError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); the finished trials are kept: "
-                               "run the same command again to resume") from None
+                if trial is None:
+                    break
+                params = plan.spec.space.sample(trial)
+                snapshot = _curves(study) if not isinstance(plan.pruner, optuna.pruners.NopPruner) else []
+                marks = {k: trial.user_attrs[k] for k in (CONFIRMS, REPEATS) if k in trial.user_attrs}
+                key = f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}"
+                future = client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction,
+                                       n_workers, marks, pure=False, key=key)
+                running[future] = trial
+                asked.clear()
+            if not running:
+                return "timeout" if timed_out else decision if decision in ("done", "exhausted") else "done"
+            try:
+                wait(list(running), timeout=poll, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished within ``poll``: heartbeats, then wait again
+                pass
+            except (CancelledError, FuturesCancelledError):  # Dask cancels them all when the scheduler is gone
+                raise OSError("the connection to the scheduler was lost") from None
+            if client.status != "running":
+                away = away or time.monotonic()
+                if client.status != "connecting" or time.monotonic() - away > RECONNECT:
+                    raise OSError(f"no answer from the scheduler for {time.monotonic() - away:.0f} s")
+            else:
+                away = 0.0
+            done = [f for f in running if f.done()]
+            if time.monotonic() - beaten >= plan.heartbeat / 2:  # a running trial's heartbeat, as a local worker's
+                beaten = time.monotonic()
+                for trial in running.values():
+                    storage.record_heartbeat(trial._trial_id)
+            for future in done:
+                trial = running.pop(future)
+                try:
+                    result = future.result()
+                except KilledWorker as exc:
+                    address = getattr(getattr(exc, "last_worker", None), "address", None)
+                    trial.set_user_attr(WORKER_ATTR, f"dask {address}" if address else "dask")
+                    _fail(study, trial, f"worker lost (dask worker {address or '?'})")
+                    retry_lost_trial(study, study._storage.get_trial(trial._trial_id))
+                    continue
+                except Exception as exc:  # noqa: BLE001
+                    if future.status == "cancelled" or isinstance(exc, CancelledError):
+                        running[future] = trial  # marked interrupted with the others below
+                        raise OSError(f"its task {future.key} was cancelled") from None
+                    _fail(study, trial, f"the Dask task failed: {one_line(exc)}")  # e.g. the plan did not unpickle
+                    continue
+                if result["state"] == "CONFIG":
+                    _record(study, trial, {**result, "state": "FAIL"})
+                    raise ConfigError(f"{result['error']} (trial {trial.number} stopped the run)")
+                frozen = _record(study, trial, result)
+                if on_trial is not None:
+                    on_trial(study, frozen)
+    except KeyboardInterrupt:
+        _abandon(study, client, running, asked)
+        raise
+    except (ConfigError, TunekitError):
+        _abandon(study, client, running, asked)
+        raise
+    except (OSError, TimeoutError) as exc:  # the scheduler went away
+        _abandon(study, client, running, asked, cancel=False)
+        raise TunekitError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); the finished trials are kept: "
+                           "run the same command again to resume") from None
 
 
 def _abandon(study: optuna.Study, client: Any, running: dict[Any, optuna.Trial], asked: list[optuna.Trial], *,
