@@ -40,11 +40,13 @@ demo: $(BASE)
 # its module fixtures (a Dask cluster, a browser) start once.
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests tunekit --doctest-modules
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 tests tunekit --doctest-modules
 
 # Execute the quick-start notebook and write it, plots inline, to notebooks/quickstart.html.
+# The classic template keeps each plot's alt text; the kernel talks over IPC, not plain TCP.
+NBFLAGS := --template classic --KernelManager.transport=ipc
 notebook: $(NBSTAMP)
-	cd notebooks && ../$(BIN)/jupyter nbconvert --to html --execute quickstart.ipynb --output quickstart.html
+	cd notebooks && ../$(BIN)/jupyter nbconvert --to html --execute quickstart.ipynb $(NBFLAGS) --output quickstart.html
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

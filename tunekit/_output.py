@@ -31,6 +31,25 @@ def check_output_file(path: str | os.PathLike[str], *, suffixes: Iterable[str] =
     return out
 
 
+def refuse_overwrite(paths: Iterable[str | os.PathLike[str]], *, force: bool, what: str = "output") -> None:
+    """ConfigError naming the first of ``paths`` that already exists, unless ``force``: every
+    command that writes a file calls this before any work, so that nothing is overwritten
+    (a study's own data file, a page written by hand) and nothing is written when it refuses.
+
+    Example:
+        >>> refuse_overwrite([__file__], force=False)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        tunekit._errors.ConfigError: cannot write output '...': it already exists; pass --force to overwrite it, ...
+        >>> refuse_overwrite([__file__], force=True)
+    """
+    if force:
+        return
+    for path in paths:
+        if Path(path).exists() and not Path(path).is_dir():  # a folder: check_output_file says so
+            raise ConfigError(f"cannot write {what} '{path}': it already exists; pass --force to overwrite it, "
+                              "or choose another path")
+
+
 def unwritable_reason(path: str | os.PathLike[str]) -> str:
     """Why ``path`` cannot be written: ``read-only file system`` (EROFS) or ``permission denied`` (EACCES)."""
     try:

@@ -55,6 +55,8 @@ _STALE_CALLBACK_ARG = _stale_callback_arg()
 
 
 def _sqlite_has_optuna_tables(path: Path) -> bool:
+    extras = [Path(f"{path}{end}") for end in ("-shm", "-wal")]
+    made = [extra for extra in extras if not extra.exists()]  # what a failed read must not leave behind
     try:
         con = read_only_connect(path)()
         try:
@@ -62,10 +64,33 @@ def _sqlite_has_optuna_tables(path: Path) -> bool:
         finally:
             con.close()
     except sqlite3.OperationalError as exc:  # cannot read it (a lock, an I/O error): not "foreign"
+        for extra in made:  # a -shm SQLite could not fill (a full disk) breaks every later reader
+            with contextlib.suppress(OSError):
+                if extra.name.endswith("-shm") or extra.stat().st_size == 0:
+                    extra.unlink()
+        full = disk_full(exc, f"sqlite:///{path.resolve()}")
+        if full is not None:
+            raise full from None
         raise ConfigError(f"cannot read the study database '{path}': {exc}") from None
-    except sqlite3.DatabaseError:
+    except sqlite3.DatabaseError as exc:
+        if _sqlite_header(path):  # an SQLite file that cannot be read: cut short or overwritten
+            raise ConfigError(
+                f"the study database '{path}' is damaged ({exc}: truncated or corrupt); restore it from a backup, "
+                "or pass another --storage"
+            ) from None
         return False
     return all(t in names for t in _OPTUNA_TABLES)
+
+
+def _sqlite_header(path: Path) -> bool:
+    """Whether ``path`` starts as every SQLite database file does."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return False
+    magic = b"SQLite format 3\x00"
+    return head == magic or (0 < len(head) < len(magic) and magic.startswith(head))  # or cut inside the header
 
 
 def disk_full(exc: BaseException, url: str | None = None) -> DiskFullError | None:
@@ -139,6 +164,19 @@ def _harden_sqlite(engine: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     engine.dispose()  # connections made before the listeners existed are dropped
+
+
+def check_storage(url: str | None = None, *, create: bool) -> None:
+    """The checks of ``open_storage`` without connecting for good or creating anything: a
+    ConfigError, before any work, for a database that cannot be used (a missing folder, a
+    file that is not a study database, a read-only database for a writer)."""
+    url = resolve_url(url)
+    parsed = parse_url(url)
+    path = sqlite_path(url)
+    if path is not None:
+        _check_sqlite_file(path, create=create, writer=create)
+    else:
+        _probe_server(url, parsed, need_tables=not create)
 
 
 def open_storage(
@@ -349,5 +387,5 @@ def load_study(name: str, storage: str | None = None) -> optuna.Study:
     st = open_storage(storage, create=False)
     names = study_names(st)
     if name not in names:
-        raise no_study(name, resolve_url(storage), names)
+        raise no_study(name, resolve_url(storage), names, study_name_option=False)
     return optuna.load_study(study_name=name, storage=st)

@@ -87,11 +87,14 @@ def reason(exc: BaseException) -> str:
     return mask(text.splitlines()[0] if text else type(exc).__name__)
 
 
-def no_study(name: str, url: str, names: list[str]) -> ConfigError:
+def no_study(name: str, url: str, names: list[str], *, study_name_option: bool = True) -> ConfigError:
     """The error for a study ``name`` that is not among ``names`` in the database at ``url``:
-    which studies are there, and how to start the one asked for."""
+    which studies are there, the closest name, and how to start the one asked for; "or pass
+    --study-name" only for the commands that have that option (``study_name_option``)."""
+    import difflib
+
     listed = ", ".join(names) if names else "none"
-    return ConfigError(
-        f"no study named {name!r} in '{mask(url)}'; studies there: {listed}; "
-        "start it with `tunekit run STUDY_FILE --storage URL` or pass --study-name"
-    )
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    start = "start it with `tunekit run STUDY_FILE --storage URL`" + (" or pass --study-name" if study_name_option else "")
+    return ConfigError(f"no study named {name!r} in '{mask(url)}'; studies there: {listed}; {hint}{start}")

@@ -161,3 +161,23 @@ def test_runner_lists_the_benchmarks(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["--list"]) == 0
     listed = capsys.readouterr().out.split()
     assert {"trial_speed", "overhead", "pruning", "memory", "sampler_cost"} <= set(listed)
+
+
+def test_fused(tmp_path: Path) -> None:
+    from benchmarks.fused import KT, UNFUSED, main
+
+    summary = main(["--quick", "--trials", "3", "--epochs", "1", "--fuse", "3", "--out", str(tmp_path)])
+    assert set(summary) == {"tunekit --fuse 3", UNFUSED, KT}
+    text = _written(tmp_path, "fused")
+    rows = _rows(text, "trials / min")
+    assert set(rows) == set(summary)
+    for label, facts in summary.items():
+        assert rows[label]["trials / min"] == f"{facts['trials_per_min']:.1f}"
+        assert rows[label]["vs unfused"] == f"{facts['vs_unfused']:.2f}×"
+        assert rows[label]["vs keras-tuner"] == f"{facts['vs_keras_tuner']:.2f}×"
+        assert 0 < facts["best"] <= 1
+    assert summary[UNFUSED]["vs_unfused"] == 1.0 and summary[KT]["vs_keras_tuner"] == 1.0
+    verdict, figure = _target(text)
+    fused = summary["tunekit --fuse 3"]
+    assert figure == pytest.approx(fused["vs_unfused"], abs=0.006)
+    assert verdict == ("met" if fused["vs_unfused"] >= 4 and fused["vs_keras_tuner"] >= 8 else "missed")

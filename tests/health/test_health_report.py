@@ -57,6 +57,7 @@ def _section(url: str, study: str, tmp_path: Path, *png: str) -> str:
 def test_report_has_the_health_section_with_plot_and_tables(health_db: str, tmp_path: Path) -> None:
     section = _section(health_db, "h", tmp_path)
     assert '<div id="plot-health"' in section and "Gradient norm per layer" in section
+    assert "after every epoch" not in section and "after epochs 1, 4, 16" in section  # log-spaced probes
     parser = Tables()
     parser.feed(section)
     counts = [rows for cls, rows in parser.tables if cls == "health-counts"]
@@ -85,6 +86,21 @@ def test_gradient_plot_shows_the_best_and_one_trial_per_unhealthy_diagnosis(heal
     assert [t["name"] for t in vanishing] == [f"dense_{i}" for i in range(8)] + ["output"]
     assert list(vanishing[0]["x"]) == [0, 1, 3] and vanishing[0]["y"][-1] < 1e-3 * vanishing[-1]["y"][-1]
     assert len(share_tables(facts)) == 4
+
+
+def test_a_gradient_of_exactly_zero_is_drawn_at_the_bottom_of_its_panel(health_db: str) -> None:
+    facts = read_study(optuna.load_study(study_name="h", storage=health_db))
+    symmetric = next(s for _, d, s in examples(facts) if d == "symmetric")
+    zeros = [i for i in range(len(symmetric.layers)) if any(g[i] == 0 for g in symmetric.grad_norm)]
+    assert zeros  # a zeros-initialized net: its hidden layers' gradients are exactly 0 at some probe
+    panel = [t for t in gradient_figure(facts).to_dict()["data"] if t["xaxis"] == "x2"]
+    assert [t["name"] for t in panel] == symmetric.layers  # every layer has its line, none dropped
+    drawn = [y for t in panel for y in t["y"] if y is not None]
+    for i in zeros:
+        trace = panel[i]
+        at_zero = [y for y, g in zip(trace["y"], symmetric.grad_norm) if g[i] == 0]
+        assert at_zero and all(y is not None and y <= min(drawn) for y in at_zero)
+        assert "x" in [s for s, g in zip(trace["marker"]["symbol"], symmetric.grad_norm) if g[i] == 0]
 
 
 def test_png_has_one_gradient_figure(health_db: str, tmp_path: Path) -> None:

@@ -82,3 +82,99 @@ def test_stalled_needs_a_flat_second_half_a_high_loss_and_enough_epochs() -> Non
     assert diagnose(series(5, loss=learned_early, train=learned_early)).name == "ok"
     short = [2.4, 2.3, 2.3]  # two epochs: too few to call flat
     assert int(value("stall_min_epochs")) > 2 and diagnose(series(3, loss=short, train=short)).name == "ok"
+
+
+# Issue 27: judged against what the data allows (a constant predictor's loss), advice from the figures.
+
+def test_a_flat_loss_well_under_the_constant_predictors_is_converged_not_stalled() -> None:
+    floor = [0.70, 0.50, 0.47, 0.466, 0.465, 0.464]  # flat at the data's floor: log-loss 0.46 on a 0.65 prior
+    s = series(6, loss=floor, train=floor)
+    assert diagnose(s).name == "stalled"  # without the prior, the old rule: above half its start
+    s.baseline = 0.65
+    assert diagnose(s).name == "ok"
+    near_prior = [0.70, 0.66, 0.64, 0.64, 0.64, 0.64]  # flat at the prior: it learned nothing
+    s = series(6, loss=near_prior, train=near_prior)
+    s.baseline = 0.65
+    found = diagnose(s)
+    assert found.name == "stalled" and "constant predictor" in found.reason and "0.65" in found.reason
+
+
+def test_the_validation_loss_under_the_prior_also_shows_a_model_that_learned() -> None:
+    train = [0.70, 0.64, 0.64, 0.64, 0.64, 0.64]  # dropout keeps the training loss up
+    s = series(6, loss=train, train=train)
+    s.baseline = 0.65
+    s.val_loss = [0.60, 0.50, 0.48, 0.47, 0.47]
+    assert diagnose(s).name == "ok"
+
+
+def test_exploding_by_a_loss_far_above_the_constant_predictors() -> None:
+    limit = value("exploding_loss")
+    falling = [7e9, 5e9, 3e9, 2e9]  # huge and falling slowly: no growth, no NaN
+    s = series(loss=falling, train=falling)
+    assert diagnose(s).name != "exploding"
+    s.baseline = 0.65
+    found = diagnose(s)
+    assert found.name == "exploding" and "constant predictor" in found.reason
+    s = series(loss=[0.7] * 4, train=[0.7, 0.9 * limit * 0.65, 0.9 * limit * 0.65, 0.9 * limit * 0.65])
+    s.baseline = 0.65
+    assert diagnose(s).name != "exploding"  # below the limit
+
+
+def test_exploding_by_gradients_far_above_the_weights_scale() -> None:
+    ratio = value("exploding_grad_weight")
+    big = [[0.5, 0.6, 1.0]] + [[0.5, 3.0 * ratio * 1.01, 1.0]] * 3  # weight norms are 3.0
+    found = diagnose(series(grads=[[0.5, 2.0 * ratio, 1.0]] + big[1:]))  # large from the start: no growth
+    assert (found.name, found.layer) == ("exploding", "dense_1")
+    below = [[0.5, 2.0 * ratio, 1.0]] + [[0.5, 3.0 * ratio * 0.9, 1.0]] * 3
+    assert diagnose(series(grads=below)).name == "ok"
+
+
+def with_setup(s: HealthSeries, **setup: object) -> HealthSeries:
+    s.setup = dict(setup)
+    return s
+
+
+def test_exploded_from_the_start_names_the_initializer_and_never_what_is_already_set() -> None:
+    huge = [7e9, 5e9, 3e9, 2e9]
+    s = with_setup(series(loss=huge, train=huge), initializer="random_normal", init_stddev=3.0, clipnorm=1.0,
+                   learning_rate=0.01, optimizer="sgd")
+    s.baseline = 0.65
+    reason = diagnose(s).reason
+    assert "init_stddev" in reason and "3" in reason and "clipnorm" not in reason
+    grew = [[0.5, 0.6, 1.0]] * 3 + [[0.5, 0.6, 1.0e4]]
+    s = with_setup(series(grads=grew), initializer="glorot_uniform", clipnorm=1.0, learning_rate=0.5)
+    reason = diagnose(s).reason
+    assert "lower the learning_rate" in reason and "clipnorm" not in reason and "glorot" not in reason
+    assert "set clipnorm" in diagnose(with_setup(series(grads=grew), initializer="glorot_uniform")).reason
+
+
+def test_units_dead_before_any_step_point_at_the_initializer_not_the_learning_rate() -> None:
+    dead_from_start = [[0.9, 0.0, None]] * 4
+    s = with_setup(series(dead=dead_from_start), initializer="random_normal", init_stddev=0.05)
+    found = diagnose(s)
+    assert found.name == "dead" and "learning_rate" not in found.reason and "start" in found.reason
+    assert "he_normal" in found.reason
+    died = [[0.0, 0.0, None]] * 3 + [[0.9, 0.0, None]]
+    assert "lower the learning_rate" in diagnose(with_setup(series(dead=died), initializer="he_normal")).reason
+    advice = diagnose(with_setup(series(dead=dead_from_start), initializer="he_normal")).reason.split("; use ")[-1]
+    assert "he_normal" not in advice and "leaky_relu" in advice  # names the trial's initializer, never suggests it
+
+
+def test_a_saturated_glorot_net_is_not_told_to_use_glorot_and_a_large_update_ratio_names_the_learning_rate() -> None:
+    sat = [[0.0, 0.0, None]] + [[0.9, 0.0, None]] * 3  # saturated after training began
+    s = with_setup(series(sat=sat, activation="sigmoid"), initializer="glorot_uniform")
+    found = diagnose(s)
+    assert found.name == "saturated" and "glorot" not in found.reason
+    s.update_ratio = [[None, None, None]] + [[value("update_ratio_high") * 2, 0.01, 0.01]] * 3
+    assert "lower the learning_rate" in diagnose(s).reason and "init" not in diagnose(s).reason
+    from_start = [[0.9, 0.0, None]] * 4
+    s = with_setup(series(sat=from_start, activation="tanh"), initializer="random_normal", init_stddev=2.0)
+    assert "init_stddev" in diagnose(s).reason and "learning_rate" not in diagnose(s).reason
+
+
+def test_vanishing_advice_leaves_out_what_the_trial_already_uses() -> None:
+    limit = value("vanishing_ratio")
+    s = with_setup(series(grads=[[0.5 * limit, 0.1, 1.0]] * 4), initializer="he_normal", batch_norm=True)
+    reason = diagnose(s).reason
+    assert diagnose(s).name == "vanishing" and "he_normal" not in reason and "batch_norm" not in reason
+    assert "fewer layers" in reason

@@ -119,8 +119,31 @@ def test_asked_values_come_from_the_caller() -> None:
     (lambda hp: hp.conditional_scope("missing", [1]).__enter__(), "parent 'missing' is not declared yet"),
     (lambda hp: None, "declares no hyperparameter"),
     (lambda hp: 1 / 0, "build(hp) failed while tunekit recorded its search space"),
+    (lambda hp: (hp.Int("u", 8, 64), hp.Int("u", 16, 32)),
+     "hp 'u' is declared twice, as Int(8, 64) then as Int(16, 32)"),
+    (lambda hp: (hp.Choice("act", ["relu", "tanh"]), hp.Choice("act", ["relu", "elu"])),
+     "hp 'act' is declared twice, as Choice(['relu', 'tanh']) then as Choice(['relu', 'elu'])"),
+    (lambda hp: (hp.Int("u", 8, 64), hp.Float("u", 8, 64)), "hp 'u' is declared twice, as Int(8, 64) then as Float"),
 ])
 def test_bad_declarations_are_one_clear_line(build, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)) as info:
         record_space(build)
     assert "\n" not in str(info.value)
+
+
+def test_a_name_declared_twice_alike_is_one_parameter_and_differently_is_refused() -> None:
+    def same(hp):
+        for _ in range(3):  # a layer loop: the same declaration each time, as keras-tuner's examples do
+            hp.Choice("act", ["relu", "tanh"])
+        hp.Fixed("c", 3), hp.Fixed("c", 3)
+
+    assert record_space(same).names == ("act", "c")
+
+    def range_by_kind(hp):
+        kind = hp.Choice("kind", ["a", "b"])
+        with hp.conditional_scope("kind", ["b"]):
+            hp.Int("width", 1, 2)
+        hp.Int("u", 8, 64 if kind == "a" else 32)  # the second recording call (kind b) declares another range
+
+    with pytest.raises(ConfigError, match=re.escape("hp 'u' is declared twice, as Int(8, 64) then as Int(8, 32)")):
+        record_space(range_by_kind)

@@ -137,7 +137,7 @@ def test_resume_checks_the_recorded_space(tmp_path: Path, db_url: str) -> None:
 
 
 def test_best_retrains_the_users_model(tmp_path: Path, db_url: str) -> None:
-    from conftest import invoke
+    from tests.conftest import invoke
 
     path = write(tmp_path, BUILD)
     tunekit.run(load_spec(path), strategy="tpe", n_trials=2, storage=db_url)
@@ -183,22 +183,40 @@ def test_bad_declarations_stop_at_the_study_file(tmp_path: Path, declared: str, 
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("returned, message", [
-    ("None", "build(hp) returned NoneType, not a keras.Model; return the compiled model"),
-    ("keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])", "is not compiled; call model.compile"),
-])
-def test_a_build_that_returns_no_compiled_model_stops_the_run(tmp_path: Path, db_url: str, returned: str,
-                                                               message: str) -> None:
-    from conftest import invoke
+COMPILE = "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])"
 
+
+@pytest.mark.parametrize("body, message", [
+    ("return None", "build(hp) returned NoneType, not a keras.Model; return the compiled model"),
+    ("return {'model': model}", "build(hp) returned dict, not a keras.Model; return the compiled model"),
+    ("return model", "is not compiled; call model.compile"),
+    ("model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation='softmax')])\n    "
+     + COMPILE.replace("['accuracy']", "[]") + "\n    return model",
+     "metric 'val_accuracy' is not computed for this model (available: loss, val_loss)"),
+    (COMPILE + "\n    return model", None),  # 3 outputs for 10 classes
+    ("model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(10, activation='softmax')])\n    "
+     + COMPILE + "\n    return model", "build(hp) makes a model for 30 features, but the data has 64"),
+])
+def test_a_build_that_cannot_train_on_the_data_stops_before_the_database(tmp_path: Path, db_url: str, body: str,
+                                                                         message: str | None) -> None:
+    from tests.conftest import invoke, one_error_line
+
+    message = message or "build(hp) makes a model with 3 outputs, but the data has 10 classes"
     path = tmp_path / "wrong.py"
     path.write_text("import keras\nfrom tunekit import StudySpec\n"
-                    f"def build(hp):\n    hp.Int('u', 1, 2)\n    return {returned}\n"
+                    "def build(hp):\n"
+                    "    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(hp.Int('u', 3, 5))])\n"
+                    f"    {body}\n"
                     "spec = StudySpec(data='digits', build=build, epochs=1, max_rows=200)\n")
     result = invoke("run", str(path), "--storage", db_url, "--trials", "3")
     assert result.exit_code == 2, result.output
-    assert message in result.output.strip().splitlines()[-1]
-    assert len(trials(db_url, "wrong")) == 1  # stopped after the first trial, which does not count
+    assert message in one_error_line(result)
+    assert not (tmp_path / "study.db").exists()  # checked before anything is written: no study, no trial 0
+    other = tmp_path / "other.db"  # an existing database stays exactly as it was
+    optuna.create_study(study_name="kept", storage=f"sqlite:///{other}").set_user_attr("metric", "val_accuracy")
+    before = other.read_bytes()
+    assert invoke("run", str(path), "--storage", f"sqlite:///{other}", "--trials", "3").exit_code == 2
+    assert other.read_bytes() == before
 
 
 def test_a_missing_keras_tuner_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,7 +228,7 @@ def test_a_missing_keras_tuner_names_the_extra(tmp_path: Path, monkeypatch: pyte
 
 
 def test_a_metric_the_model_does_not_compute_stops_the_run_with_the_ones_it_does(tmp_path: Path, db_url: str) -> None:
-    from conftest import invoke
+    from tests.conftest import invoke
 
     path = write(tmp_path, BUILD.replace('metrics=["accuracy"]', 'metrics=[]'), name="nometric")
     result = invoke("run", str(path), "--storage", db_url, "--trials", "2")
@@ -227,3 +245,43 @@ def test_a_model_that_fails_in_training_fails_its_trial_with_tensorflows_cause(t
     for reason in reasons:  # not TensorFlow's first line ("Graph execution error:"), its cause and where
         assert reason.startswith("InvalidArgumentError: Incompatible shapes: [32] vs. [32,10]"), reason
         assert "in mean_absolute_error" in reason
+
+
+FIXED = '''
+import keras
+
+from tunekit import StudySpec
+
+
+def build(hp):
+    model = keras.Sequential([keras.Input((64,))])
+    for i in range(hp.Int("layers", 1, 2)):
+        model.add(keras.layers.Dense(8, activation="relu"))
+        model.add(keras.layers.Dropout(hp.Fixed(f"drop_{i}", 0.0)))  # drop_1: met in a trial only
+    model.add(keras.layers.Dense(hp.Fixed("classes", 10), activation="softmax"))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+spec = StudySpec(data="digits", build=build, epochs=1, max_rows=300)
+'''
+
+
+def test_best_retrains_a_build_that_uses_fixed_values(tmp_path: Path, db_url: str) -> None:
+    from tests.conftest import invoke
+
+    from tunekit.study._best import _retrain, _runner, rebuild_dataset
+
+    path = write(tmp_path, FIXED, name="fixed")
+    study = tunekit.run(load_spec(path), strategy="grid", n_trials=2, storage=db_url)
+    done = {t.params["layers"]: t for t in study.trials if t.state == TrialState.COMPLETE}
+    assert sorted(done) == [1, 2], [t.user_attrs for t in study.trials]
+    assert "space_added" not in study.user_attrs  # a Fixed value is never "asked": it is the declaration's
+    result = invoke("best", "fixed", "--storage", db_url, "--save-model", str(tmp_path / "best.keras"))
+    assert result.exit_code == 0, result.output
+    assert "reproduces the trial" in result.output and (tmp_path / "best.keras").is_file()
+    if study.best_trial.params["layers"] == 1:  # retrain the two-layer one too: drop_1 is declared in a trial only
+        two, keep = done[2], []
+        runner = _runner(study, two, rebuild_dataset(study), keep)
+        model, record = _retrain(runner, two, runner.params_for(dict(two.params)), study.direction, keep)
+        assert len(model.layers) == 5 and record.user_attrs["val_accuracy"] == pytest.approx(two.value, abs=1e-6)

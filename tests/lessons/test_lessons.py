@@ -45,7 +45,7 @@ def test_quick_lesson_writes_a_page_with_figures_and_a_verdict(name: str, db_url
 def test_a_lesson_run_again_resumes_and_trains_nothing_new(db_url: str, tmp_path: Path) -> None:
     first = run_lesson("initialization", quick=True, storage=db_url, out_dir=tmp_path)
     assert recorded_seconds("initialization", tmp_path) == pytest.approx(first.seconds, abs=0.1)
-    result = invoke("lesson", "initialization", "--quick", "--storage", db_url, "--out", str(tmp_path))
+    result = invoke("lesson", "initialization", "--quick", "--storage", db_url, "--out", str(tmp_path), "--force")
     assert result.exit_code == 0, result.output
     assert f"initialization: {first.verdict.outcome}." in result.output
     study = optuna.load_study(study_name=study_name("initialization", "seed0", quick=True), storage=db_url)

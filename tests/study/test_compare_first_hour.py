@@ -42,7 +42,7 @@ def test_short_compare_says_tpe_is_random_and_explains_the_columns(tiny_study_fi
         assert column in explained, explained
     # with the start-up below the budget, no note
     result = invoke("compare", str(tiny_study_file), "--strategies", "tpe", "--trials", "2", "--seeds", "1",
-                    "-O", "tpe.n_startup_trials=1", "--storage", db_url, "--out", str(tmp_path / "cmp"))
+                    "-O", "tpe.n_startup_trials=1", "--storage", db_url, "--out", str(tmp_path / "cmp2"))
     assert result.exit_code == 0, result.output
     assert "note:" not in result.output
 

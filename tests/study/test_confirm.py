@@ -85,6 +85,11 @@ def test_confirmation_on_a_real_study(db_url: str, tmp_path: Path) -> None:
     assert f"runs of trial {summary['trial']}'s configuration, confirmed; noise level" in lines[1]
     df = trials_frame(study)
     assert df.loc[df["number"] == summary["trial"], "config_n"].item() == 3
+    from tunekit.study import studies_frame
+
+    row = studies_frame(db_url).iloc[0]  # `tunekit studies` shows the best `tunekit best` shows
+    assert row["best"] == pytest.approx(summary["confirmed"]["mean"]) and row["best_runs"] == 3
+    assert "best_runs" in invoke("studies", "--storage", db_url).output
     assert study.user_attrs["confirmed_best"]["trial"] == summary["trial"]
     report = invoke("report", study.study_name, "--storage", db_url, "-o", str(tmp_path / "r.html"))
     assert report.exit_code == 0, report.output
@@ -105,9 +110,9 @@ def test_ctrl_c_during_confirmation_resumes_without_repeating_any(db_url: str, t
     path.write_text("from tunekit import StudySpec, Int\n"
                     "spec = StudySpec(data='iris', space={'units': Int(4, 16)}, fixed={'n_layers': 1, 'batch_size': 8},"
                     " epochs=2)\n")
-    command = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random",
-               "--confirm", "1", "--repeats", "2"]
-    code, _, err = finish(start([*command, "--confirm", "0"]))  # the search first, quickly
+    search = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random"]
+    command = [*search, "--confirm", "1", "--repeats", "2"]
+    code, _, err = finish(start(search))  # the search first, quickly
     assert code == 0, err
     proc = start([*command, "--epochs", "2"])
 

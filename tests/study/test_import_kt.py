@@ -160,3 +160,58 @@ def test_a_score_that_matches_no_metric_asks_for_the_objective(tmp_path: Path, d
     assert "pass --objective NAME" in line
     result = import_keras_tuner(project, study_name="x", storage=db_url, objective="val_loss")
     assert result.study.trials[0].value == 0.5  # the named metric at keras-tuner's best step
+
+
+def test_a_stepped_float_keeps_its_whole_range_and_keras_tuners_values(tmp_path: Path, db_url: str) -> None:
+    """keras-tuner draws min + k * step: 0.8999999999999999 for Float(0, 0.9, step=0.3), 0.7000000000000001
+    for Float(0.1, 0.75, step=0.2); they are the range's 0.9 and 0.7, as Optuna and tunekit step them."""
+    from tunekit.hyper import record_space
+    from tunekit.study._warm import plan_warm_start
+
+    kt = pytest.importorskip("keras_tuner")
+    kt_hp = kt.HyperParameters()
+    kt_hp.Float("momentum", 0.0, 0.9, step=0.3)
+    kt_hp.Float("rate", 0.1, 0.75, step=0.2)
+    space = [{"class_name": type(hp).__name__, "config": hp.get_config()} for hp in kt_hp.space]
+    drawn = [{hp.name: hp.prob_to_value(p) for hp in kt_hp.space} for p in (0.1, 0.4, 0.99)]
+    assert drawn[-1] == {"momentum": 0.8999999999999999, "rate": 0.7000000000000001}  # keras-tuner's own values
+    project = _project(tmp_path, [_kt_trial(str(i), "COMPLETED", 0.5 + i / 10, values, loss=0.5 + i / 10)
+                                  for i, values in enumerate(drawn)], space=space)
+    import_keras_tuner(project, study_name="kt", storage=db_url)
+    study = optuna.load_study(study_name="kt", storage=db_url)
+    for trial in study.trials:
+        assert trial.distributions["momentum"] == FloatDistribution(0.0, 0.9, step=0.3)
+        assert trial.distributions["rate"] == FloatDistribution(0.1, 0.7, step=0.2)
+        assert not [k for k in trial.user_attrs if k.startswith("kt:")]  # nothing moved out of the parameters
+    assert [t.params for t in study.trials] == [{k: round(v, 12) for k, v in d.items()} for d in drawn]
+    mine = record_space(lambda hp: (hp.Float("momentum", 0.0, 0.9, step=0.3), hp.Float("rate", 0.1, 0.75, step=0.2)))
+    plan = plan_warm_start(optuna.storages.RDBStorage(db_url), "kt", study_name="new", space=mine,
+                           metric="val_loss", direction="minimize", strategy="tpe")
+    assert [t.params for t in plan.trials] == [t.params for t in study.trials]  # every trial, every parameter
+
+
+def _round(trial_id: str, units: int, epochs: int, bracket: int, round_: int, loss: float) -> dict:
+    """A Hyperband trial as keras-tuner 1.4 writes it (``tuner/*`` values: keras_tuner/src/tuners/hyperband.py)."""
+    values = {"units": units, "tuner/epochs": epochs, "tuner/initial_epoch": 0 if round_ == 0 else 1,
+              "tuner/bracket": bracket, "tuner/round": round_}
+    return _kt_trial(trial_id, "COMPLETED", loss, values, loss=loss)
+
+
+def test_hyperband_rounds_keep_their_epochs_and_warm_start_takes_the_final_rounds(tmp_path: Path, db_url: str) -> None:
+    """Hyperband (max_epochs=3, factor=3): a bracket of 1-epoch rounds, their best continued to 3 epochs."""
+    from tunekit.hyper import record_space
+    from tunekit.study._warm import plan_warm_start
+
+    project = _project(tmp_path, [_round("0", 8, 1, 1, 0, 0.9), _round("1", 16, 1, 1, 0, 0.2),  # 1 epoch: not final
+                                  _round("2", 24, 1, 1, 0, 0.8), _round("3", 16, 3, 1, 1, 0.5),
+                                  _round("4", 32, 3, 0, 0, 0.6)])
+    import_keras_tuner(project, study_name="hb", storage=db_url)
+    study = optuna.load_study(study_name="hb", storage=db_url)
+    assert [t.user_attrs["epochs_run"] for t in study.trials] == [1, 1, 1, 3, 3]  # in `tunekit trials`, the report
+    assert "epochs_run" in invoke("trials", "hb", "--storage", db_url).output
+    plan = plan_warm_start(optuna.storages.RDBStorage(db_url), "hb", study_name="new",
+                           space=record_space(lambda hp: hp.Int("units", 8, 64, step=8)), metric="val_loss",
+                           direction="minimize", strategy="tpe")
+    assert sorted(t.user_attrs["kt_trial_id"] for t in plan.trials) == ["3", "4"]  # not trial 1's 1-epoch 0.2
+    assert "2 complete trials of 'hb' copied" in plan.note
+    assert "3 trained for fewer epochs than the 3 of keras-tuner's final rounds left out" in plan.note

@@ -42,6 +42,8 @@ def _exit_for(exc: BaseException, debug: bool, command: str | None) -> NoReturn:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)  # what a shell reports for a command stopped by SIGPIPE
     if isinstance(exc, (click.exceptions.Abort, KeyboardInterrupt)):
+        if _console:  # the process ends here: a further Ctrl-C must not turn exit 130 into a kill
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         resumable = command in _RESUMABLE
         click.echo("interrupted: run the same command to resume" if resumable else "interrupted", err=True)
         sys.exit(130)
@@ -136,6 +138,16 @@ def _register() -> None:
 _register()
 
 
+_console = False  # True in the ``tunekit`` process itself (not under click's CliRunner)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    cli.main()
+    """Console-script entry point. A second Ctrl-C while the first one's exit is under way
+    still exits 130, without a traceback."""
+    global _console
+    _console = True
+    try:
+        cli.main()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.exit(130)

@@ -7,7 +7,12 @@ from typing import Any
 
 import click
 
-from tunekit.cli._common import storage_option
+from pathlib import Path
+
+from tunekit.cli._common import force_option, storage_option
+
+#: The files ``compare`` writes into its --out folder.
+OUTPUTS = ("compare.csv", "compare.png", "compare.html")
 
 
 @click.command("compare")
@@ -26,8 +31,10 @@ from tunekit.cli._common import storage_option
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the number of epochs of every trial.")
 @click.option("--option", "-O", "options", multiple=True, metavar="STRATEGY.KEY=VALUE",
               help="Option of one strategy, repeatable, e.g. -O skopt.base_estimator=RF.")
+@force_option
 def compare_command(study_file: str, strategies: str, n_trials: int, seeds: int, storage: str | None,
-                    target: float | None, out_dir: str, epochs: int | None, options: tuple[str, ...]) -> None:
+                    target: float | None, out_dir: str, epochs: int | None, options: tuple[str, ...],
+                    force: bool) -> None:
     """Run every strategy on STUDY_FILE with several seeds and compare them.
 
     Each (strategy, seed) run is a study named compare/<study>/<strategy>/seed<N> in the
@@ -40,6 +47,8 @@ def compare_command(study_file: str, strategies: str, n_trials: int, seeds: int,
     from tunekit.report import compare_plots
     from tunekit.study import compare, comparison_text, load_spec, quiet_optuna, startup_note
 
+    from tunekit.study import refuse_overwrite
+    refuse_overwrite([Path(out_dir) / name for name in OUTPUTS], force=force, what="the comparison")
     quiet_optuna()
     spec = load_spec(study_file)
     names, by_strategy = strategies.split(","), _strategy_options(options)

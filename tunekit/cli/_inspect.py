@@ -6,7 +6,7 @@ import json
 
 import click
 
-from tunekit.cli._common import storage_option
+from tunekit.cli._common import force_option, storage_option
 
 
 @click.command("studies")
@@ -40,15 +40,22 @@ def trials_command(study: str, storage: str | None, state: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--save-model", "save_model", default=None, type=click.Path(), metavar="PATH.keras",
               help="Retrain the best configuration with its seed and save the Keras model (and PATH.json beside it).")
-def best_command(study: str, storage: str | None, as_json: bool, save_model: str | None) -> None:
+@force_option
+def best_command(study: str, storage: str | None, as_json: bool, save_model: str | None, force: bool) -> None:
     """Show the best trial of STUDY: its parameters and metrics.
 
     \b
     Example:
       tunekit best digits --save-model best.keras
     """
+    from pathlib import Path
+
     from tunekit.study import best_lines, best_report, load_study
 
+    if save_model is not None:
+        model = Path(save_model)
+        from tunekit.study import refuse_overwrite
+        refuse_overwrite([model, model.with_suffix(".json")], force=force, what="the model")
     loaded = load_study(study, storage)
     report = best_report(loaded, save_model, echo=lambda text: click.echo(text, err=True))
     if as_json:
@@ -62,10 +69,13 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
 @click.argument("study")
 @storage_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="out.csv, out.parquet or out.json")
-def export_command(study: str, storage: str | None, output: str) -> None:
+@force_option
+def export_command(study: str, storage: str | None, output: str, force: bool) -> None:
     """Write the trials of STUDY (flattened params and attributes) to a file."""
     from tunekit.study import export_trials, load_study
 
+    from tunekit.study import refuse_overwrite
+    refuse_overwrite([output], force=force, what="the export")
     path = export_trials(load_study(study, storage), output)
     click.echo(f"wrote {path}")
 

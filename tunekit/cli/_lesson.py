@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tunekit.cli._common import storage_option
+from tunekit.cli._common import force_option, storage_option
 
 DOCS = Path("docs/lessons")
 
@@ -33,7 +33,9 @@ def _list(out: Path | None) -> None:
 @storage_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the page and figures [default: docs/lessons; lessons-quick with --quick].")
-def lesson_command(name: str | None, show_list: bool, quick: bool, storage: str | None, out: Path | None) -> None:
+@force_option
+def lesson_command(name: str | None, show_list: bool, quick: bool, storage: str | None, out: Path | None,
+                   force: bool) -> None:
     """Run lesson NAME of the course notes, then write its page: the claim, the figures and a
     verdict (reproduced, partly, not reproduced) computed from the trials.
 
@@ -51,10 +53,19 @@ def lesson_command(name: str | None, show_list: bool, quick: bool, storage: str 
         return
     if not name:
         raise click.UsageError("name a lesson (tunekit lesson --list shows them)")
+    import sys
+
+    from tunekit.study import refuse_overwrite
+    from tunekit.study import check_storage
     from tunekit.lessons import get_lesson, run_lesson
+    from tunekit.lessons import page_outputs
 
     get_lesson(name)  # an unknown name is one error line before anything runs
-    result = run_lesson(name, quick=quick, storage=storage, out_dir=out, show_progress=True)
+    folder = out or Path("lessons-quick" if quick else "docs/lessons")
+    refuse_overwrite(page_outputs(name, folder), force=force, what="lesson output")
+    check_storage(storage, create=True)  # a bad --storage is one error line, before any progress line
+    result = run_lesson(name, quick=quick, storage=storage, out_dir=folder, show_progress=True,
+                        progress_bar=sys.stderr.isatty())
     v = result.verdict
     click.echo(f"{name}: {v.outcome}. {v.summary}")
     click.echo(f"page: {result.page} ({len(result.figures)} figure(s)); {result.n_trials} trials in "

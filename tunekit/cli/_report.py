@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from tunekit.cli._common import storage_option
+from pathlib import Path
+
+from tunekit.cli._common import force_option, storage_option
 
 
 @click.command("report")
@@ -15,7 +17,9 @@ from tunekit.cli._common import storage_option
 @click.option("--png", "png_dir", default=None, type=click.Path(), metavar="DIR",
               help="Also write the main plots as PNG files into DIR (created when missing).")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of the top-trials table.")
-def report_command(studies: tuple[str, ...], storage: str | None, output: str, png_dir: str | None, top: int) -> None:
+@force_option
+def report_command(studies: tuple[str, ...], storage: str | None, output: str, png_dir: str | None, top: int,
+                   force: bool) -> None:
     """Write a report of STUDY: optimization history, parameter importances, parallel
     coordinates, slice plots, learning curves and the top trials.
 
@@ -31,6 +35,8 @@ def report_command(studies: tuple[str, ...], storage: str | None, output: str, p
     from tunekit.study import load_study
 
     names = list(dict.fromkeys(studies))
+    from tunekit.study import refuse_overwrite
+    refuse_overwrite([output, *_png_paths(png_dir, comparison=len(names) > 1)], force=force, what="the report")
     loaded = [load_study(name, storage) for name in names]
     if len(loaded) == 1:
         result = write_report(loaded[0], output, png_dir=png_dir, top=top)
@@ -42,6 +48,16 @@ def report_command(studies: tuple[str, ...], storage: str | None, output: str, p
         click.echo(f"wrote {result.html}")
     for path in result.pngs:
         click.echo(f"wrote {path}")
+
+
+def _png_paths(png_dir: str | None, *, comparison: bool) -> list[Path]:
+    """The PNG files ``report --png DIR`` may write."""
+    if png_dir is None:
+        return []
+    from tunekit.report import PNG_SIZES
+
+    names = ["best_so_far"] if comparison else list(PNG_SIZES)
+    return [Path(png_dir) / f"{name}.png" for name in names]
 
 
 COMMANDS = [report_command]

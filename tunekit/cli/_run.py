@@ -84,8 +84,9 @@ def progress(quiet: bool) -> tuple[bool, Callable[[Any, Any], None]]:
                    "on resume is refused [default: the study's].")
 @click.option("--pruner", default="none", show_default=True, help="Stop unpromising trials early: none, median, halving, hyperband.")
 @click.option("--option", "-O", "options", multiple=True, metavar="KEY=VALUE", help="Strategy option, repeatable.")
-@click.option("--workers", "-w", type=int, default=1, show_default=True,
-              help="Worker processes on this machine; --trials is the total over all workers.")
+@click.option("--workers", "-w", type=int, default=None,
+              help="Worker processes on this machine; --trials is the total over all workers [default: 1; with "
+                   "--dask, one trial at a time per Dask worker].")
 @heartbeat_options
 @click.option("--health/--no-health", default=True, show_default=True,
               help="Probe every trial's layers and store why it did or did not train (see `tunekit health`).")
@@ -97,17 +98,21 @@ def progress(quiet: bool) -> tuple[bool, Callable[[Any, Any], None]]:
 @click.option("--confirm", type=int, default=0, show_default=True, metavar="K",
               help="After the search, train the K best configurations again with new seeds; the best is then "
                    "the one with the best mean (mean +/- sd shown). Not counted toward --trials.")
-@click.option("--repeats", type=int, default=2, show_default=True, metavar="R",
-              help="Confirmation runs per configuration with --confirm.")
+@click.option("--repeats", type=int, default=None, metavar="R",
+              help="Confirmation runs per configuration with --confirm [default: 2].")
 @click.option("--dask", "dask", default=None, metavar="ADDRESS",
               help="Run the trials as Dask tasks on the scheduler at ADDRESS (tcp://host:8786), or on a local "
                    "cluster (local, local:N); --workers caps the trials running at once. The study database stays "
                    "in this process.")
+@click.option("--fuse", type=int, default=1, show_default=True, metavar="K",
+              help="Train up to K trials at once as one network of stacked members, each still a whole trial "
+                   "(1: one trial at a time). Studies with their own build(hp), --dask and --prune-unhealthy "
+                   "train unfused.")
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | None, storage: str | None,
                 study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...],
-                workers: int, heartbeat: int, grace_period: int | None, db_retry: float | None, health: bool,
-                prune_unhealthy: bool, warm_start: str | None, confirm: int, repeats: int, dask: str | None, quiet: bool) -> None:
+                workers: int | None, heartbeat: int, grace_period: int | None, db_retry: float | None, health: bool,
+                prune_unhealthy: bool, warm_start: str | None, confirm: int, repeats: int | None, dask: str | None, fuse: int, quiet: bool) -> None:
     """Run (or resume) the study defined in STUDY_FILE.
 
     \b
@@ -115,15 +120,21 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
       tunekit run studies/digits.py --strategy tpe --trials 50
       tunekit run studies/digits.py --trials 200 --workers 2
       tunekit run studies/digits.py --trials 50 --confirm 3
+      tunekit run studies/digits.py --trials 64 --fuse 8
     Ctrl-C marks the running trials FAIL 'interrupted' and exits 130; run again to resume.
     """
     from tunekit._errors import ConfigError
     from tunekit.study import load_spec, quiet_optuna, run
 
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be >= 1 (1 runs trials in this process), got {workers}")
+    if fuse < 1:
+        raise ConfigError(f"--fuse must be >= 1 (1 trains one trial at a time), got {fuse}")
     if prune_unhealthy and not health:
         raise ConfigError("--prune-unhealthy needs the health probe; drop --no-health or --prune-unhealthy")
+    if repeats is not None and not confirm:
+        raise ConfigError(f"--repeats {repeats} has no effect without --confirm K; add --confirm K (e.g. --confirm 3) "
+                          "or drop --repeats")
     quiet_optuna()
     spec = load_spec(study_file)
     progress_bar, on_trial = progress(quiet)
@@ -131,9 +142,14 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
         spec, strategy=strategy, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name,
         seed=seed, epochs=epochs, options=parse_options(options), pruner=pruner, show_progress=progress_bar, on_trial=on_trial,
         workers=workers, heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry, health=health,
-        prune_unhealthy=prune_unhealthy, warm_start=warm_start, confirm=confirm, repeats=repeats, dask=dask,
+        prune_unhealthy=prune_unhealthy, warm_start=warm_start, confirm=confirm, repeats=2 if repeats is None else repeats, dask=dask,
+        fuse=fuse,
     )
     summarize(study, storage)
+    if fuse > 1:
+        from tunekit.execution import fused_summary
+
+        click.echo(fused_summary(study))
 
 
 def summarize(study: Any, storage: str | None) -> None:

@@ -47,6 +47,7 @@ class WorkerPlan:
     prune_unhealthy: bool = False
     confirm: int = 0
     repeats: int = 2
+    fuse: int = 1  # up to this many trials trained as one network (``tunekit.execution._fused``)
 
     def sampler(self, seed: int | None = None) -> optuna.samplers.BaseSampler:
         """The strategy's sampler, seeded ``seed`` (a worker's own seed) or the study's seed."""
@@ -77,7 +78,12 @@ class WorkerPlan:
     ) -> str:
         """Run trials of ``study`` until its budget is reached (``tunekit.execution._loop.work``);
         returns why the loop stopped."""
-        return work(study, storage, runner or self.runner(), target=self.target, timeout=self.timeout,
-                    on_trial=on_trial, heartbeat=self.heartbeat, grace_period=self.grace_period,
-                    interrupts=interrupts, keep_going=keep_going, db_retry=self.db_retry,
-                    confirm=(self.confirm, self.repeats) if self.confirm else None)
+        kwargs: dict[str, Any] = dict(target=self.target, timeout=self.timeout, on_trial=on_trial,
+                                      heartbeat=self.heartbeat, grace_period=self.grace_period,
+                                      interrupts=interrupts, keep_going=keep_going, db_retry=self.db_retry,
+                                      confirm=(self.confirm, self.repeats) if self.confirm else None)
+        if self.fuse > 1 and self.spec.model is None:
+            from tunekit.execution._fused import work_fused
+
+            return work_fused(study, storage, runner or self.runner(), fuse=self.fuse, **kwargs)
+        return work(study, storage, runner or self.runner(), **kwargs)

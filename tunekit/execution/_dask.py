@@ -10,8 +10,16 @@ records each result as it arrives, and:
 - a Dask worker that dies mid-trial (``KilledWorker``): the trial is failed ``worker lost (dask
   worker ADDRESS)`` and retried once, as a trial lost with a local worker;
 - Ctrl-C: the tasks are cancelled, their trials marked FAIL ``interrupted``, KeyboardInterrupt;
-- a scheduler that goes away: the running trials are marked interrupted and the run stops with
-  one line (exit 1); the same command resumes.
+- a scheduler that goes away (at any point of the run): the running trials are marked
+  interrupted and the run stops with one line (exit 1) within ``RECONNECT`` seconds; the same
+  command resumes. Dask's own log lines are kept out of the way (``quiet_dask``);
+- an address where no scheduler answers (nothing listens, or something that is not Dask): one
+  line (exit 2) within ``CONNECT_TIMEOUT`` seconds, before the database is touched.
+
+Parameters a worker meets first (a ``build(hp)`` loop, ``HyperModel.fit``) join the study's
+``space_added``; from then on the client draws them with the study's strategy before dispatch
+(``_offers``) and the worker takes those values when asked (the first trials to meet one draw it
+there, seeded by the study's seed, the trial number and the name, as the random strategy does).
 """
 
 from __future__ import annotations
@@ -19,8 +27,6 @@ from __future__ import annotations
 import copy
 from concurrent.futures import CancelledError
 import json
-import os
-import shutil
 import sys
 import time
 import warnings
@@ -32,107 +38,23 @@ from optuna.trial import TrialState
 from tunekit._errors import ConfigError, TunekitError
 from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, REPEATS, WORKER_ATTR
 from tunekit._storage import study_lock
+from tunekit.execution._dask_cluster import (  # noqa: F401 - the connecting half, re-exported
+    CONNECT_TIMEOUT, JOB_WAIT, JOBQUEUES, announce, connect, quiet_dask)
 from tunekit.execution._loop import OnTrial, _decide
-from tunekit.execution._own_model import ADDED_NOTE, SPACE_ADDED
+from tunekit.execution._own_model import SPACE_ADDED
 from tunekit.execution._signals import Interrupts
 from tunekit.execution._lost import retry_lost_trial
 from tunekit.execution._trial import one_line
 
-#: Seconds to wait for a scheduler to answer before the address is called unreachable.
-CONNECT_TIMEOUT = 10
-#: Seconds ``--dask slurm`` (pbs, sge, lsf) waits for the first batch job's worker.
-JOB_WAIT = 600
 #: Seconds a run waits for a scheduler that went away to come back before it stops (exit 1).
 RECONNECT = 20
-
-
-#: Evaluated on every worker before the run: whether it can import tunekit.
-_CAN_IMPORT = "__import__('importlib.util').util.find_spec('tunekit') is not None"
-
-
-def connect(address: str, n_workers: int) -> tuple[Any, Any]:
-    """(client, cluster or None) for ``--dask ADDRESS``: ``local`` or ``local:N`` starts a
-    ``LocalCluster`` (N processes, one thread each; default ``n_workers``); ``slurm``, ``pbs``,
-    ``sge`` or ``lsf`` a dask-jobqueue cluster of ``n_workers`` batch jobs; else the scheduler at
-    ``ADDRESS`` (``tcp://host:8786``). ConfigError, one line, when it cannot be reached or its
-    workers cannot import tunekit."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ConfigError("--dask needs Dask: pip install 'dask[distributed]'") from None
-    cluster = None
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by a local cluster's worker processes
-    if address == "local" or address.startswith("local:"):
-        count = address.partition(":")[2]
-        if count and (not count.isdigit() or int(count) < 1):
-            raise ConfigError(f"--dask {address}: write local or local:N with N >= 1 worker processes")
-        import dask
-
-        # allowed-failures 0: a dead worker takes our retry path, once. The worker's statistical
-        # profiler (a stack sample every 10 ms) competes with Keras' Python loop for the GIL.
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.profile.enabled": False}):
-            cluster = LocalCluster(n_workers=int(count or n_workers), threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", silence_logs=50)
-        client = Client(cluster)
-    elif address in JOBQUEUES:
-        cluster = _jobqueue(address, n_workers)
-        client = Client(cluster)
-        try:
-            client.wait_for_workers(1, timeout=JOB_WAIT)
-        except TimeoutError:
-            client.close()
-            cluster.close()
-            raise ConfigError(f"--dask {address}: no worker job started within {JOB_WAIT // 60} minutes; see the "
-                              "queue (squeue, qstat, bjobs) and the jobs' logs") from None
-    else:
-        if "://" not in address:
-            raise ConfigError(f"--dask {address!r} is not a scheduler address; write tcp://HOST:8786 or local[:N]")
-        try:
-            client = Client(address, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}); start one "
-                              "(dask scheduler) or pass --dask local") from None
-    try:
-        answers = client.run(eval, _CAN_IMPORT)  # a builtin: a worker without tunekit can still run it
-    except Exception as exc:  # noqa: BLE001 - a worker that cannot even run the check
-        client.close()
-        raise ConfigError(f"the Dask workers at {address} cannot run tunekit's check ({exc})") from None
-    missing = sorted(w for w, ok in answers.items() if not ok)
-    if missing or not answers:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-        what = f"workers {', '.join(missing)} cannot import tunekit" if missing else "the cluster has no worker"
-        raise ConfigError(f"Dask at {address}: {what}; install tunekit in the workers' environment and start them")
-    return client, cluster
-
-
-#: ``--dask NAME`` -> the dask-jobqueue cluster class that submits the workers as batch jobs.
-JOBQUEUES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
-
-
-def _jobqueue(name: str, n_workers: int) -> Any:
-    """A dask-jobqueue cluster configured the ecosystem's way (``~/.config/dask/jobqueue.yaml``, or the
-    file ``DASK_CONFIG`` points to), scaled to ``n_workers`` workers."""
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise ConfigError(f"--dask {name} needs dask-jobqueue: pip install 'tunekit[cluster]'") from None
-    kind = getattr(dask_jobqueue, JOBQUEUES[name])
-    try:
-        cluster = kind()
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ConfigError(f"--dask {name}: the jobqueue configuration is incomplete ({' '.join(str(exc).split())}); fill in "
-                          f"jobqueue.{name} in ~/.config/dask/jobqueue.yaml") from None
-    submit = kind.job_cls.submit_command
-    if shutil.which(submit) is None:  # else every job submission fails in the background and we wait
-        cluster.close()
-        raise ConfigError(f"--dask {name}: {submit} is not on this machine's PATH; run tunekit where {name} jobs "
-                          f"can be submitted (the cluster's login node)")
-    cluster.scale(n_workers)
-    print(f"dask: asked {name} for {n_workers} worker job(s); waiting for the first to start", file=sys.stderr,
-          flush=True)
-    return cluster
+#: The note on a parameter a Dask worker met first (after "trial N (on a Dask worker) asked for NAME, ").
+DASK_ADDED_NOTE = ("which recording the space (build(hp) with each parameter's default) did not meet; added to the "
+                   "study's space. The trials that met it first drew it on their worker at random (seeded by the "
+                   "study's seed, the trial number and the name); from now on this process draws it with the "
+                   "study's strategy before each task: tpe and random learn it as they go; grid, skopt, gp, cmaes, "
+                   "metropolis and anneal draw it at random. Declare it in build(hp), before any loop or branch, "
+                   "to search it with them.")
 
 
 def _fail(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
@@ -159,8 +81,36 @@ def _merge_space_added(study: optuna.Study, number: int, met: dict[str, Any]) ->
     if new:
         study.set_user_attr(SPACE_ADDED, json.dumps({**stored, **new}, sort_keys=True))
         for name in sorted(new):
-            print(f"note: trial {number} (on a Dask worker) asked for {name!r}, {ADDED_NOTE}", file=sys.stderr,
+            print(f"note: trial {number} (on a Dask worker) asked for {name!r}, {DASK_ADDED_NOTE}", file=sys.stderr,
                   flush=True)
+
+
+def _offers(study: optuna.Study, trial: optuna.Trial) -> dict[str, Any]:
+    """Values the study's strategy draws now, as ``trial.suggest`` would, for the parameters workers
+    met first (the study's ``space_added``): sent with the task, taken by the trial only if the
+    model asks for them (and then stored with it). A parameter the strategy cannot draw here is
+    left to the worker."""
+    from optuna.pruners import _filter_study
+
+    from tunekit.space import Dimension
+
+    offers: dict[str, Any] = {}
+    met = json.loads(study.user_attrs.get(SPACE_ADDED) or "{}")
+    frozen = trial._get_latest_trial() if met else None
+    for name, fields in met.items():
+        if name in trial.params:
+            continue
+        try:
+            dist = Dimension.from_dict({**fields, "name": name, "when": None}).to_distribution()
+            if name in trial._fixed_params:  # an enqueued trial (a retry) keeps its values
+                offers[name] = trial._fixed_params[name]
+            elif trial._is_relative_param(name, dist):
+                offers[name] = trial.relative_params[name]
+            else:
+                offers[name] = study.sampler.sample_independent(_filter_study(study, frozen), frozen, name, dist)
+        except Exception:  # noqa: BLE001 - a strategy that cannot draw it: the worker does
+            continue
+    return offers
 
 
 def _record(study: optuna.Study, trial: optuna.Trial, result: dict[str, Any]) -> optuna.trial.FrozenTrial:
@@ -204,15 +154,24 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
 
     from tunekit._quiet_tf import import_keras_quietly
 
-    client.run(import_keras_quietly)  # TensorFlow loaded on every worker without its start-up lines
-    scattered = client.scatter(plan, broadcast=True)  # the data set travels once per worker
     direction = study.direction.name.lower()
     confirm = (plan.confirm, plan.repeats) if plan.confirm else None
     grace = float(plan.grace_period or 3 * plan.heartbeat)
     running: dict[Any, optuna.Trial] = {}
+    sent: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # each running trial's params and marks
     asked: list[optuna.Trial] = []  # asked but not yet submitted: a Ctrl-C here must fail it too
     started, away, beaten = time.monotonic(), 0.0, time.monotonic()
     try:
+        client.run(import_keras_quietly)  # TensorFlow loaded on every worker without its start-up lines
+        scattered = client.scatter(plan, broadcast=True, hash=False)  # the data set travels once per worker
+
+        def submit(trial: optuna.Trial, params: dict[str, Any], marks: dict[str, Any]) -> Any:
+            snapshot = _curves(study) if not isinstance(plan.pruner, optuna.pruners.NopPruner) else []
+            key = f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}"
+            sent[trial.number] = (params, marks)
+            return client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction, n_workers,
+                                 marks, pure=False, key=key)
+
         while True:
             interrupts.check()  # a Ctrl-C noted since the last step
             timed_out = plan.timeout is not None and time.monotonic() - started >= plan.timeout
@@ -227,13 +186,9 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
                         storage.record_heartbeat(trial._trial_id)
                 if trial is None:
                     break
-                params = plan.spec.space.sample(trial)
-                snapshot = _curves(study) if not isinstance(plan.pruner, optuna.pruners.NopPruner) else []
+                params = {**_offers(study, trial), **plan.spec.space.sample(trial)}
                 marks = {k: trial.user_attrs[k] for k in (CONFIRMS, REPEATS) if k in trial.user_attrs}
-                key = f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}"
-                future = client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction,
-                                       n_workers, marks, pure=False, key=key)
-                running[future] = trial
+                running[submit(trial, params, marks)] = trial
                 asked.clear()
             if not running:
                 return "timeout" if timed_out else decision if decision in ("done", "exhausted") else "done"
@@ -242,7 +197,15 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
             except TimeoutError:  # nothing finished within ``poll``: heartbeats, then wait again
                 pass
             except (CancelledError, FuturesCancelledError):  # Dask cancels them all when the scheduler is gone
-                raise OSError("the connection to the scheduler was lost") from None
+                if client.status != "running":
+                    raise OSError("the connection to the scheduler was lost") from None
+            lost = [f for f in running if f.cancelled()]
+            if lost and client.status == "running":  # a dead worker held the plan's last copy (Dask's memory
+                scattered = client.scatter(plan, broadcast=True, hash=False)  # manager keeps one): send it again
+                for f in lost:
+                    trial = running.pop(f)
+                    f.release()
+                    running[submit(trial, *sent[trial.number])] = trial
             if client.status != "running":
                 away = away or time.monotonic()
                 if client.status != "connecting" or time.monotonic() - away > RECONNECT:
@@ -256,9 +219,11 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
                     storage.record_heartbeat(trial._trial_id)
             for future in done:
                 trial = running.pop(future)
+                sent.pop(trial.number, None)
                 try:
                     result = future.result()
                 except KilledWorker as exc:
+                    future.release()
                     address = getattr(getattr(exc, "last_worker", None), "address", None)
                     trial.set_user_attr(WORKER_ATTR, f"dask {address}" if address else "dask")
                     _fail(study, trial, f"worker lost (dask worker {address or '?'})")
@@ -268,8 +233,10 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
                     if future.status == "cancelled" or isinstance(exc, CancelledError):
                         running[future] = trial  # marked interrupted with the others below
                         raise OSError(f"its task {future.key} was cancelled") from None
+                    future.release()
                     _fail(study, trial, f"the Dask task failed: {one_line(exc)}")  # e.g. the plan did not unpickle
                     continue
+                future.release()  # else a worker that dies holding the result makes Dask compute it again
                 if result["state"] == "CONFIG":
                     _record(study, trial, {**result, "state": "FAIL"})
                     raise ConfigError(f"{result['error']} (trial {trial.number} stopped the run)")

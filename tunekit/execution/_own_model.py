@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tunekit._errors import ConfigError
 from tunekit.execution._health import health_probe, record_health
-from tunekit.execution._trial import RunnerTrial
+from tunekit.execution._trial import RunnerTrial, one_line
 
 if TYPE_CHECKING:
     import keras
@@ -57,6 +57,8 @@ ADDED_NOTE = ("which recording the space (build(hp) with each parameter's defaul
 DEFAULT_BATCH_SIZE = 32
 
 _noted: set[str] = set()
+#: Whether this process prints that note (a Dask worker does not: its client prints it, once).
+notes_here = True
 
 
 def _ask(trial: RunnerTrial):
@@ -79,7 +81,7 @@ def _record_added(trial: RunnerTrial, added: dict[str, "Dimension"], where: dict
         study.set_user_attr(SPACE_ADDED, json.dumps({**stored, **new}, sort_keys=True))
     fresh = [n for n in added if n not in _noted]
     _noted.update(fresh)
-    for name in fresh:
+    for name in fresh if notes_here else ():
         print(f"note: trial {trial.number}: {where[name]} asked for {name!r}, {ADDED_NOTE}", file=sys.stderr, flush=True)
 
 
@@ -93,6 +95,74 @@ def _checked(model: Any, label: str) -> "keras.Model":
         raise ConfigError(f"{label} returned a model that is not compiled; call model.compile(optimizer=..., "
                           "loss=..., metrics=['accuracy']) inside it")
     return model
+
+
+def check_first_model(spec: "StudySpec", ds: "Dataset", metric: str) -> None:
+    """Build the user's model once with keras-tuner's defaults and check it against the data before
+    anything is written: a model, compiled, taking the data's features, one output per class (or
+    target), computing ``metric``. ConfigError (one line) for the first that fails; an error only
+    training shows is left to the trials (each fails with its cause)."""
+    import keras
+
+    from tunekit.hyper import HyperParameters
+
+    source = spec.model
+    hp = HyperParameters()
+    try:
+        try:
+            built = source.build(hp)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"{source.label} failed with its default values {hp.values}: {one_line(exc)}") from None
+        model = _checked(built, source.label)
+        _check_inputs(model, ds, source.label)
+        rows = ds.x_train[: min(32, ds.n_train)]
+        try:
+            out = model(rows, training=False)
+        except Exception as exc:
+            raise ConfigError(f"{source.label} makes a model that cannot take the data's rows ({ds.input_shape[0]} "
+                              f"features): {one_line(exc)}") from None
+        _check_outputs(tuple(out.shape), ds, source.label)
+        model.run_eagerly = True  # one batch: no tf.function to trace (this model is thrown away)
+        try:
+            names = set(model.evaluate(rows, ds.y_train[: len(rows)], verbose=0, return_dict=True))
+        except Exception:  # a loss or metric that fails on these labels: each trial fails with its cause
+            return
+        key = metric[4:] if metric.startswith("val_") else metric
+        if key not in names:
+            known = ", ".join(sorted([*names, *(f"val_{n}" for n in names)]))
+            raise ConfigError(f"metric {metric!r} is not computed for this model (available: {known}); set "
+                              "metric= in the StudySpec to one of them, or compile with metrics=['accuracy']")
+    finally:
+        keras.backend.clear_session()
+
+
+def _check_inputs(model: "keras.Model", ds: "Dataset", label: str) -> None:
+    """ConfigError when ``model`` declares an input of another width than the data's features."""
+    inputs = getattr(model, "inputs", None) if model.built else None
+    if not inputs or len(inputs) != 1:
+        return
+    width = tuple(inputs[0].shape)[-1]
+    if len(inputs[0].shape) == 2 and width is not None and int(width) != ds.input_shape[0]:
+        raise ConfigError(f"{label} makes a model for {width} features, but the data has {ds.input_shape[0]} "
+                          f"({ds.name}); give it keras.Input(({ds.input_shape[0]},))")
+
+
+def _check_outputs(shape: tuple[Any, ...], ds: "Dataset", label: str) -> None:
+    """ConfigError when a model's output ``shape`` cannot match the data's classes (or targets)."""
+    width = int(shape[-1]) if len(shape) > 1 else 1
+    if ds.task == "regression":
+        targets = 1 if ds.y_train.ndim == 1 else int(ds.y_train.shape[1])
+        if width != targets:
+            raise ConfigError(f"{label} makes a model with {width} outputs, but the data has {targets} target "
+                              f"({ds.target}); end it with keras.layers.Dense({targets})")
+        return
+    classes = int(ds.n_classes or 2)
+    if width < classes and not (classes == 2 and width == 1):
+        binary = " (or Dense(1, activation='sigmoid') with loss='binary_crossentropy')" if classes == 2 else ""
+        raise ConfigError(f"{label} makes a model with {width} outputs, but the data has {classes} classes "
+                          f"({ds.name}); end it with keras.layers.Dense({classes}, activation='softmax'){binary}")
 
 
 def fit_own_model(runner: Runner, trial: RunnerTrial, params: dict[str, Any], seed: int) -> float:

@@ -26,7 +26,7 @@ from tunekit._records import FINISHED, budget
 from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit.execution._bootstrap import WorkerPlan
 from tunekit.execution._loop import OnTrial
-from tunekit.execution._resilient import DatabaseUnreachable, connection_error
+from tunekit.execution._resilient import DatabaseUnreachable, connection_error, db_retry_seconds
 from tunekit.execution._signals import Interrupts
 from tunekit.strategies import get_strategy
 
@@ -81,23 +81,53 @@ def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any)
     except KeyboardInterrupt:
         code = 130
     except ConfigError as exc:
-        errors.put((index, 2, str(exc)))
+        errors.send((index, 2, str(exc)))
         code = 2
     except DatabaseUnreachable as exc:  # its message says it all, in the user's terms
-        errors.put((index, _AS_IS, str(exc)))
+        errors.send((index, _AS_IS, str(exc)))
         code = 1
     except TunekitError as exc:  # e.g. WorkerStopped: "worker N: <why>"
-        errors.put((index, 1, str(exc)))
+        errors.send((index, 1, str(exc)))
         code = 1
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         from tunekit._storage import disk_full
 
         full = disk_full(exc)  # a full disk: "disk full (N bytes free at PATH)", not Optuna's guess
-        errors.put((index, _AS_IS, str(full)) if full else (index, 1, f"{type(exc).__name__}: {exc}"))
+        errors.send((index, _AS_IS, str(full)) if full else (index, 1, f"{type(exc).__name__}: {exc}"))
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+class _Errors:
+    """The workers' error reports, one pipe each: no semaphore (a ``SimpleQueue`` has one), so
+    a parent killed with SIGKILL leaves no ``resource_tracker: leaked semaphore`` warning."""
+
+    def __init__(self, ctx: Any, n_workers: int) -> None:
+        pairs = [ctx.Pipe(duplex=False) for _ in range(n_workers)]
+        self._readers = [reader for reader, _ in pairs]
+        self.writers = [writer for _, writer in pairs]
+
+    def _ready(self) -> Any:
+        for reader in self._readers:
+            try:
+                if reader.poll():
+                    return reader
+            except (EOFError, OSError):
+                continue
+        return None
+
+    def empty(self) -> bool:
+        return self._ready() is None
+
+    def get(self) -> tuple[int, int, str]:
+        """The first waiting report (call after ``empty`` said False)."""
+        return self._ready().recv()
+
+    def close(self) -> None:
+        for end in self._readers + self.writers:
+            end.close()
 
 
 def _report(study: optuna.Study, seen: set[int], on_trial: OnTrial | None) -> None:
@@ -144,7 +174,12 @@ def _stop(procs: list[Any]) -> None:
 
 def _spawn(procs: list[Any], started: list[Any], interrupts: Interrupts) -> None:
     """Start the worker processes, each with SIGINT/SIGTERM blocked (the child inherits the
-    mask and unblocks once its handlers are set); a signal stops the spawning between two."""
+    mask and unblocks once its handlers are set); a signal stops the spawning between two.
+    Multiprocessing's resource tracker is started first: started lazily inside ``p.start()`` it
+    would unblock SIGINT/SIGTERM in this thread (its own spawn does) before the worker is spawned."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     for p in procs:
         interrupts.check()
         signal.pthread_sigmask(signal.SIG_BLOCK, _SPAWN_SIGNALS)
@@ -163,7 +198,7 @@ def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_t
     twice a second). Raises KeyboardInterrupt after the workers have marked their running
     trials FAIL ``interrupted``; a worker's configuration error stops the others and is
     raised here as ConfigError (a database unreachable past ``plan.db_retry`` as its own
-    one-line TunekitError). Starts no more workers than trials are left to run (a ``note:``
+    one-line TunekitError, once the other workers stopped on the outage too, not by a SIGINT). Starts no more workers than trials are left to run (a ``note:``
     line on stderr says so) and warns above the CPU cores (``worker_count``).
     """
     n_workers, lines = worker_count(n_workers, plan.target - budget(study.get_trials(deepcopy=False)).counted)
@@ -173,15 +208,33 @@ def run_processes(plan: WorkerPlan, n_workers: int, study: optuna.Study, *, on_t
         plan_path = os.path.join(folder, "plan.pickle")
         with open(plan_path, "wb") as handle:  # not through the spawn pipe: a big data set would block it
             cloudpickle.dump(plan, handle)  # a study file's build(hp) and HyperModel classes by value
-        _supervise(plan_path, n_workers, study, on_trial)
+        _supervise(plan_path, n_workers, study, on_trial, outage_wait=db_retry_seconds(plan.db_retry) + plan.heartbeat + 10)
 
 
-def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: OnTrial | None) -> None:
+def _outage(failure: tuple[int, int, str] | None) -> bool:
+    """Whether a worker stopped because the database stayed unreachable past --db-retry."""
+    return failure is not None and failure[1] == _AS_IS and failure[2].startswith("database unreachable")
+
+
+def _await_own_stop(procs: list[Any], seconds: float, interrupts: Interrupts) -> None:
+    """Let the other workers meet the same outage and stop on it themselves (exit 1, the
+    outage as cause), not as a Ctrl-C: each does within its heartbeat and --db-retry."""
+    deadline = time.monotonic() + seconds
+    while any(p.is_alive() for p in procs) and time.monotonic() < deadline and not interrupts.requested:
+        try:
+            interrupts.sleep(0.2)
+        except KeyboardInterrupt:
+            return
+
+
+def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: OnTrial | None,
+               outage_wait: float = 0.0) -> None:
     ctx = multiprocessing.get_context("spawn")
-    errors = ctx.SimpleQueue()
+    errors = _Errors(ctx, n_workers)
     seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
     procs = [
-        ctx.Process(target=_child, args=(plan_path, i, n_workers, os.getpid(), errors), name=f"tunekit-worker-{i}")
+        ctx.Process(target=_child, args=(plan_path, i, n_workers, os.getpid(), errors.writers[i]),
+                    name=f"tunekit-worker-{i}")
         for i in range(n_workers)
     ]
     failure: tuple[int, int, str] | None = None
@@ -202,6 +255,8 @@ def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: On
         except KeyboardInterrupt:
             interrupted = True
             procs = started  # only the processes that did start
+        if _outage(failure) and not interrupted:
+            _await_own_stop(procs, outage_wait, interrupts)
         if interrupted or failure:
             _stop(procs)
         for p in procs:
@@ -211,6 +266,7 @@ def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: On
         raise KeyboardInterrupt
     if failure is None and not errors.empty():
         failure = errors.get()
+    errors.close()
     if failure is not None:
         index, code, message = failure
         raise (ConfigError if code == 2 else TunekitError)(f"worker {index}: {message}" if code == 1 else message)

@@ -12,16 +12,20 @@ database (an SQLite file works: the workers never open it).
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 from typing import Any
 
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
 
 from tunekit._errors import ConfigError, TrialError
 from tunekit._records import WORKER_ATTR
+from tunekit.execution import _own_model
 from tunekit.execution._own_model import SPACE_ADDED
+from tunekit.strategies._random import TrialSeededRandomSampler
 
 #: One runner per plan in each worker process: its data pipelines and TensorFlow set up once.
 _RUNNERS: dict[int, Any] = {}
@@ -45,6 +49,7 @@ def _runner(plan: Any, n_workers: int) -> Any:
 
         limit_tf_threads(thread_budget(n_workers))
         quiet_optuna()
+        _own_model.notes_here = False  # the client prints a parameter's first-met note, once
         _RUNNERS.clear()
         _RUNNERS[id(plan)] = plan.runner()
     return _RUNNERS[id(plan)]
@@ -59,15 +64,32 @@ def _where() -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class _FirstMet(TrialSeededRandomSampler):
+    """The in-memory study's sampler: what draws a parameter the client had no value for (met here
+    first). At random, as the random strategy draws for study trial ``number``: seeded by the
+    study's seed, that number and the name."""
+
+    def __init__(self, seed: int | None, number: int) -> None:
+        super().__init__(seed=seed)
+        self._number = number
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        numbered = copy.copy(trial)
+        numbered.number = self._number  # the in-memory trial's own number counts the snapshot
+        return super().sample_independent(study, numbered, param_name, param_distribution)
+
+
 def remote_trial(plan: Any, number: int, params: dict[str, Any], snapshot: list[FrozenTrial],
                  direction: str, n_workers: int, marks: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run trial ``number`` with ``params`` on this worker; what the client records. ``marks``: the
-    trial's ``confirms`` / ``repeats`` attributes (such a run is never pruned).
+    trial's ``confirms`` / ``repeats`` attributes (such a run is never pruned). ``params`` may hold
+    values for parameters the model asks for only on the way (``_dask._offers``): the trial takes
+    those it is asked for.
 
     ``state`` is COMPLETE, PRUNED, FAIL or CONFIG (a ConfigError: the client stops the run)."""
     runner = _runner(plan, n_workers)
-    study = optuna.create_study(direction=direction, pruner=plan.pruner,
-                                sampler=optuna.samplers.RandomSampler(seed=number))
+    study = optuna.create_study(direction=direction, pruner=plan.pruner, sampler=_FirstMet(plan.seed, number))
     study.add_trials(snapshot)
     study.enqueue_trial(params, user_attrs=marks or None, skip_if_exists=False)
     trial = study.ask()

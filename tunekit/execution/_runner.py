@@ -36,7 +36,7 @@ from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit._units import target_units_callback, to_target_units
 from tunekit.execution._health import health_probe, record_health
 from tunekit.execution._speedups import Speedups, default_speedups
-from tunekit.execution._tf import released_custom_gradients, trial_process_state
+from tunekit.execution._tf import release_free_memory, released_custom_gradients, trial_process_state
 from tunekit.execution._trial import RunnerTrial, one_line, out_of_memory, physical_memory, record_threads, stop_run
 
 if TYPE_CHECKING:
@@ -192,6 +192,7 @@ class TrialRunner:
             raise TrialError(reason) from exc
         finally:
             gc.collect()
+            release_free_memory()  # freed, but still resident in glibc's arenas: RSS would creep up
 
     def _sample(self, trial: optuna.Trial) -> dict[str, Any]:
         """The trial's sampled parameters; an error of the strategy stops the run (ConfigError)."""

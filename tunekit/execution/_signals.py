@@ -3,6 +3,7 @@ the next safe point, so an interrupted trial is marked FAIL ``interrupted`` and 
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -14,6 +15,24 @@ from tunekit._errors import TunekitError
 
 class WorkerStopped(TunekitError):
     """The worker stopped on its own (``Interrupts.stop``): its message says why."""
+
+
+class _NoInterruptedClose(logging.Filter):
+    """Drops SQLAlchemy's "Exception closing connection" record of a KeyboardInterrupt (a second
+    Ctrl-C while a connection closes): the interrupt is raised anyway; its 60-line log is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+
+
+def quiet_interrupted_closes() -> None:
+    """Put ``_NoInterruptedClose`` on the loggers of SQLAlchemy's connection pools (once)."""
+    import sqlalchemy.pool as pools
+
+    for cls in (pools.QueuePool, pools.NullPool, pools.StaticPool, pools.SingletonThreadPool):
+        logger = logging.getLogger(f"{cls.__module__}.{cls.__name__}")
+        if not any(isinstance(f, _NoInterruptedClose) for f in logger.filters):
+            logger.addFilter(_NoInterruptedClose())
 
 
 class Interrupts:
@@ -34,6 +53,7 @@ class Interrupts:
         self._unraisable = sys.unraisablehook
 
     def __enter__(self) -> "Interrupts":
+        quiet_interrupted_closes()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
                 self._previous[sig] = signal.signal(sig, self._handle)

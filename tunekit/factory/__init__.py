@@ -24,6 +24,13 @@ from tunekit.factory._catalog import (
     resolve_params,
     validate_value,
 )
+from tunekit.factory._fused import (
+    FusedFit,
+    MemberResult,
+    fit_fused,
+    fused_groups,
+    unfusable_reason,
+)
 from tunekit.factory._size import count_params, dense_shapes, out_of_memory_message
 
 if TYPE_CHECKING:
@@ -32,14 +39,19 @@ if TYPE_CHECKING:
 __all__ = [
     "CATALOG",
     "TASKS",
+    "FusedFit",
+    "MemberResult",
     "Resolved",
     "build_model",
     "count_params",
     "default_metric",
     "dense_shapes",
+    "fit_fused",
+    "fused_groups",
     "out_of_memory_message",
     "resolve_params",
     "training_callbacks",
+    "unfusable_reason",
     "validate_value",
 ]
 

@@ -9,7 +9,9 @@ Four trial user attributes (JSON, so optuna-dashboard shows them with no extra s
   [...], "epochs": [0, 1, 2, 4, ...], "loss": [...], "epoch_loss": [...], "grad_norm": [[...],
   ...], ...}``, where ``epochs`` says after which epoch each probe was taken, ``loss`` is the
   probe batch's loss at each probe, ``epoch_loss`` the training loss of every epoch, and every
-  per-layer figure a list over probes of a list over layers; floats to 4 significant digits.
+  per-layer figure a list over probes of a list over layers; floats to 4 significant digits;
+  ``val_loss`` (every epoch's validation loss), ``baseline`` (a constant predictor's loss on the
+  training labels) and ``setup`` (the trial's initializer, optimizer, learning rate, clipnorm).
 
 ``health_columns`` turns them into a trial's export columns: numbers as numbers, lists as lists.
 
@@ -61,7 +63,9 @@ def read_health(attrs: Mapping[str, Any]) -> tuple[Diagnosis, HealthSeries] | No
 
 
 def _worst(rows: list[list[Any]]) -> float | None:
-    values = [v for v in (rows[-1] if rows else []) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    """The largest share of a hidden layer at the last probe (the output layer is not judged: a
+    confident sigmoid sits at its bound)."""
+    values = [v for v in (rows[-1][:-1] if rows else []) if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return max(values) if values else None
 
 
@@ -69,7 +73,7 @@ def health_columns(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """A trial's health as flat columns: ``health``, ``health_layer``, ``health_reason``, scalars
     at the last probe (``health_grad_ratio``: first hidden layer's gradient norm over the output
     layer's, median over probes; ``health_dead``, ``health_saturated``: the largest share of a
-    layer), ``health_layers`` (names), ``health_epochs`` (when each probe was taken), ``health_loss``
+    hidden layer), ``health_layers`` (names), ``health_epochs`` (when each probe was taken), ``health_loss``
     (the probe batch's loss), ``health_epoch_loss`` (every epoch's training loss) and, for each of
     ``FIGURES``, its column (a list over probes of a list over layers). Empty when not probed."""
     found = read_health(attrs)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import keras
 import numpy as np
 
+from tunekit.health._baseline import constant_loss, finite_or_none, loss_name
 from tunekit.health._rules import BOUNDED_ACTIVATIONS, DEAD_ACTIVATIONS, Diagnosis, HealthSeries, diagnose, threshold
 
 if TYPE_CHECKING:
@@ -84,6 +85,36 @@ def dense_layout(model: keras.Model) -> list[tuple[int, int, str]]:
     return out
 
 
+def _initializer(layer: keras.layers.Layer) -> tuple[str | None, float | None]:
+    """A Dense layer's kernel initializer as a name (``glorot_uniform``) and its scale (the
+    ``stddev`` of a normal one, the ``maxval`` of a uniform one), as tunekit's ``init_stddev``."""
+    init = getattr(layer, "kernel_initializer", None)
+    if init is None:
+        return None, None
+    name = loss_name(type(init).__name__)
+    scale = getattr(init, "stddev", None) if hasattr(init, "stddev") else getattr(init, "maxval", None)
+    return name, finite_or_none(float(scale)) if isinstance(scale, (int, float)) else None
+
+
+def model_setup(model: keras.Model, layout: list[tuple[int, int, str]]) -> dict[str, Any]:
+    """What the trial uses, for the advice (``HealthSeries.setup``): the first Dense layer's
+    initializer and scale, the optimizer, its learning rate (when constant) and clipping, and
+    whether any BatchNormalization layer is there."""
+    name, scale = _initializer(model.layers[layout[0][0]]) if layout else (None, None)
+    opt = getattr(model, "optimizer", None)
+    lr: float | None = None
+    try:
+        lr = finite_or_none(float(np.asarray(opt.learning_rate)))
+    except (AttributeError, TypeError, ValueError):  # a schedule: no one number
+        lr = None
+    clip = [getattr(opt, k, None) for k in ("clipnorm", "global_clipnorm", "clipvalue")]
+    scaled = name is not None and name.startswith(("random_", "truncated_normal"))  # tunekit's init_stddev
+    return {"initializer": name, "init_stddev": scale if scaled else None,
+            "optimizer": loss_name(type(opt).__name__) if opt is not None else None, "learning_rate": lr,
+            "clipnorm": next((float(c) for c in clip if c), None),
+            "batch_norm": any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)}
+
+
 def _unit_shares(act: np.ndarray, activation: str) -> tuple[float | None, float | None]:
     """(dead share, saturated share) of a layer's units from its outputs on the probe batch."""
     dead = float(np.mean(np.all(act == 0.0, axis=0))) if activation in DEAD_ACTIVATIONS else None
@@ -116,7 +147,9 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 
 
 class HealthProbe(keras.callbacks.Callback):
-    """Probes the model at the start of training and after every epoch; ``series`` holds the figures
+    """Probes the model at the start of training and after the epochs of ``probe_epochs`` (the training
+    and validation loss after every epoch, and the constant predictor's loss on the training labels
+    as ``series.baseline``); ``series`` holds the figures
     and ``diagnosis`` the latest verdict. ``on_diagnosis(diagnosis, epoch)``, when given, is called
     after each epoch's probe.
 
@@ -131,6 +164,7 @@ class HealthProbe(keras.callbacks.Callback):
         super().__init__()
         self._x = np.asarray(x[:PROBE_ROWS])
         self._y = np.asarray(y[:PROBE_ROWS]).astype("float32")
+        self._y_all = y
         self.on_diagnosis = on_diagnosis
         self.series: HealthSeries | None = None
         self.diagnosis: Diagnosis | None = None
@@ -145,6 +179,8 @@ class HealthProbe(keras.callbacks.Callback):
         self.series = HealthSeries(layers=[layers[i].name for i, _, _ in self._layout],
                                    activations=[a for _, _, a in self._layout],
                                    units=[int(layers[i].units) for i, _, _ in self._layout])
+        self.series.baseline = finite_or_none(constant_loss(self.model.loss, np.asarray(self._y_all)))
+        self.series.setup = model_setup(self.model, self._layout)
         self._due = set(probe_epochs(int((self.params or {}).get("epochs") or 1)))
         if 0 in self._due:
             self._probe(0)
@@ -153,6 +189,8 @@ class HealthProbe(keras.callbacks.Callback):
         loss = (logs or {}).get("loss")
         loss = None if loss is None else float(loss)
         self.series.epoch_loss.append(_round(loss))
+        val = (logs or {}).get("val_loss")
+        self.series.val_loss.append(None if val is None else _round(float(val)))
         if epoch + 1 in self._due or (loss is not None and not math.isfinite(loss)):
             self._probe(epoch + 1)
             self.diagnosis = diagnose(self.series)  # new figures: a new verdict (the last epoch is always probed)
@@ -237,7 +275,7 @@ class HealthProbe(keras.callbacks.Callback):
             figures["dead"].append(None if dead is None else round(dead, 4))
             figures["saturated"].append(None if saturated is None else round(saturated, 4))
             symmetric, spread = _symmetric(kernel, bias)
-            figures["symmetric"].append(symmetric)
+            figures["symmetric"].append(symmetric if layer.units > 1 else None)  # one unit: nothing to compare
             figures["unit_spread"].append(_round(spread))
         self._previous = current
         self.series.add(epoch=epoch, loss=_round(float(loss)), update_ratio=ratios, **figures)

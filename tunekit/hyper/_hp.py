@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from tunekit._errors import ConfigError
 from tunekit.hyper._declare import bool_dim, choice_dim, fixed_dim, float_dim, int_dim, kt_default
-from tunekit.space import Condition, Dimension
+from tunekit.space import Condition, Dimension, Fixed
 
 #: One ``conditional_scope``: (parent name, the parent's values that activate it).
 Scope = tuple[str, tuple[Any, ...]]
@@ -30,6 +30,15 @@ def _holds(scope: Scope, values: Mapping[str, Any]) -> bool:
         return False
     value = values[parent]
     return any(value == a and isinstance(value, bool) == isinstance(a, bool) for a in allowed)
+
+
+def check_same(first: Dimension, again: Dimension) -> None:
+    """ConfigError when ``again`` declares ``first``'s name with another range, values or kind
+    (keras-tuner silently keeps the first; a repeated identical declaration is fine)."""
+    if dataclasses.replace(again, when=first.when) != first:
+        raise ConfigError(f"hp {first.name!r} is declared twice, as {first._repr(False)} then as "
+                          f"{again._repr(False)}; keras-tuner would silently use the first: give the second "
+                          "its own name, or declare both alike")
 
 
 class HyperParameters:
@@ -164,7 +173,9 @@ class HyperParameters:
         one of its conditions does not hold."""
         if any(parent == name for parent, _ in self._stack):
             raise ConfigError(f"hp {name!r}: a conditional parameter cannot have the name of its parent")
-        if name not in self.declared:
+        if name in self.declared:
+            check_same(self.declared[name], declare())
+        else:
             dim = declare()
             if self._stack:
                 parent, allowed = self._stack[-1]
@@ -175,7 +186,7 @@ class HyperParameters:
             return None
         if name not in self.values:
             dim = self.declared[name]
-            if self._ask is None:
+            if self._ask is None or isinstance(dim, Fixed):  # a Fixed value is its declaration's, never asked
                 self.values[name] = kt_default(dim)
             else:
                 self.values[name] = self._ask(dim)

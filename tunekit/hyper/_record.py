@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from tunekit._errors import ConfigError
-from tunekit.hyper._hp import HyperParameters, Scope
+from tunekit.hyper._hp import HyperParameters, Scope, check_same
 from tunekit.space import Dimension, Space
 
 #: At most this many calls of ``build`` while recording (keras-tuner has no limit).
@@ -63,6 +63,8 @@ def record_space(build: Callable[[HyperParameters], Any], *, label: str = "build
         hp = HyperParameters(preset)
         _call(build, hp, label)
         for name, dim in hp.declared.items():
+            if name in declared:
+                check_same(declared[name], dim)
             declared.setdefault(name, dim)
         entered += [s for s in hp.active_scopes if s not in entered]
         waiting = [s for s in hp.inactive_scopes if s not in entered]

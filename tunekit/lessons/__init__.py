@@ -14,8 +14,8 @@ Example:
 
 from tunekit.lessons._lesson import OUTCOMES, Lesson, LessonStudy, Verdict
 from tunekit.lessons._registry import LESSONS, get_lesson, lesson_spec
-from tunekit.lessons._page import page_verdict, recorded_seconds
+from tunekit.lessons._page import page_outputs, page_verdict, recorded_seconds
 from tunekit.lessons._run import LessonResult, lesson_frame, run_lesson, study_name
 
-__all__ = ["LESSONS", "OUTCOMES", "Lesson", "LessonResult", "LessonStudy", "Verdict", "get_lesson", "lesson_frame",
+__all__ = ["LESSONS", "page_outputs", "OUTCOMES", "Lesson", "LessonResult", "LessonStudy", "Verdict", "get_lesson", "lesson_frame",
            "lesson_spec", "page_verdict", "recorded_seconds", "run_lesson", "study_name"]

@@ -15,7 +15,7 @@ Example:
     >>> Verdict(outcome="maybe", summary="?")
     Traceback (most recent call last):
     ...
-    tunekit._errors.ConfigError: verdict outcome must be one of reproduced, partly, not reproduced; got 'maybe'
+    tunekit._errors.ConfigError: verdict outcome must be one of reproduced, partly, not reproduced, inconclusive; got 'maybe'
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from tunekit._spec import StudySpec
 
-OUTCOMES = ("reproduced", "partly", "not reproduced")
+OUTCOMES = ("reproduced", "partly", "not reproduced", "inconclusive")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,8 @@ from tunekit.lessons._registry import LESSONS, get_lesson
 VERDICT_MARK = "**Verdict: "
 #: How long a lesson's full run took, in its page (not written for a resumed run: partial).
 SECONDS_MARK = "<!-- lesson-seconds:"
+#: The first line of the index ``README.md`` of a folder of lesson pages.
+INDEX_TITLE = "# The notes' lessons, reproduced"
 
 
 def machine_line() -> str:
@@ -114,6 +116,18 @@ def write_page(lesson: Lesson, verdict: Verdict, figures: Sequence[Path], out: P
     return page
 
 
+def page_outputs(name: str, out: Path) -> list[Path]:
+    """The files in ``out`` that a run of lesson ``name`` would overwrite: its page, its figures
+    (``NAME*.png``) and a ``README.md`` that is not a lessons index (the index is rewritten)."""
+    found = [p for p in (out / f"{name}.md", *sorted(out.glob(f"{name}*.png"))) if p.is_file()]
+    index = out / "README.md"
+    try:
+        first = index.read_text(encoding="utf-8").splitlines()[:1] if index.is_file() else [INDEX_TITLE]
+    except (OSError, UnicodeDecodeError):
+        first = []
+    return found if first == [INDEX_TITLE] else [*found, index]
+
+
 def page_verdict(page: Path) -> str | None:
     """The verdict line of a written page (``reproduced.** ...``), or None."""
     try:
@@ -127,7 +141,7 @@ def page_verdict(page: Path) -> str | None:
 
 def write_index(out: Path) -> Path:
     """``out/README.md``: one line and a thumbnail per lesson that has a page in ``out``."""
-    lines = ["# The notes' lessons, reproduced", "",
+    lines = [INDEX_TITLE, "",
              "Each lesson runs a claim of the course notes as tunekit studies and computes a verdict from "
              "the trials (`tunekit lesson NAME`; `tunekit lesson --list`).", "",
              "| lesson | verdict | figure |", "| --- | --- | --- |"]

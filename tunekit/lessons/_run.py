@@ -7,6 +7,7 @@ dashboard show it like any other.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import sys
 import time
@@ -61,7 +62,7 @@ def lesson_frame(studies: Sequence[tuple[LessonStudy, "optuna.Study"]]) -> "pd.D
 
 
 def _run_studies(lesson: Lesson, items: list[LessonStudy], *, quick: bool, storage: str | None,
-                 show_progress: bool) -> list[tuple[LessonStudy, "optuna.Study"]]:
+                 show_progress: bool, bar: bool) -> list[tuple[LessonStudy, "optuna.Study"]]:
     from tunekit.study import run
 
     done = []
@@ -71,17 +72,19 @@ def _run_studies(lesson: Lesson, items: list[LessonStudy], *, quick: bool, stora
                   f"{item.n_trials} trials)", file=sys.stderr, flush=True)
         study = run(item.spec, strategy=item.strategy, n_trials=item.n_trials, storage=storage,
                     study_name=study_name(lesson.name, item.key, quick=quick), seed=item.seed,
-                    options=dict(item.options) or None, show_progress=show_progress)
+                    options=dict(item.options) or None, show_progress=bar)
         done.append((item, study))
     return done
 
 
 def run_lesson(name: str, *, quick: bool = False, storage: str | None = None, out_dir: str | Path | None = None,
-               show_progress: bool = False) -> LessonResult:
+               show_progress: bool = False, progress_bar: bool | None = None) -> LessonResult:
     """Run lesson ``name`` (resuming its studies), then write ``out_dir/NAME.md`` and its figures.
 
     ``out_dir`` defaults to ``docs/lessons`` for a full run and ``lessons-quick`` for
     ``quick=True`` (so a quick run never overwrites a page made from a full run).
+    ``show_progress`` prints a line per study; ``progress_bar`` (default: ``show_progress``)
+    draws each study's progress bar.
 
     Example:
         >>> from tunekit.lessons import run_lesson
@@ -95,11 +98,12 @@ def run_lesson(name: str, *, quick: bool = False, storage: str | None = None, ou
     items = lesson.studies(quick)
     began = datetime.datetime.now()  # the wall clock Optuna stamps trials with
     start = time.perf_counter()
-    studies = _run_studies(lesson, items, quick=quick, storage=storage, show_progress=show_progress)
+    bar = show_progress if progress_bar is None else progress_bar
+    studies = _run_studies(lesson, items, quick=quick, storage=storage, show_progress=show_progress, bar=bar)
     frame = lesson_frame(studies)
     if frame.empty:
         raise ConfigError(f"lesson {name}: no trial finished; nothing to judge")
-    verdict = lesson.verdict(frame)
+    verdict = _inconclusive_on_one_seed(lesson.verdict(frame), frame)
     figures = lesson.figures(frame, out)
     seconds = time.perf_counter() - start
     resumed = _resumed_trials(studies, began)
@@ -112,6 +116,23 @@ def run_lesson(name: str, *, quick: bool = False, storage: str | None = None, ou
 
 #: Study attribute: how long the lesson took when all its trials ran in one go.
 FULL_SECONDS = "lesson_seconds"
+
+
+def _inconclusive_on_one_seed(verdict: Verdict, frame: "pd.DataFrame") -> Verdict:
+    """``not reproduced`` from a single seed becomes ``inconclusive``: with one seed no difference
+    can be told from noise (every row's noise is infinite), so nothing was contradicted.
+
+    >>> import pandas as pd
+    >>> v = Verdict(outcome="not reproduced", summary="s")
+    >>> _inconclusive_on_one_seed(v, pd.DataFrame({"seed": [0, 0]})).outcome
+    'inconclusive'
+    >>> _inconclusive_on_one_seed(v, pd.DataFrame({"seed": [0, 1]})).outcome
+    'not reproduced'
+    """
+    if verdict.outcome != "not reproduced" or frame["seed"].nunique() > 1:
+        return verdict
+    note = "One seed only: no difference can be told from noise; run the lesson without --quick (more seeds) for a verdict."
+    return dataclasses.replace(verdict, outcome="inconclusive", notes=(*verdict.notes, note))
 
 
 def _full_run_seconds(studies: Sequence[tuple[LessonStudy, "optuna.Study"]], seconds: float, *, resumed: int,

@@ -19,7 +19,7 @@ from tunekit.health._rules import HealthSeries
 from tunekit.report._axes import param_axes
 from tunekit.report._facts import StudyFacts
 from tunekit.report._html import table
-from tunekit.study._health import NOT_PROBED, ORDER, health_by_param, health_counts
+from tunekit.study._health import NOT_PROBED, ORDER, counted, health_by_param, health_counts
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -37,7 +37,7 @@ NO_HEALTH = ("no trial of this study has health figures: it ran with --no-health
 def probed(f: StudyFacts) -> list[tuple[FrozenTrial, str, HealthSeries]]:
     """(trial, diagnosis, series) of every trial with health figures, by number."""
     out = []
-    for t in f.trials:
+    for t in counted(f.trials):  # a trial lost with its worker and retried: its copy only
         found = read_health(t.user_attrs)
         if found is not None:
             out.append((t, found[0].name, found[1]))
@@ -55,10 +55,31 @@ def examples(f: StudyFacts) -> list[tuple[FrozenTrial, str, HealthSeries]]:
     return picked
 
 
-def _norms(series: HealthSeries, i: int) -> list[float | None]:
-    """Layer ``i``'s gradient norm per probe; None where a log axis cannot show it (0, non-finite)."""
-    return [g[i] if i < len(g) and isinstance(g[i], (int, float)) and math.isfinite(g[i]) and g[i] > 0 else None
-            for g in series.grad_norm]
+#: Where a gradient of exactly 0 is drawn on the log axis: this factor below the panel's smallest
+#: positive gradient (1e-8 when it has none), marked ``ZERO_MARK``.
+ZERO_BELOW, ZERO_MARK = 10.0, "x"
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def zero_floor(series: HealthSeries) -> float:
+    """The height a gradient of exactly 0 is drawn at in ``series``' panel (a log axis has no 0)."""
+    values = [g for row in series.grad_norm for g in row if _positive(g)]
+    return min(values) / ZERO_BELOW if values else 1e-8
+
+
+def _norms(series: HealthSeries, i: int) -> tuple[list[float | None], list[str]]:
+    """Layer ``i``'s gradient norm per probe (exactly 0: at ``zero_floor``; None where not finite)
+    and each point's marker (``ZERO_MARK`` for a 0)."""
+    floor, ys, marks = zero_floor(series), [], []
+    for g in series.grad_norm:
+        value = g[i] if i < len(g) else None
+        zero = isinstance(value, (int, float)) and value == 0
+        ys.append(floor if zero else value if _positive(value) else None)
+        marks.append(ZERO_MARK if zero else "circle")
+    return ys, marks
 
 
 def _title(trial: FrozenTrial, diagnosis: str, best: int) -> str:
@@ -83,11 +104,14 @@ def gradient_figure(f: StudyFacts) -> "go.Figure | None":
         row, col = k // cols + 1, k % cols + 1
         colors = sample_colorscale("Viridis", [i / max(1, len(series.layers) - 1) for i in range(len(series.layers))])
         for i, layer in enumerate(series.layers):
+            ys, marks = _norms(series, i)
             fig.add_trace(go.Scatter(
-                x=list(series.epochs), y=_norms(series, i), mode="lines+markers", name=layer,
-                legendgroup=layer, showlegend=layer not in seen, line={"color": colors[i]}, marker={"size": 4},
+                x=list(series.epochs), y=ys, mode="lines+markers", name=layer,
+                legendgroup=layer, showlegend=layer not in seen, line={"color": colors[i]},
+                marker={"size": [8 if m == ZERO_MARK else 4 for m in marks], "symbol": marks},
+                customdata=["0 (drawn at the bottom)" if m == ZERO_MARK else "" for m in marks],
                 hovertemplate=f"trial {trial.number} {layer}<br>epoch %{{x}}<br>"
-                              "gradient norm %{y:.3g}<extra></extra>",
+                              "gradient norm %{y:.3g} %{customdata}<extra></extra>",
             ), row=row, col=col)
             seen.add(layer)
         fig.update_yaxes(type="log", exponentformat="power", row=row, col=col,
@@ -142,8 +166,9 @@ def health_section(f: StudyFacts) -> tuple[str, str, str]:
     counts = health_counts(f.trials)
     total = sum(counts.values())
     parts = [f'<section id="{KEY}"><h2>{TITLE}</h2>',
-             f'<p class="caption">{len(found)} of {total} trials probed at the start of training and after every '
-             "epoch; the diagnosis names the first problem the rules of tunekit.health find "
+             f'<p class="caption">{len(found)} of {total} trials probed at the start of training and after epochs '
+             "1, 4, 16, 64, ... and the last (log-spaced; the training loss is kept for every epoch); the "
+             "diagnosis names the first problem the rules of tunekit.health find "
              "(see <code>tunekit health STUDY --trial N</code>).</p>",
              table(["diagnosis", "trials", "share"], [[d, n, f"{n / total:.0%}"] for d, n in counts.items()],
                    css_class="health-counts")]
@@ -151,7 +176,8 @@ def health_section(f: StudyFacts) -> tuple[str, str, str]:
     if fig is not None:
         parts += ['<h3>Gradient norm per layer</h3><p class="caption">Each layer\'s gradient norm (log scale) at '
                   "the start (epoch 0) and after epochs 1, 4, 16, ... and the last, for the best trial and one trial of each unhealthy "
-                  "diagnosis; dark lines are the first layers, light ones the output.</p>",
+                  "diagnosis; dark lines are the first layers, light ones the output. A gradient of exactly 0 "
+                  "is drawn at the bottom of its panel, marked ×.</p>",
                   fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{KEY}",
                               config={"displaylogo": False, "responsive": True})]
     shares = share_tables(f)
@@ -177,9 +203,14 @@ def gradient_png(f: StudyFacts, size: tuple[int, int], dpi: int) -> "Figure":
         ax = fig.add_subplot(rows, cols, k + 1)
         n = len(series.layers)
         for i, layer in enumerate(series.layers):
-            ys = [math.nan if v is None else v for v in _norms(series, i)]
-            ax.plot(series.epochs, ys, marker="o", markersize=3, color=colormaps["viridis"](i / max(1, n - 1)),
+            values, marks = _norms(series, i)
+            ys = [math.nan if v is None else v for v in values]
+            color = colormaps["viridis"](i / max(1, n - 1))
+            ax.plot(series.epochs, ys, marker="o", markersize=3, color=color,
                     label=layer if n <= 6 or i in (0, n - 1) else None)
+            zeros = [(e, y) for e, y, m in zip(series.epochs, ys, marks) if m == ZERO_MARK]
+            if zeros:  # exactly 0: at the bottom of the panel, marked x
+                ax.plot(*zip(*zeros), linestyle="none", marker="x", markersize=7, color=color)
         ax.set_yscale("log")
         ax.set(title=_title(trial, diagnosis, f.best.number), xlabel="epoch (0: start)",
                ylabel="gradient norm" if k % cols == 0 else None)

@@ -6,6 +6,11 @@ trial has: those come from tunekit's per-trial seeded random sampler, independen
 rest. Optuna keeps the CMA-ES state in the trials' system attributes (a resumed study picks
 it up); its random state is reseeded from ``(seed, trial number)`` before each trial here,
 so a resumed study makes the suggestion an uninterrupted one would have made.
+
+Batches (trials asked before any is told, a fused group): every member is drawn from the
+current generation's distribution, and the generation is updated once ``popsize`` of its
+trials are told (members beyond ``popsize`` are evaluated but not used by the update). The
+option ``popsize=K`` makes one fused group of K one generation.
 """
 
 from __future__ import annotations

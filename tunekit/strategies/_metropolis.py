@@ -13,8 +13,14 @@ chain id, the trial it proposed from, the temperature and step size, and (when i
 whether it was accepted; at each suggestion the chain is replayed from the finished trials
 in storage. The draws of trial ``n`` are seeded by ``(seed, n)``, so a resumed study makes
 the suggestion an uninterrupted run would have made, and several workers sharing a study
-each run their own chain (a worker takes the lowest chain id no running trial holds, and
-keeps it). The study user attribute ``mh_acceptance`` holds each chain's acceptance rate.
+each run their own chain (a new proposal takes the lowest chain id no running trial holds).
+The study user attribute ``mh_acceptance`` holds each chain's acceptance rate.
+
+Batches (K trials asked before any is told, as a fused group is): parallel chains. Each
+pending trial holds one chain, so a batch of K runs K chains side by side, one proposal each;
+a chain's next proposal waits until its own last proposal is told and branches from the
+chain's last accepted state, so the acceptance rule of every chain stays the sequential one.
+Chain ``c`` starts from the ``c``-th best startup trial (modulo their number).
 """
 
 from __future__ import annotations
@@ -129,7 +135,6 @@ class MetropolisSampler(BaseSampler):
         self._p_cat = float(p_categorical)
         self._patience = patience
         self._random = TrialSeededRandomSampler(seed=self._seed)
-        self._last_chain: int | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ temperature
@@ -203,17 +208,17 @@ class MetropolisSampler(BaseSampler):
     # ------------------------------------------------------------------ chains
 
     def _claim_chain(self, trials: list[FrozenTrial], number: int) -> int:
+        """The lowest chain id no other running trial holds: derived from storage alone, so a
+        batch of K trials asked before any is told runs chains 0..K-1, one pending proposal
+        each, and a resumed study claims what an uninterrupted one would have claimed."""
         busy = {
             t.system_attrs.get(CHAIN_KEY)
             for t in trials
             if t.state == TrialState.RUNNING and t.number != number
         }
-        if self._last_chain is not None and self._last_chain not in busy:
-            return self._last_chain
         chain = 0
         while chain in busy:
             chain += 1
-        self._last_chain = chain
         return chain
 
     def replay(

@@ -135,10 +135,10 @@ def _gp(
     )
 
 
-def _cmaes(*, space: "Space", seed: int | None, **options: Any) -> "optuna.samplers.BaseSampler":
+def _cmaes(*, space: "Space", seed: int | None, popsize: int = 0, **options: Any) -> "optuna.samplers.BaseSampler":
     from tunekit.strategies._cmaes import CmaEsStrategySampler
 
-    return CmaEsStrategySampler(seed=seed, **options)
+    return CmaEsStrategySampler(seed=seed, popsize=popsize or None, **options)
 
 
 def _metropolis(*, space: "Space", seed: int | None, **options: Any) -> "optuna.samplers.BaseSampler":
@@ -230,6 +230,8 @@ STRATEGIES: dict[str, Strategy] = {
                 "with_margin": Option(bool, False, "keep integer and stepped parameters from collapsing (CMA-ES "
                                       "with margin)"),
                 "use_separable_cma": Option(bool, False, "diagonal covariance: cheaper, for many parameters"),
+                "popsize": Option(int, 0, "trials per generation (0: CMA-ES's own 4 + 3 ln n); with --fuse K, "
+                                  "popsize=K makes one fused group one generation", low=0),
             },
             startup_option="n_startup_trials",
         ),

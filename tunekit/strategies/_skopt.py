@@ -21,6 +21,11 @@ finished trials, ``tell``s them and ``ask``s for the next point.
   (150) one suggestion takes about 0.3 s of one core at 1,000 finished trials (0.2 s at
   100); the GP fits its kernel once (no restarts). BLAS runs on one thread
   during the fit (two thread pools fighting over two cores cost more than they gain).
+- Batches (trials asked before any is told: a fused group, parallel workers): constant liar
+  "cl_min", as skopt's own ``ask(n_points)``. Every other RUNNING trial with the modelled
+  parameters is added to the model's data with the best normal score so far, so the
+  acquisition moves away from the points already handed out (a batch of 8 on three floats:
+  mean nearest-neighbour distance 0.12 in the unit box, 0.03 without).
 - Repeats: when skopt's choice decodes to a parameter set the study already holds, the
   best unseen candidate of a fresh random batch (by the same acquisition) is taken.
 - Determinism: the Optimizer of trial ``n`` is seeded by ``(seed, n)``, so a resumed
@@ -127,7 +132,14 @@ class SkoptSampler(BaseSampler):
         names = list(search_space)
         X = [[_to_model(search_space[n], t.params[n]) for n in names] for t, _ in observed]
         y = _normal_scores([v for _, v in observed])
-        seen = {_key(t.params, names) for t in study.get_trials(deepcopy=False) if t.params}
+        trials = study.get_trials(deepcopy=False)
+        # constant liar: each trial still running (asked, not told: a batch, another worker) is
+        # told the best value so far, so this suggestion moves away from it
+        pending = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
+                   and search_space.keys() <= t.params.keys()]
+        X += [[_to_model(search_space[n], t.params[n]) for n in names] for t in pending]
+        y += [_LIE(y)] * len(pending)
+        seen = {_key(t.params, names) for t in trials if t.params}
         x = self._ask(search_space, X, y, seen, trial.number)
         return {n: _from_model(search_space[n], v) for n, v in zip(names, x)}
 
@@ -244,3 +256,4 @@ def _key(params: dict[str, Any], names: list[str]) -> tuple:
 
 
 _MISSING = object()
+_LIE = min  # the value told for a running trial ("cl_min", skopt's own default for ask(n_points))

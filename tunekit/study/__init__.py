@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from tunekit._records import fail_reason, kind_counts, require_complete_trial, trial_counts
 from tunekit._spec import load_spec
-from tunekit._storage import disk_full, load_study
+from tunekit._output import refuse_overwrite
+from tunekit._storage import check_storage, disk_full, load_study
 from tunekit.execution import quiet_optuna
 from tunekit.study._best import rebuild_dataset, save_best_model
 from tunekit.study._compare import compare, startup_note, study_name_for, summarize
@@ -27,6 +28,7 @@ from tunekit.study._run import finished_count, join, run
 from tunekit.study._text import best_lines, best_report, comparison_text, run_summary, trial_line, trials_text
 
 __all__ = [
+    "check_storage", "refuse_overwrite",
     "best_lines", "best_report", "best_summary", "compare",
     "comparison_text", "disk_full", "export_trials", "fail_reason", "finished_count", "health_by_param", "health_counts",
     "health_summary", "health_summary_lines", "import_keras_tuner", "join", "kind_counts", "KerasTunerImport",

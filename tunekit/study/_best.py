@@ -246,7 +246,12 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
         echo(f"retraining trial {best.number} (seed {seed}, {params['epochs']} epochs) on {dataset.n_train} training rows ...")
         for note in notes:
             echo(f"note: {note}")
-    model, record = _retrain(runner, best, params, study.direction, keep)
+    if "fused_group" in best.user_attrs:  # trained in a fused group (run --fuse K): the group is retrained
+        from tunekit.execution._fused import retrain_member
+
+        model, record = retrain_member(runner, study, best, lambda number: _RetrainTrial(number, study.direction))
+    else:
+        model, record = _retrain(runner, best, params, study.direction, keep)
     model_metrics = {k: float(v) for k, v in record.user_attrs.items() if k.startswith("val_")}
     differs = _differs_note(attrs["metric"], model_metrics.get(attrs["metric"]), best.value)
     if differs is not None:

@@ -86,3 +86,71 @@ def check_join_numbers(n_trials: int | None, threads: int | None, timeout: float
         check_int("threads", threads, 1)
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"timeout must be > 0 seconds, got {timeout!r}")
+
+
+def _file_identity(described: Any) -> dict[str, Any]:
+    """The stored or current ``Dataset.describe()`` (JSON text or dict); {} without a file hash."""
+    import json
+
+    if isinstance(described, str):
+        try:
+            described = json.loads(described)
+        except ValueError:
+            return {}
+    return dict(described) if isinstance(described, Mapping) and described.get("sha256") else {}
+
+
+def data_file_changed(before: Any, now: Any) -> bool:
+    """True when both describe a data file and its content hash differs."""
+    old, new = _file_identity(before), _file_identity(now)
+    return bool(old and new) and old["sha256"] != new["sha256"]
+
+
+def check_data_file(attrs: Mapping[str, Any], described: Mapping[str, Any], name: str, *, trained: bool) -> str | None:
+    """Refuse to resume a study whose data file (same path) changed since a trial trained on it:
+    its trials would not compare. Before any trial trained, a corrected file is taken: the note
+    to say so, or None when nothing changed."""
+    from tunekit.data._identity import data_summary
+
+    if not data_file_changed(attrs.get("dataset"), described):
+        return None
+    old, new = _file_identity(attrs.get("dataset")), _file_identity(described)
+    before, now = data_summary(old, str(old.get("file"))), data_summary(new, str(new.get("file")))
+    if trained:
+        raise ConfigError(
+            f"study {name!r} trained on {before} and the data file changed since: now {now}; trials on other data "
+            "do not compare: restore the file to resume, or pass --study-name NEW to start a new study"
+        )
+    return f"study {name!r} continues on {now} (was {before}; no trial had trained on it)"
+
+
+def check_study_name(name: str | None) -> None:
+    """Refuse a blank ``--study-name`` (None: the study file's name)."""
+    if name is not None and not str(name).strip():
+        raise ConfigError(f"--study-name {name!r} is empty; give a name, or leave --study-name out to use the "
+                          "study file's name")
+
+
+def input_notes(spec: StudySpec, strategy: str, train_rows: int) -> list[str]:
+    """What the run will do other than the input suggests, one ``note:`` line each: CMA-ES on a
+    space it has no model of; a batch_size above the training rows (Keras then trains one step
+    on all rows: allowed, not what the number says)."""
+    from tunekit.space import Choice, Float, Int
+
+    notes = []
+    if strategy == "cmaes" and len(spec.space) and not any(isinstance(d, (Float, Int)) for d in spec.space.values()):
+        notes.append(f"--strategy cmaes models Float and Int parameters and this space has none "
+                     f"({', '.join(spec.space)}): its trials are random draws; --strategy tpe or grid "
+                     "search choices")
+    fixed = spec.fixed.get("batch_size")
+    if isinstance(fixed, int) and not isinstance(fixed, bool) and fixed > train_rows:
+        notes.append(f"batch_size {fixed} is more than the {train_rows} training rows: every epoch is one step "
+                     f"on all {train_rows} rows")
+    dim = spec.space.get("batch_size")
+    values = list(dim.values) if isinstance(dim, Choice) else [dim.high] if isinstance(dim, Int) else []
+    over = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v > train_rows]
+    if over:
+        text = ", ".join(str(v) for v in over) if isinstance(dim, Choice) else f"up to {dim.high}"  # type: ignore[union-attr]
+        notes.append(f"batch_size values {text} are more than the {train_rows} training rows: they train as one "
+                     f"step on all {train_rows} rows")
+    return notes

@@ -24,7 +24,9 @@ HEALTH_SCALARS = {HEALTH: None, HEALTH_LAYER: None, HEALTH_REASON: None,
 
 
 def studies_frame(storage: str | None = None) -> pd.DataFrame:
-    """One row per study: name, strategy, trials by state, best value, direction.
+    """One row per study: name, strategy, trials by state, direction, and the best value as
+    ``tunekit best`` shows it (the confirmed configuration's mean over ``best_runs`` runs when the
+    study ran ``--confirm``, else the best single trial, ``best_runs`` 1).
 
     Example:
         >>> studies_frame("sqlite:///tunekit.db")  # doctest: +SKIP
@@ -33,8 +35,12 @@ def studies_frame(storage: str | None = None) -> pd.DataFrame:
     rows = []
     for s in st.get_all_studies():
         study = optuna.load_study(study_name=s.study_name, storage=st)
-        counts = kind_counts(study.get_trials(deepcopy=False))
-        best = study.best_value if counts["complete"] else None
+        trials = study.get_trials(deepcopy=False)
+        counts = kind_counts(trials)
+        best, runs = None, None
+        if counts["complete"]:  # as `tunekit best` shows it: the confirmed mean when confirmations ran
+            view = best_view(study, trials)
+            best, runs = (view.confirmed.mean, view.confirmed.n) if view.confirmed else (view.trial.value, 1)
         rows.append(
             {
                 "study": s.study_name,
@@ -46,9 +52,11 @@ def studies_frame(storage: str | None = None) -> pd.DataFrame:
                 "failed": counts["failed"] + counts["interrupted"] + counts["lost"],
                 "running": counts["running"] + counts["waiting"],
                 "best": best,
+                "best_runs": runs,
             }
         )
-    return pd.DataFrame(rows, columns=["study", "strategy", "metric", "direction", "complete", "pruned", "failed", "running", "best"])
+    columns = ["study", "strategy", "metric", "direction", "complete", "pruned", "failed", "running", "best", "best_runs"]
+    return pd.DataFrame(rows, columns=columns).astype({"best_runs": "Int64"})
 
 
 def trials_frame(study: optuna.Study, *, curves: bool = False) -> pd.DataFrame:

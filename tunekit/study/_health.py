@@ -19,10 +19,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import optuna
 import pandas as pd
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError
-from tunekit._records import PRUNED_REASON, require_complete_trial
+from tunekit._records import PRUNED_REASON, require_complete_trial, retried_numbers, trial_kind
 from tunekit._storage import mask
 from tunekit.health import DIAGNOSES
 from tunekit.health._attrs import read_health
@@ -32,6 +32,9 @@ NOT_PROBED = "not probed"
 #: Why a trial or a study has no health figures (the end of the error messages).
 WHY_NONE = ("the study ran with --no-health or before tunekit recorded health, or the trial never trained; "
             "run the study again without --no-health to see its health")
+#: The rule columns the output layer is not judged by (``trial_health_lines`` shows them as ``-``).
+OUTPUT_NOTE = ("the output layer is not judged by the dead, saturated and symmetric rules, hence its '-' (a "
+               "confident sigmoid sits at its bound; a single unit has nothing to be identical to)")
 #: The diagnoses in the order tables show them: ``ok`` first, then the rules' order.
 ORDER = ("ok", *(d for d in DIAGNOSES if d != "ok"))
 #: Unhealthy trials listed by ``health_summary_lines`` (``--json`` lists them all).
@@ -44,10 +47,18 @@ def diagnosis_of(trial: FrozenTrial) -> str | None:
     return found[0].name if found is not None else None
 
 
+def counted(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+    """``trials`` less those lost with their worker and retried: the retried copy counts, once."""
+    trials = list(trials)
+    retried = retried_numbers(trials)
+    return [t for t in trials if trial_kind(t, retried) != "lost"]
+
+
 def health_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
     """Trials per diagnosis: ``ok``, the others in the rules' order (``DIAGNOSES``), then ``not
-    probed``; only the ones that occur."""
-    names = [diagnosis_of(t) or NOT_PROBED for t in trials]
+    probed``; only the ones that occur. A trial lost with its worker and retried counts once
+    (its retried copy)."""
+    names = [diagnosis_of(t) or NOT_PROBED for t in counted(trials)]
     order = [*ORDER, *sorted({n for n in names if n not in ORDER and n != NOT_PROBED}), NOT_PROBED]
     return {name: names.count(name) for name in order if name in names}
 
@@ -79,7 +90,7 @@ def health_summary(study: optuna.Study) -> dict[str, Any]:
     """The study's trials per diagnosis (``counts``, ``shares``), the unhealthy ones (number,
     state, diagnosis, layer, reason) and the best trial's diagnosis; JSON-ready. ConfigError when
     the study has trials but none with health figures."""
-    trials = study.get_trials(deepcopy=False)
+    trials = counted(study.get_trials(deepcopy=False))
     counts = health_counts(trials)
     probed = len(trials) - counts.get(NOT_PROBED, 0)
     if trials and not probed:
@@ -151,13 +162,18 @@ def trial_health(study: optuna.Study, trial: int | str | None = None) -> dict[st
     loss per probe and each layer's figures at the last probe (``layers``); JSON-ready.
     ConfigError for an unknown trial or one without health figures."""
     t = _pick(study, trial)
+    if t.state in (TrialState.RUNNING, TrialState.WAITING):
+        raise ConfigError(f"trial {t.number} of study {study.study_name!r} is still "
+                          f"{'running' if t.state == TrialState.RUNNING else 'waiting to run'}: its health is recorded "
+                          f"when it finishes; run `tunekit health {study.study_name} --trial {t.number}` again then")
     found = read_health(t.user_attrs)
     if found is None or found[1].probes == 0:
         raise ConfigError(f"trial {t.number} of study {study.study_name!r} ({t.state.name.lower()}) has no "
                           f"health figures: {WHY_NONE}")
     diagnosis, s = found
     last = s.probes - 1
-    layers = [{"layer": name, "activation": _at([s.activations], 0, i), "units": _at([s.units], 0, i),
+    layers = [{"layer": name, "role": "output" if i == len(s.layers) - 1 else "hidden",
+               "activation": _at([s.activations], 0, i), "units": _at([s.units], 0, i),
                **{k: _at(getattr(s, k), last, i) for k in ("grad_norm", "weight_norm", "update_ratio", "dead",
                                                             "saturated", "symmetric")}}
               for i, name in enumerate(s.layers)]
@@ -193,21 +209,26 @@ def trial_health_lines(report: Mapping[str, Any]) -> list[str]:
     value = "" if report["value"] is None else f", {report['metric']} {report['value']:.4g}"
     lines = [f"study {report['study']!r}, trial {report['trial']} ({report['state']}{value}): "
              f"layers at epoch {report['epoch']} (the last probe; 0 is the start of training)"]
+    hidden = [r.get("role", "hidden") == "hidden" for r in report["layers"]]
     table = pd.DataFrame([{
         "layer": r["layer"], "activation": r["activation"] or "-", "units": _num(r["units"]),
         "grad norm": _num(r["grad_norm"]), "weight norm": _num(r["weight_norm"]),
-        "update ratio": _num(r["update_ratio"]), "dead": _pct(r["dead"]), "saturated": _pct(r["saturated"]),
-        "symmetric": "-" if r["symmetric"] is None else ("yes" if r["symmetric"] else "no"),
-    } for r in report["layers"]])
+        "update ratio": _num(r["update_ratio"]), "dead": _pct(r["dead"] if judged else None),
+        "saturated": _pct(r["saturated"] if judged else None),
+        "symmetric": "-" if r["symmetric"] is None or not judged else ("yes" if r["symmetric"] else "no"),
+    } for r, judged in zip(report["layers"], hidden)])
     right = ("units", "grad norm", "weight norm", "update ratio", "dead", "saturated")
     lines += ["  " + line for line in _aligned(table, right=right)]
     loss, trained = report["loss"], report["epoch_loss"]
     if loss:
+        epochs = (f"{_num(trained[0])} in epoch 1, {_num(trained[-1])} in epoch {len(trained)}" if len(trained) > 1
+                  else f"{_num(trained[0])} in epoch 1" if trained else "")
         lines.append(f"probe batch loss: {_num(loss[0])} at the start, {_num(loss[-1])} at epoch {report['epoch']}"
-                     + (f"; training loss {_num(trained[0])} in epoch 1, {_num(trained[-1])} in epoch {len(trained)}"
-                        if trained else ""))
+                     + (f"; training loss {epochs}" if epochs else ""))
     where = f" ({report['layer']})" if report["layer"] else ""
     lines.append(f"diagnosis: {report['diagnosis']}{where}: {report['reason']}")
+    if not all(hidden):
+        lines.append(f"note: {OUTPUT_NOTE}")
     if report["pruned_reason"]:
         lines.append(f"pruned: {report['pruned_reason']}")
     return lines

@@ -14,6 +14,7 @@ import json
 import math
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def distribution(hp: dict[str, Any]) -> BaseDistribution:
             step = None if log or config.get("step") is None else float(config["step"])
             low, high = float(config["min_value"]), float(config["max_value"])
             if step is not None:
-                high = low + math.floor((high - low) / step + 1e-9) * step
+                high = _last_step(low, high, step)
             return FloatDistribution(low, high, log=log, step=step)
         if kind == "Choice":
             return CategoricalDistribution(list(config["values"]))
@@ -108,6 +109,17 @@ def distribution(hp: dict[str, Any]) -> BaseDistribution:
         raise ConfigError(f"keras-tuner hyperparameter '{name}' ({kind}) cannot be read: {exc}") from None
     raise ConfigError(f"keras-tuner hyperparameter '{name}' has an unknown kind {kind!r}; "
                       "known: Int, Float, Choice, Boolean, Fixed")
+
+
+def _last_step(low: float, high: float, step: float) -> float:
+    """keras-tuner's last reachable value of a stepped Float, in decimal (Optuna checks the range in
+    decimal: 0.8999999999999999 for Float(0, 0.9, step=0.3) would shrink it to 0.6).
+
+    >>> _last_step(0.0, 0.9, 0.3), _last_step(0.1, 0.75, 0.2)
+    (0.9, 0.7)
+    """
+    count = math.floor((high - low) / step + 1e-9)
+    return float(Decimal(repr(low)) + count * Decimal(repr(step)))
 
 
 def _space(*documents: dict[str, Any]) -> dict[str, BaseDistribution]:
@@ -165,11 +177,24 @@ def _contains(dist: BaseDistribution, value: Any) -> bool:
     return dist.low <= value <= dist.high  # type: ignore[attr-defined]
 
 
+def _on_step(dist: BaseDistribution | None, value: Any) -> Any:
+    """A stepped Float's value on its decimal lattice: keras-tuner's ``min + k * step`` drifts
+    (0.7000000000000001 for k=3 in Float(0.1, 0.75, step=0.2)) out of Optuna's range; others as given."""
+    if not isinstance(dist, FloatDistribution) or dist.step is None or isinstance(value, bool) \
+            or not isinstance(value, (int, float)):
+        return value
+    k = (value - dist.low) / dist.step
+    if abs(k - round(k)) > 1e-8:
+        return value
+    return float(Decimal(repr(dist.low)) + round(k) * Decimal(repr(dist.step)))
+
+
 def _trial(t: dict[str, Any], space: dict[str, BaseDistribution], objective: str, source: Path) -> FrozenTrial:
     values = ((t.get("hyperparameters") or {}).get("values")) or {}
     params, distributions, extra = {}, {}, {}
     for name, value in values.items():
         dist = space.get(name)
+        value = _on_step(dist, value)
         if dist is not None and _contains(dist, value):
             params[name], distributions[name] = value, dist
         else:  # keras-tuner's own bookkeeping (Hyperband's tuner/epochs ...) or a value outside the space
@@ -177,6 +202,8 @@ def _trial(t: dict[str, Any], space: dict[str, BaseDistribution], objective: str
     metrics = _best_values(t)
     attrs: dict[str, Any] = {"kt_trial_id": str(t.get("trial_id")), "source": f"keras-tuner: {source}",
                              **{k: v for k, v in metrics.items()}, **extra}
+    if isinstance(values.get("tuner/epochs"), int):  # Hyperband: the epochs this round trained in all (its fidelity)
+        attrs["epochs_run"] = values["tuner/epochs"]
     state = STATES[t["status"]]
     value = None
     if state == TrialState.COMPLETE:
@@ -209,6 +236,9 @@ def import_keras_tuner(folder: str | Path, *, study_name: str, storage: str | No
         >>> result.counts  # doctest: +SKIP
         {'complete': 10, 'failed': 0, 'pruned': 0}
     """
+    from tunekit.study._checks import check_study_name
+
+    check_study_name(study_name)
     project = find_project(folder)
     oracle = _read(project / "oracle.json")
     paths = sorted(project.glob("trial_*/trial.json"), key=_order)

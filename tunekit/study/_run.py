@@ -42,7 +42,10 @@ from tunekit.execution import (
 )
 from tunekit.strategies import check_options, get_strategy, make_pruner
 from tunekit.study._confirmed import check_confirm, confirmations_missing, record_confirmed
-from tunekit.study._checks import check_compatible, check_fixed, check_join_numbers, check_run_numbers, stored_metric
+from tunekit.study._checks import (
+    check_compatible, check_data_file, check_fixed, check_join_numbers, check_run_numbers, check_study_name,
+    data_file_changed, input_notes, stored_metric,
+)
 from tunekit.study._resume import check_epochs, quietly, resumed
 from tunekit.study._warm import add_warm_start, plan_warm_start
 
@@ -51,6 +54,20 @@ def finished_count(study: optuna.Study) -> int:
     """Trials that count toward ``--trials``: complete, pruned or failed, except trials that
     were interrupted or lost with a dead worker (see ``tunekit._records``)."""
     return counted_trials(study)
+
+
+def _check_fuse(fuse: Any, spec: StudySpec, *, dask: str | None, prune_unhealthy: bool) -> int:
+    """``fuse`` checked (an integer >= 1), or 1 with a note when this run cannot fuse."""
+    from tunekit.execution._fused import unfused_reason
+
+    if isinstance(fuse, bool) or not isinstance(fuse, int) or fuse < 1:
+        raise ConfigError(f"fuse must be an integer >= 1 (1 trains one trial at a time), got {fuse!r}")
+    why = None if fuse == 1 else unfused_reason(own_model=spec.model is not None, dask=dask is not None,
+                                                 prune_unhealthy=prune_unhealthy)
+    if why is not None:
+        print(f"note: {why}", file=sys.stderr, flush=True)
+        return 1
+    return fuse
 
 
 def _resolve(spec: StudySpec) -> tuple[Any, str, str, str]:
@@ -67,6 +84,10 @@ def _resolve(spec: StudySpec) -> tuple[Any, str, str, str]:
         raise ConfigError(
             f"metric {metric!r} is not computed for a {dataset.task} task; use one of: {', '.join(METRICS_BY_TASK[dataset.task])}"
         )
+    if spec.model is not None:  # your own build(hp): checked against the data before the database is touched
+        from tunekit.execution._own_model import check_first_model
+
+        check_first_model(spec, dataset, metric)
     return dataset, metric, direction, spec.describe_data()
 
 
@@ -92,7 +113,7 @@ class _ProgressBar:
 
 def _loop(
     study: optuna.Study, rdb: Any, plan: WorkerPlan, *, show_progress: bool,
-    on_trial: Callable[..., None] | None, workers: int = 1, dask: tuple[Any, Any] | None = None,
+    on_trial: Callable[..., None] | None, workers: int | None = 1, dask: tuple[Any, Any] | None = None,
 ) -> None:
     """Run ``plan``'s trials in this process (workers=1), in ``workers`` processes, or as Dask tasks
     on the cluster of the ``dask`` session (at most ``workers`` at a time), with a progress bar."""
@@ -117,35 +138,54 @@ def _loop(
         if bar is not None:
             bar.close()
         settle(rdb)
+    _note_exhausted(study, plan)
 
 
-def _on_dask(study: optuna.Study, rdb: Any, plan: WorkerPlan, session: tuple[Any, Any], workers: int,
+def _note_exhausted(study: optuna.Study, plan: WorkerPlan) -> None:
+    """Say so when the strategy ran out of points (a grid) below the trial budget."""
+    from tunekit.strategies import points_left
+
+    sampler = plan.sampler()
+    counted = counted_trials(study)
+    if counted < plan.target and points_left(sampler, study) == 0:
+        size = getattr(sampler, "size", counted)
+        print(f"note: the grid is exhausted: all {size} points tried, {counted} of --trials {plan.target} "
+              "(the study is complete)", file=sys.stderr, flush=True)
+
+
+def _on_dask(study: optuna.Study, rdb: Any, plan: WorkerPlan, session: tuple[Any, Any], workers: int | None,
              report: Callable[..., None]) -> None:
-    """``run --dask``: say where the cluster's dashboard is, run the trials as its tasks."""
+    """``run --dask``: say where the cluster's dashboard is and how many trials run at once (``workers``,
+    else one per Dask worker), run the trials as its tasks."""
     from tunekit.execution import run_on_dask
+    from tunekit.execution._dask import announce
 
     client = session[0]
-    print(f"dask: {len(client.scheduler_info().get('workers', {}))} workers at {client.scheduler.address}; "
-          f"its dashboard: {client.dashboard_link}", file=sys.stderr, flush=True)
-    run_on_dask(study, rdb, plan, client, workers, on_trial=report)
+    run_on_dask(study, rdb, plan, client, announce(client, workers), on_trial=report)
 
 
 @contextlib.contextmanager
-def _dask_session(address: str | None, workers: int) -> Iterator[tuple[Any, Any] | None]:
+def _dask_session(address: str | None, workers: int | None) -> Iterator[tuple[Any, Any] | None]:
     """The Dask client (and local cluster) of ``run --dask``, connected before the database is
-    touched (an unreachable scheduler changes nothing), closed after the run."""
+    touched (an unreachable scheduler changes nothing), closed after the run; Dask's log lines
+    silenced meanwhile (tunekit says what went wrong in one line)."""
     if address is None:
         yield None
         return
     from tunekit.execution import dask_connect
+    from tunekit.execution._dask import quiet_dask
 
-    client, cluster = dask_connect(address, workers)
+    restore = quiet_dask()
     try:
-        yield client, cluster
+        client, cluster = dask_connect(address, workers)
+        try:
+            yield client, cluster
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        restore()
 
 
 def _enqueue_defaults(study: optuna.Study, spec: StudySpec, strategy: str) -> None:
@@ -168,7 +208,8 @@ def _write_attrs(study: optuna.Study, rdb: Any, attrs: Mapping[str, Any], metric
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 study.set_metric_names([metric])  # the dashboard then says val_accuracy, not "Objective 0"
         for key, value in attrs.items():
-            if key not in study.user_attrs or (key in ("tunekit_version", "fixed") and study.user_attrs[key] != value):
+            if key not in study.user_attrs or (key in ("tunekit_version", "fixed") and study.user_attrs[key] != value) \
+                    or (key == "dataset" and data_file_changed(study.user_attrs[key], value)):  # taken before any trial
                 study.set_user_attr(key, value)
     except Exception as exc:
         if new:
@@ -229,6 +270,7 @@ def _run_config(plan: WorkerPlan, pruner_name: str | None, seed_given: bool) -> 
         "epochs": plan.epochs, "pruner": pruner_name, "n_trials": plan.target, "heartbeat": plan.heartbeat,
         "grace_period": plan.grace_period, "health": plan.health, "prune_unhealthy": plan.prune_unhealthy,
         **({"confirm": plan.confirm, "repeats": plan.repeats} if plan.confirm else {}),
+        **({"fuse": plan.fuse} if plan.fuse > 1 else {}),
     }
 
 
@@ -244,6 +286,7 @@ def _resume(
     metric, direction = stored_metric(existing.user_attrs, spec, metric, direction)
     check_compatible(existing.user_attrs, spec, data_desc, metric, direction, name)
     check_fixed(existing.user_attrs, spec, name, trained=counted_trials(existing) > 0)
+    data_note = check_data_file(existing.user_attrs, plan.dataset.describe(), name, trained=counted_trials(existing) > 0)
     if existing.direction.name.lower() != direction:
         raise ConfigError(f"study {name!r} exists with direction {existing.direction.name.lower()}; pass --study-name NEW")
     epochs, seed, seed_given, note = resumed(existing.user_attrs, existing.user_attrs.get(RUN_ATTR) or {}, spec, name,
@@ -251,6 +294,7 @@ def _resume(
     pruner = plan.pruner
     if pruner_name is not None:
         pruner = make_pruner(pruner_name, max_epochs=epochs or spec.epochs)
+    note = "; ".join(line for line in (note, data_note) if line) or None
     return replace(plan, metric=metric, seed=seed, epochs=epochs, pruner=pruner), direction, seed_given, note
 
 
@@ -283,7 +327,7 @@ def run(
     pruner: optuna.pruners.BasePruner | str | None = None,
     show_progress: bool = False,
     on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     heartbeat: int = DEFAULT_HEARTBEAT,
     grace_period: int | None = None,
     db_retry: float | None = None,
@@ -293,11 +337,17 @@ def run(
     confirm: int = 0,
     repeats: int = 2,
     dask: str | None = None,
+    fuse: int = 1,
 ) -> optuna.Study:
     """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
 
+    ``fuse=K`` (K > 1) trains up to K trials at once as one network of stacked members, each
+    still a whole trial (``tunekit.execution._fused``); a study with its own build(hp), ``dask``
+    or ``prune_unhealthy`` trains unfused, with a note saying why.
+
     ``dask="tcp://host:8786"`` (or ``"local"``, ``"local:N"``) runs the trials as Dask tasks on
-    that cluster, at most ``workers`` at a time; this process alone writes the study database.
+    that cluster, at most ``workers`` at a time (default: one per Dask worker); this process alone
+    writes the study database.
 
     ``confirm=K`` then trains the K best distinct configurations ``repeats`` more times each with
     new seeds (trials marked ``confirms``, not counted toward ``n_trials``) and the study's best
@@ -316,8 +366,11 @@ def run(
         >>> study = tunekit.run(spec, strategy="tpe", n_trials=20, storage="sqlite:///tunekit.db", workers=2)  # doctest: +SKIP
         >>> study.best_params  # doctest: +SKIP
     """
-    grace_period = check_run_numbers(n_trials, workers, heartbeat, grace_period, timeout, epochs)
+    local_workers = 1 if workers is None else workers  # with dask, None: one trial per Dask worker
+    grace_period = check_run_numbers(n_trials, local_workers, heartbeat, grace_period, timeout, epochs)
     check_confirm(confirm, repeats, n_trials)
+    check_study_name(study_name)
+    fuse = _check_fuse(fuse, spec, dask=dask, prune_unhealthy=prune_unhealthy)
     db_retry = db_retry_seconds(db_retry)  # a database server unreachable this long stops the workers
     get_strategy(strategy)
     options = check_options(strategy, options)  # coerced to the declared types ("False" -> False)
@@ -329,18 +382,20 @@ def run(
         seed=spec.seed if seed is None else seed, epochs=epochs, pruner=pruner, url=url,
         study_name=study_name or spec.name or "tunekit", target=n_trials, timeout=timeout,
         heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry, health=health,
-        prune_unhealthy=prune_unhealthy, confirm=confirm, repeats=repeats,
+        prune_unhealthy=prune_unhealthy, confirm=confirm, repeats=repeats, fuse=fuse,
     )
     plan.sampler()  # a strategy that refuses this space says so before the database is touched
+    for line in input_notes(spec, strategy, dataset.n_train):
+        print(f"note: {line}", file=sys.stderr, flush=True)
     with _dask_session(dask, workers) as session:
         return _run_plan(plan, spec, seed, data_desc, direction, pruner_name, warm_start, strategy,
                          n_trials=n_trials, confirm=confirm, repeats=repeats, show_progress=show_progress,
-                         on_trial=on_trial, workers=workers, session=session)
+                         on_trial=on_trial, workers=local_workers if session is None else workers, session=session)
 
 
 def _run_plan(plan: WorkerPlan, spec: StudySpec, seed: int | None, data_desc: str, direction: str,
               pruner_name: str | None, warm_start: str | None, strategy: str, *, n_trials: int, confirm: int,
-              repeats: int, show_progress: bool, on_trial: Any, workers: int, session: Any) -> optuna.Study:
+              repeats: int, show_progress: bool, on_trial: Any, workers: int | None, session: Any) -> optuna.Study:
     """``run`` once the plan is checked: open or resume the study, run it, record the confirmed best."""
     url, heartbeat, grace_period = plan.url, plan.heartbeat, plan.grace_period
     rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
@@ -398,6 +453,7 @@ def join(
     import socket
 
     check_join_numbers(n_trials, threads, timeout)
+    check_study_name(study_name)
     if threads is not None:
         limit_tf_threads(threads)
     db_retry = db_retry_seconds(db_retry)
@@ -423,11 +479,14 @@ def join(
         study_name=name, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
         db_retry=db_retry, health=bool(config.get("health", True)),
         prune_unhealthy=bool(config.get("prune_unhealthy", False)), confirm=int(config.get("confirm") or 0),
-        repeats=int(config.get("repeats") or 2),
+        repeats=int(config.get("repeats") or 2), fuse=int(config.get("fuse") or 1),
     )
     salt = (os.getpid(), socket.gethostname())
     study, rdb = plan.open(worker_seed(strategy, seed, *salt))
     check_fixed(study.user_attrs, spec, name, trained=counted_trials(study) > 0)
+    data_note = check_data_file(study.user_attrs, dataset.describe(), name, trained=counted_trials(study) > 0)
+    if data_note is not None:
+        print(f"note: {data_note}", file=sys.stderr, flush=True)
     _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial)
     record_confirmed(study)
     return study

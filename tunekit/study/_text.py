@@ -7,14 +7,16 @@ The CLI echoes these lines; a notebook or a script can print them the same way.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Callable, Iterator, Mapping
 
 import optuna
 import pandas as pd
 
 from tunekit._errors import TunekitError
-from tunekit._records import CONFIRMS, FINISHED, REPEATS, fail_reason, trial_counts
+from tunekit._records import CONFIRMS, FINISHED, REPEATS, WARM_START, fail_reason, trial_counts
 from tunekit._storage import mask, resolve_url
+from tunekit._storage_url import ENV_VAR
 from tunekit._units import units_table, with_unit
 from tunekit.study._confirmed import best_view, confirmed_attr, lucky_line
 from tunekit.study._frames import best_summary, trials_frame
@@ -35,7 +37,9 @@ def trial_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, elapsed: fl
     else:
         detail = state.lower()
     try:
-        best = f"best {with_unit(study.best_value, metric, attrs)}"
+        top = study.best_trial
+        copied = f" (trial {top.number}, warm start)" if top.user_attrs.get(WARM_START) else ""
+        best = f"best {with_unit(top.value, metric, attrs)}{copied}"
     except ValueError:
         best = "no best yet"
     secs = trial.user_attrs.get("train_seconds")
@@ -66,18 +70,32 @@ def run_summary(study: optuna.Study, storage: str | None = None) -> Iterator[str
     try:
         view = best_view(study)
     except ValueError:
-        where = "" if storage is None or "***" in url else f" --storage {url}"
+        where = _storage_arg(storage, url)
+        yield from _health_line(study, where)  # every trial failed: their health says why (NaN: exploding)
         raise TunekitError(f"no trial completed; see the failure reasons with: tunekit trials {study.study_name}{where}") from None
     best = view.trial
     summary = {"metric": metric, "value": best.value, "trial": best.number, "confirmed": confirmed_attr(view)}
-    yield f"best {metric} = {_best_value(summary, study.user_attrs)}"
+    yield f"best {metric} = {_best_value(summary, study.user_attrs)}{_warm_mark(best.user_attrs)}"
+    if best.user_attrs.get(WARM_START):
+        yield _trained_line(trained_best(study), metric, study.user_attrs)
     lucky = lucky_line(view, lambda v: f"{v:.4g}")
     if lucky:
         yield f"note: {lucky}"
     yield from (f"  {key}: {_short(value)}" for key, value in best.params.items())
-    yield from _health_line(study, "" if storage is None or "***" in url else f" --storage {url}")
-    yield (f"open the dashboard: tunekit dashboard{'' if storage is None else ' --storage ' + url}"
-           f"   (or: optuna-dashboard {url})")
+    where = _storage_arg(storage, url)
+    yield from _health_line(study, where)
+    from_env = where == "" and bool(os.environ.get(ENV_VAR))
+    plain = f'"${ENV_VAR}"' if from_env else ("URL" if "***" in url else url)
+    yield f"open the dashboard: tunekit dashboard{where}   (or: optuna-dashboard {plain})"
+
+
+def _storage_arg(storage: str | None, url: str) -> str:
+    """`` --storage URL`` for the commands a summary suggests, or nothing when they find the same
+    database without it (the default, or ``$TUNEKIT_STORAGE``); ``URL`` stands for a URL whose
+    password is masked, so that no line holds a URL that cannot be pasted."""
+    if storage is None or storage == os.environ.get(ENV_VAR):
+        return ""
+    return " --storage URL" if "***" in url else f" --storage {url}"
 
 
 def _health_line(study: optuna.Study, where: str) -> Iterator[str]:
@@ -101,6 +119,8 @@ def best_report(study: optuna.Study, save_model: str | None = None,
     units = units_table({summary["metric"]: summary["value"], **summary["metrics"]}, study.user_attrs)
     if units:
         summary["units"] = units
+    if summary["metrics"].get(WARM_START):  # a copied trial: which best this study trained itself
+        summary["trained_best"] = trained_best(study)
     if save_model is not None:
         from tunekit.study._best import save_best_model
 
@@ -111,7 +131,11 @@ def best_report(study: optuna.Study, save_model: str | None = None,
 def best_lines(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> list[str]:
     """``best_report`` as text: the best value, the data, parameters, scores, trial facts and
     the saved model; ``attrs`` are the study's user attributes (for the units)."""
-    lines = [f"study {report['study']!r}: best {report['metric']} = {_best_value(report, attrs)}"]
+    metrics = report["metrics"]
+    lines = [f"study {report['study']!r}: best {report['metric']} = {_best_value(report, attrs)}"
+             + _warm_mark(metrics)]
+    if "trained_best" in report:
+        lines.append(_trained_line(report["trained_best"], report["metric"], attrs))
     if report.get("lucky"):
         lines.append(f"note: {report['lucky']}")
     if report.get("data"):
@@ -119,7 +143,6 @@ def best_lines(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> list[str]
     lines.append("params:")
     lines += [f"  {key}: {_short(value)}" for key, value in report["params"].items()]
     lines += [f"  {key}: {_short(value)} (fixed)" for key, value in report["fixed"].items()]
-    metrics = report["metrics"]
     scores = {k: v for k, v in metrics.items() if k.startswith(("val_", "train_")) and k != "train_seconds"}
     lines.append("metrics:")
     lines += [f"  {key}: {with_unit(value, key, attrs)}" if isinstance(value, float) else f"  {key}: {value}"
@@ -136,6 +159,34 @@ def best_lines(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> list[str]
         lines.append(f"saved the retrained model to {saved['path']} ({metric} {shown}; {same})")
         lines.append(f"wrote {saved['json']}")
     return lines
+
+
+def _warm_mark(attrs: Mapping[str, Any]) -> str:
+    """`` [warm start: copied from study 'old', ...]`` for a trial (its user attributes) that
+    ``run --warm-start`` copied, else ''."""
+    source = attrs.get(WARM_START)
+    if not source:
+        return ""
+    how = "trained and scored by keras-tuner on its own split" if "kt_trial_id" in attrs else "trained in that study"
+    return f" [warm start: copied from study {source!r}, {how}]"
+
+
+def trained_best(study: optuna.Study) -> dict[str, Any] | None:
+    """The best complete trial this study trained itself (not one ``run --warm-start`` copied):
+    its number and value; None when there is none yet."""
+    own = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+           if t.value is not None and not t.user_attrs.get(WARM_START)]
+    if not own:
+        return None
+    sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
+    best = min(own, key=lambda t: (sign * t.value, t.number))
+    return {"trial": best.number, "value": best.value}
+
+
+def _trained_line(trained: Mapping[str, Any] | None, metric: str, attrs: Mapping[str, Any]) -> str:
+    if trained is None:
+        return "best trained in this study: none yet (every complete trial was copied)"
+    return f"best trained in this study: {with_unit(trained['value'], metric, attrs)} (trial {trained['trial']})"
 
 
 def _best_value(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> str:

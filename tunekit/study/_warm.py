@@ -53,6 +53,18 @@ def _copy(trial: FrozenTrial, space: Any, source: str) -> FrozenTrial:
                         intermediate_values=dict(trial.intermediate_values))
 
 
+def _final_rounds(trials: list[FrozenTrial]) -> tuple[list[FrozenTrial], str]:
+    """The imported keras-tuner trials trained for the most epochs (Hyperband's final rounds: a 2-epoch
+    score is not comparable with a 6-epoch one), and a note on the others; all when they agree."""
+    epochs = [t.user_attrs.get("epochs_run") for t in trials]
+    most = max((e for e in epochs if isinstance(e, int)), default=None)
+    early = [t for t, e in zip(trials, epochs) if isinstance(e, int) and e < most]
+    if not early:
+        return trials, ""
+    return ([t for t in trials if t not in early],
+            f"; {len(early)} trained for fewer epochs than the {most} of keras-tuner's final rounds left out")
+
+
 def plan_warm_start(rdb: Any, source: str, *, study_name: str, space: Any, metric: str, direction: str,
                     strategy: str) -> WarmStart:
     """Read and check study ``source`` for a warm start of ``study_name``; nothing is written.
@@ -73,6 +85,7 @@ def plan_warm_start(rdb: Any, source: str, *, study_name: str, space: Any, metri
     if old.direction.name.lower() != direction:
         raise ConfigError(f"--warm-start: study {source!r} is to {old.direction.name.lower()}, this one to {direction}")
     done = [t for t in old.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if not t.user_attrs.get(WARM_START)]
+    done, early = _final_rounds(done) if old.user_attrs.get("source") == "keras-tuner" else (done, "")
     copies, left_out = [], []
     for trial in done:
         problem = _problem(trial.params, space)
@@ -87,7 +100,7 @@ def plan_warm_start(rdb: Any, source: str, *, study_name: str, space: Any, metri
         f"; strategy {strategy!r} does not learn from finished trials ({', '.join(LEARNS_FROM_TRIALS)} do)")
     skipped = f"; {len(left_out)} left out ({left_out[0]}{', ...' if len(left_out) > 1 else ''})" if left_out else ""
     note = (f"warm start: {len(copies)} complete trials of {source!r} copied into this study to seed the strategy "
-            f"(not counted toward --trials){skipped}{learns}")
+            f"(not counted toward --trials){early}{skipped}{learns}")
     return WarmStart(source=source, trials=copies, note=note)
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -18,12 +20,18 @@ from optuna.trial import TrialState
 
 from tests.conftest import invoke, one_error_line
 from tunekit._records import FAIL_REASON, budget
+from tunekit.execution._dask import CONNECT_TIMEOUT, RECONNECT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workers"))
 from workers_helpers import TUNEKIT, env, finish, start, trials, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).with_name("dask"))
+
+
+def tunekit_lines(err: str) -> list[str]:
+    """stderr without the "dask: N workers at ..." line and notes: what went wrong, and nothing else."""
+    return [line for line in err.strip().splitlines() if not line.startswith(("dask: ", "note: "))]
 
 
 class Cluster:
@@ -150,11 +158,15 @@ def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_u
         wait_for("a running trial", lambda: [t for t in trials(db_url, "gone") if t.state == TrialState.RUNNING],
                  procs=[proc], timeout=120)
         os.kill(cluster.scheduler.pid, signal.SIGKILL)
+        killed = time.monotonic()
         code, out, err = finish(proc)
+        took = time.monotonic() - killed
     finally:
         cluster.stop()
     assert code == 1, err
+    assert tunekit_lines(err) == [err.strip().splitlines()[-1]], err  # no Dask traceback before it
     assert err.strip().splitlines()[-1].startswith("error: lost the Dask scheduler")
+    assert took < RECONNECT + 15, took  # the README's bound, and some time to close
     assert "run the same command again to resume" in err
     assert not [t for t in trials(db_url, "gone") if t.state == TrialState.RUNNING]  # interrupted, not counted
     code, out, err = finish(start([*command, "--dask", "local:1"]))
@@ -164,6 +176,7 @@ def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_u
 
 @pytest.mark.parametrize("address, message", [
     ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
+    ("tcp://127.0.0.1:", "--dask 'tcp://127.0.0.1:' is not a scheduler address ("),
     ("127.0.0.1:8786", "is not a scheduler address; write tcp://HOST:8786 or local[:N]"),
     ("local:0", "write local or local:N with N >= 1"),
 ])
@@ -267,3 +280,125 @@ def test_a_parameter_first_met_on_a_worker_joins_the_study_space(three: Cluster,
     assert json.loads(study.user_attrs["space_added"]) == {"batch_size": {"type": "choice", "values": [8, 16],
                                                                          "when": None}}
     assert capfd.readouterr().err.count("(on a Dask worker) asked for 'batch_size'") == 1
+
+
+def test_something_that_is_not_dask_at_the_address_is_one_line_within_the_bound(tiny_study_file: Path,
+                                                                                 db_url: str) -> None:
+    """A real TCP listener on loopback that accepts and never answers (Dask's handshake alone would
+    wait minutes): one line, exit 2, within CONNECT_TIMEOUT, nothing written."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        began = time.monotonic()
+        result = invoke("run", str(tiny_study_file), "--storage", db_url, "--trials", "2", "--dask", address)
+        took = time.monotonic() - began
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
+    assert f"cannot reach the Dask scheduler at {address} (no answer within {CONNECT_TIMEOUT} s)" in one_error_line(result)
+    assert accepted and took < CONNECT_TIMEOUT + 10, took
+    assert not Path(db_url.removeprefix("sqlite:///")).exists() or optuna.get_all_study_names(db_url) == []
+
+
+def test_ctrl_c_on_a_local_cluster_is_one_line(tmp_path: Path, db_url: str) -> None:
+    """Ctrl-C in a terminal reaches the whole process group, the local cluster's workers with it:
+    exit 130 with tunekit's one line, no worker's traceback, the trial marked interrupted."""
+    path = study_file(tmp_path, "ctrlc", epochs=600)
+    proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random",
+                  "--dask", "local:1"], start_new_session=True)
+    wait_for("a running trial", lambda: [t for t in trials(db_url, "ctrlc") if t.state == TrialState.RUNNING],
+             procs=[proc], timeout=120)
+    time.sleep(1)  # the task has reached the worker
+    os.killpg(proc.pid, signal.SIGINT)
+    pressed = time.monotonic()
+    code, _, err = finish(proc)
+    assert code == 130, err
+    assert "Traceback" not in err and tunekit_lines(err) == ["interrupted: run the same command to resume"], err
+    assert time.monotonic() - pressed < 30
+    assert [t.user_attrs.get(FAIL_REASON) for t in trials(db_url, "ctrlc")] == ["interrupted"]
+
+
+def test_a_local_cluster_runs_one_trial_per_worker_by_default(tmp_path: Path, db_url: str) -> None:
+    """--dask local:2 without --workers: 2 trials at a time (they overlap), and the first line says so."""
+    path = study_file(tmp_path, "pair", epochs=30)
+    code, out, err = finish(start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy",
+                                   "random", "--dask", "local:2"]))
+    assert code == 0, err
+    assert "2 trials at a time (one per worker; --workers N to change)" in err
+    first, second = sorted(trials(db_url, "pair"), key=lambda t: t.number)
+    assert second.datetime_start < first.datetime_complete and first.datetime_start < second.datetime_complete
+
+
+def test_a_recorded_trial_is_not_computed_again_when_its_worker_dies(tmp_path: Path, db_url: str) -> None:
+    """The worker that ran trial 0 dies while trial 1 runs: Dask must not run trial 0's task again
+    (the client let go of its result once recorded)."""
+    cluster = Cluster(tmp_path, 2)
+    try:
+        path = study_file(tmp_path, "again", epochs=20)
+        proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--workers", "1",
+                      "--strategy", "random", "--dask", cluster.address])
+
+        def first_recorded():
+            done = {t.number: t for t in trials(db_url, "again")}
+            return done.get(1) is not None and done[0].state == TrialState.COMPLETE and done[0]
+
+        first = wait_for("trial 0 recorded, trial 1 running", first_recorded, procs=[proc], timeout=180)
+        from distributed import Client
+
+        with Client(cluster.address, timeout=30) as client:
+            pids = client.run(os.getpid)
+            os.kill(pids[first.user_attrs["worker"].removeprefix("dask ")], signal.SIGKILL)
+            code, out, err = finish(proc)
+            assert code == 0, err
+            starts = client.run_on_scheduler(lambda dask_scheduler: [
+                str(t[0]) for t in dask_scheduler.transition_log if t[2] == "processing"])
+    finally:
+        cluster.stop()
+    assert len([k for k in starts if k.startswith("tunekit-again-0-")]) == 1, starts
+    assert budget(trials(db_url, "again")).counted == 2
+
+
+HYPERMODEL = """import keras
+import keras_tuner as kt
+from tunekit import StudySpec
+
+
+class Small(kt.HyperModel):
+    def build(self, hp):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int('units', 4, 8, step=4)),
+                                  keras.layers.Dense(3, activation='softmax')])
+        model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        return model.fit(*args, batch_size=hp.Int('batch_size', 4, 120), **kwargs)
+
+
+spec = StudySpec(data='iris', hypermodel=Small(), epochs=1)
+"""
+
+
+def test_a_parameter_met_on_a_worker_is_drawn_by_the_study_strategy_and_seed(tmp_path: Path, db_url: str,
+                                                                             capfd: pytest.CaptureFixture) -> None:
+    """The batch size, first asked for in HyperModel.fit on a local cluster's worker: the random
+    strategy draws exactly what it draws in a local run with the same seed (the first trial on the
+    worker, the next ones on the client before dispatch), not a draw seeded by the trial number
+    alone; and the note, printed once, says what happens."""
+    pytest.importorskip("keras_tuner")
+    import tunekit
+    from tunekit._spec import load_spec
+
+    path = tmp_path / "fitted.py"
+    path.write_text(HYPERMODEL)
+    sizes, err = {}, ""
+    for where in ("dask", "local"):
+        study = tunekit.run(load_spec(path), strategy="random", n_trials=3, storage=f"{db_url}.{where}", seed=11,
+                            workers=1, study_name=where, dask="local:1" if where == "dask" else None)
+        sizes[where] = [t.params["batch_size"] for t in sorted(study.trials, key=lambda t: t.number)]
+        err = err or capfd.readouterr().err  # the Dask run's: its worker's stderr is this process's
+    assert sizes["dask"] == sizes["local"], sizes
+    assert err.count("asked for 'batch_size'") == 1 and "trial 0 (on a Dask worker) asked for 'batch_size'" in err, err
+    assert "from now on this process draws it with the study's strategy before each task" in err

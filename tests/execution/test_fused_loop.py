@@ -1,0 +1,205 @@
+"""Fused execution (``run --fuse K``): each member of a fused group is a whole trial.
+
+Real Keras training on iris (120 training rows), real SQLite study databases, a real SIGINT.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+import tunekit
+from tunekit import Choice, Float, Int, StudySpec
+from tunekit._records import FAIL_REASON, INTERRUPTED, PRUNED_REASON
+from tunekit.data import load_data
+from tunekit.execution import TrialRunner, trial_seed
+from tunekit.execution._fused import FUSED_GROUP, FUSED_MEMBER, FUSED_SIZE, HEALTH_NOTE, fused_summary, work_fused
+
+pytestmark = pytest.mark.slow
+
+IRIS = load_data("iris", seed=0)
+SPACE = {"learning_rate": Float(1e-3, 1e-1, log=True), "units": Int(4, 16)}
+FIXED = {"n_layers": 1, "batch_size": 16}
+
+
+def _spec(epochs: int = 2, space=None, fixed=None) -> StudySpec:
+    return StudySpec(data="iris", space=space or SPACE, fixed=fixed or FIXED, epochs=epochs, name="fused")
+
+
+def test_every_member_of_a_fused_run_is_a_whole_trial(db_url: str) -> None:
+    study = tunekit.run(_spec(), strategy="random", n_trials=8, storage=db_url, fuse=4, seed=3)
+    trials = optuna.load_study(study_name="fused", storage=db_url).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 8
+    assert len({(t.params["learning_rate"], t.params["units"]) for t in trials}) == 8  # each its own parameters
+    groups: dict[int, list[int]] = {}
+    for t in trials:
+        attrs = t.user_attrs
+        groups.setdefault(attrs[FUSED_GROUP], []).append(attrs[FUSED_MEMBER])
+        assert attrs[FUSED_SIZE] == 4
+        assert attrs["seed"] == trial_seed(3, t.number)
+        assert sorted(t.intermediate_values) == [0, 1] and attrs["epochs_run"] == 2
+        assert attrs["train_seconds"] > 0
+        assert attrs["param_count"] == 4 * t.params["units"] + t.params["units"] + t.params["units"] * 3 + 3
+        assert {"val_accuracy", "val_loss", "train_accuracy", "train_loss", "strategy", "worker"} <= set(attrs)
+        assert t.value == pytest.approx(attrs["val_accuracy"])
+        assert t.intermediate_values[1] == pytest.approx(attrs["val_accuracy"])  # last epoch's = final evaluation
+        assert attrs[HEALTH_NOTE].startswith("not probed")  # no faked health figures
+    assert sorted(map(sorted, groups.values())) == [[0, 1, 2, 3], [0, 1, 2, 3]]
+    assert fused_summary(study) == "fused: 8 of 8 trials trained in 2 fused groups"
+
+
+def test_a_fused_batch_never_claims_past_the_budget_and_a_rerun_resumes(db_url: str) -> None:
+    tunekit.run(_spec(), strategy="random", n_trials=3, storage=db_url, fuse=4)
+    first = optuna.load_study(study_name="fused", storage=db_url).trials
+    assert len(first) == 3 and {t.user_attrs[FUSED_SIZE] for t in first} == {3}
+    tunekit.run(_spec(), strategy="random", n_trials=5, storage=db_url, fuse=4)
+    trials = optuna.load_study(study_name="fused", storage=db_url).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 5
+    assert [t.user_attrs[FUSED_SIZE] for t in trials[3:]] == [2, 2]  # only what the budget left
+
+
+def test_confirmation_runs_are_fused_too_and_never_pruned(db_url: str) -> None:
+    from tunekit._records import CONFIRMS
+
+    tunekit.run(_spec(), strategy="random", n_trials=4, storage=db_url, fuse=4, confirm=1, repeats=2)
+    trials = optuna.load_study(study_name="fused", storage=db_url).trials
+    confirming = [t for t in trials if CONFIRMS in t.user_attrs]
+    assert len(trials) == 6 and len(confirming) == 2
+    assert [t.state for t in confirming] == [TrialState.COMPLETE] * 2
+    assert {t.user_attrs[FUSED_SIZE] for t in confirming} == {2}  # the two repeats, one group of their own
+    assert len({t.user_attrs[FUSED_GROUP] for t in confirming}) == 1
+    assert len({t.user_attrs["seed"] for t in trials}) == 6  # new seeds for the repeats
+
+
+def test_a_grid_batch_stops_at_the_grid_s_points(db_url: str) -> None:
+    space = {"learning_rate": Choice([0.01, 0.02, 0.05])}
+    tunekit.run(_spec(epochs=1, space=space), strategy="grid", n_trials=10, storage=db_url, fuse=4)
+    trials = optuna.load_study(study_name="fused", storage=db_url).trials
+    assert sorted(t.params["learning_rate"] for t in trials) == [0.01, 0.02, 0.05]  # each point once, no more
+    assert [t.user_attrs[FUSED_SIZE] for t in trials] == [3, 3, 3]
+
+
+def test_prune_unhealthy_trains_unfused_with_a_note(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    tunekit.run(_spec(epochs=1), strategy="random", n_trials=2, storage=db_url, fuse=4, prune_unhealthy=True)
+    assert ("note: --prune-unhealthy needs the health probe, which fused members lack; training unfused"
+            in capsys.readouterr().err)
+    trials = optuna.load_study(study_name="fused", storage=db_url).trials
+    assert len(trials) == 2 and not any(FUSED_GROUP in t.user_attrs for t in trials)
+    assert all("health" in t.user_attrs for t in trials)  # probed, the ordinary way
+
+
+def _work(db_url: str, spec: StudySpec, enqueued: list[dict], *, fuse: int, pruner=None) -> list[optuna.trial.FrozenTrial]:
+    storage = optuna.storages.RDBStorage(db_url)
+    study = optuna.create_study(storage=storage, direction="maximize", pruner=pruner, study_name="fused",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    for params in enqueued:
+        study.enqueue_trial(params)
+    runner = TrialRunner(spec=spec, dataset=IRIS, metric="val_accuracy", seed=0, health=False)
+    assert work_fused(study, storage, runner, fuse=fuse, target=len(enqueued), heartbeat=None) == "done"
+    return optuna.load_study(study_name="fused", storage=db_url).trials
+
+
+def test_a_diverging_member_fails_alone_and_its_group_goes_on(db_url: str) -> None:
+    spec = _spec(epochs=2, space={"learning_rate": Choice([1e12, 1e-2, 2e-2, 5e-2])},
+                 fixed={"n_layers": 2, "units": 16, "optimizer": "sgd", "batch_size": 16})
+    trials = _work(db_url, spec, [{"learning_rate": lr} for lr in (1e-2, 1e12, 2e-2, 5e-2)], fuse=4)
+    assert len({t.user_attrs[FUSED_GROUP] for t in trials}) == 1
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    reason = trials[1].user_attrs[FAIL_REASON]
+    assert "learning_rate" in reason or "diverged" in reason, reason
+    assert all(t.value is not None and t.value > 0 for t in trials if t.state == TrialState.COMPLETE)
+
+
+def test_the_pruner_stops_one_member_and_keeps_its_curve(db_url: str) -> None:
+    spec = _spec(epochs=6, space={"learning_rate": Choice([0.05, 1e-7]), "optimizer": Choice(["adam", "sgd"])},
+                 fixed={"n_layers": 1, "units": 32, "batch_size": 16})
+    good, bad = {"learning_rate": 0.05, "optimizer": "adam"}, {"learning_rate": 1e-7, "optimizer": "sgd"}
+    pruner = optuna.pruners.ThresholdPruner(lower=0.6, n_warmup_steps=1)  # chance is 1/3: the bad member stays there
+    trials = _work(db_url, spec, [good, bad, good, good], fuse=4, pruner=pruner)
+    assert len({t.user_attrs[FUSED_GROUP] for t in trials}) == 1
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.COMPLETE, TrialState.COMPLETE]
+    pruned = trials[1]
+    assert pruned.user_attrs[PRUNED_REASON].startswith("pruned at epoch 2")
+    assert sorted(pruned.intermediate_values) == [0, 1] and pruned.user_attrs["epochs_run"] == 2
+    assert sorted(trials[3].intermediate_values) == list(range(6))  # its neighbour trained on
+
+
+def test_best_save_model_of_a_fused_study_reproduces_its_trial(db_url: str, tmp_path: Path) -> None:
+    import keras
+
+    from tunekit.study import save_best_model
+
+    study = tunekit.run(_spec(epochs=3), strategy="random", n_trials=4, storage=db_url, fuse=4, seed=1)
+    info = save_best_model(study, tmp_path / "best.keras")
+    assert info["reproduced"], info["notes"]
+    model = keras.models.load_model(tmp_path / "best.keras")
+    accuracy = model.evaluate(IRIS.x_val, IRIS.y_val, verbose=0, return_dict=True)["accuracy"]
+    assert accuracy == pytest.approx(study.best_value, abs=1e-6)
+
+
+STUDY_FILE = """
+from tunekit import Float, Int, StudySpec
+spec = StudySpec(data="iris", space={"learning_rate": Float(1e-3, 1e-1, log=True), "units": Int(4, 16)},
+                 fixed={"n_layers": 1, "batch_size": 8}, epochs=EPOCHS)
+"""
+
+
+def test_ctrl_c_marks_every_running_member_interrupted_and_a_rerun_resumes(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent / "workers"))
+    from workers_helpers import TUNEKIT, start, trials, wait_for
+
+    study_file = tmp_path / "iris_fused.py"
+    study_file.write_text(STUDY_FILE.replace("EPOCHS", "60"))
+    url = f"sqlite:///{tmp_path / 'ctrl_c.db'}"
+    args = [*TUNEKIT, "run", str(study_file), "--trials", "4", "--fuse", "4", "--storage", url, "--no-health"]
+    proc = start(args)
+
+    def four_training() -> bool:
+        found = [t for t in trials(url, "iris_fused") if t.state == TrialState.RUNNING and FUSED_GROUP in t.user_attrs]
+        return len(found) == 4 and all(t.intermediate_values for t in found)
+
+    wait_for("four fused members training", four_training, timeout=120, procs=(proc,))
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    stopped = trials(url, "iris_fused")
+    assert [(t.state, t.user_attrs.get(FAIL_REASON)) for t in stopped] == [(TrialState.FAIL, INTERRUPTED)] * 4
+    again = start(args)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert "fused: 4 of 4 trials trained in 1 fused group" in out  # the interrupted ones do not count
+    assert [t.state for t in trials(url, "iris_fused")][4:] == [TrialState.COMPLETE] * 4
+
+
+def test_a_killed_fused_worker_s_members_are_all_retried(tmp_path: Path) -> None:
+    import os
+
+    sys.path.insert(0, str(Path(__file__).parent / "workers"))
+    from workers_helpers import TUNEKIT, start, trials, wait_for
+
+    study_file = tmp_path / "iris_fused.py"
+    study_file.write_text(STUDY_FILE.replace("EPOCHS", "60"))
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    args = [*TUNEKIT, "run", str(study_file), "--trials", "4", "--fuse", "4", "--storage", url, "--no-health",
+            "--heartbeat", "1", "--grace-period", "3"]
+    proc = start(args)
+    wait_for("four fused members training", lambda: len([
+        t for t in trials(url, "iris_fused") if t.state == TrialState.RUNNING and t.intermediate_values]) == 4,
+        timeout=120, procs=(proc,))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    again = start(args)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    everything = trials(url, "iris_fused")
+    lost = [t for t in everything if t.state == TrialState.FAIL]
+    assert len(lost) == 4 and all(t.user_attrs[FAIL_REASON].startswith("worker lost") for t in lost)
+    retried = [t for t in everything if t.state == TrialState.COMPLETE]
+    assert sorted(t.params["units"] for t in retried) == sorted(t.params["units"] for t in lost)  # the same members
+    assert len({t.user_attrs[FUSED_GROUP] for t in retried}) == 1
+    assert "fused: 4 of 4 trials trained in 1 fused group" in out

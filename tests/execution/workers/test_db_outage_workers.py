@@ -1,0 +1,31 @@
+"""Issue 27, item 22: an outage longer than --db-retry stops every worker with the outage as its
+cause (exit 1, ``database unreachable for N s``), never as a Ctrl-C (``interrupted``, exit 130)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_db_outage import PrivatePostgres, private_postgres, trial_study  # noqa: F401  (fixtures)
+from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid
+
+
+@pytest.mark.slow
+def test_every_worker_stops_on_an_outage_as_an_outage(private_postgres: PrivatePostgres, trial_study: Path) -> None:
+    url = private_postgres.url
+    run = start([*TUNEKIT, "run", str(trial_study), "--storage", url, "--trials", "200", "--workers", "2",
+                 "--strategy", "random", "--db-retry", "3", "-q"])
+    wait_for("a running trial", running_trial(url, "outage"), procs=[run])
+    joined = start([*TUNEKIT, "worker", str(trial_study), "--storage", url, "--db-retry", "3", "-q"])
+    wait_for("a running trial of the joined worker", lambda: [
+        t for t in trials(url, "outage") if t.state.name == "RUNNING" and "worker" in t.user_attrs and worker_pid(t) == joined.pid],
+        timeout=240, procs=[run, joined])
+    private_postgres.stop()
+    results = [finish(proc, timeout=120) for proc in (run, joined)]
+    for code, out, err in results:
+        assert code == 1, results
+        assert "interrupted" not in err and "Traceback" not in err, err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("error: ") and "database unreachable for 3 s: " in last, err
+
