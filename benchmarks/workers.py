@@ -60,7 +60,7 @@ def _cheap_worker(url: str, name: str, target: int) -> None:
 def _fast_trials(url: str, processes: int, per_process: int) -> dict[str, Any]:
     import optuna
 
-    from tunekit._storage import open_storage
+    from tunekit.storage._storage import open_storage
 
     optuna.create_study(storage=open_storage(url, create=True), study_name="fast")
     ctx = multiprocessing.get_context("spawn")

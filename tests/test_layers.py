@@ -10,10 +10,8 @@ units of the same rank are independent of each other)::
     study
     execution
     _spec
-    factory | data | strategies | health | hyper | _storage
-    _storage_retry
-    _storage_url
-    _sqlite_fs
+    factory | data | strategies | health | hyper
+    storage (the study database: connection, URLs, retries through outages, SQLite files)
     space
     _output | _units
     _confirm
@@ -46,10 +44,7 @@ LAYERS: dict[str, int] = {
     "tunekit.strategies": 40,
     "tunekit.health": 40,
     "tunekit.hyper": 40,
-    "tunekit._storage": 40,
-    "tunekit._storage_retry": 35,
-    "tunekit._storage_url": 32,
-    "tunekit._sqlite_fs": 30,
+    "tunekit.storage": 35,
     "tunekit.space": 20,
     "tunekit._output": 10,
     "tunekit._units": 10,

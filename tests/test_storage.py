@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tunekit import ConfigError
-from tunekit._storage import load_study, mask, open_storage, resolve_url
+from tunekit.storage._storage import load_study, mask, open_storage, resolve_url
 
 
 def test_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:

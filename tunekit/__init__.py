@@ -21,7 +21,7 @@ _LAZY = {
     "load_spec": ("tunekit._spec", "load_spec"),
     "run": ("tunekit.study", "run"),
     "join": ("tunekit.study", "join"),
-    "load_study": ("tunekit._storage", "load_study"),
+    "load_study": ("tunekit.storage._storage", "load_study"),
     "trials_frame": ("tunekit.study", "trials_frame"),
     "studies_frame": ("tunekit.study", "studies_frame"),
     "load_data": ("tunekit.data", "load_data"),

@@ -29,7 +29,7 @@ def test_unknown_study_suggests_only_options_the_command_has(command: list[str],
 
 
 def test_worker_still_suggests_its_study_name_option(study_db: str, tiny_study_file: Path) -> None:
-    from tunekit._storage_url import no_study
+    from tunekit.storage._url import no_study
 
     assert str(no_study("x", study_db, ["tiny"])).endswith("or pass --study-name")
 

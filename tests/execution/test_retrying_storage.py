@@ -10,8 +10,8 @@ import optuna
 import pytest
 import sqlalchemy.exc
 
-from tunekit._storage import open_storage
-from tunekit._storage_retry import DatabaseUnreachable, Retry, RetryingRDBStorage, retries_now
+from tunekit.storage._storage import open_storage
+from tunekit.storage._retry import DatabaseUnreachable, Retry, RetryingRDBStorage, retries_now
 from tunekit.execution._resilient import retrying
 
 
@@ -63,7 +63,7 @@ def test_retry_waits_out_a_lost_connection_then_gives_up_with_the_cause(capsys: 
     sqlalchemy.exc.InternalError("SELECT 1", {}, Exception("terminating connection due to administrator command")),
 ])
 def test_a_dropped_connection_is_an_outage_whatever_class_carries_it(error: Exception) -> None:
-    from tunekit._storage_retry import connection_error
+    from tunekit.storage._retry import connection_error
     from tunekit.execution._trial import one_line
 
     wrapped = optuna.exceptions.StorageInternalError("An exception is raised during the commit.")
@@ -73,7 +73,7 @@ def test_a_dropped_connection_is_an_outage_whatever_class_carries_it(error: Exce
 
 
 def test_data_errors_are_not_outages() -> None:
-    from tunekit._storage_retry import connection_error
+    from tunekit.storage._retry import connection_error
 
     for error in (sqlalchemy.exc.DataError("INSERT", {}, Exception("value too long for type character varying(512)")),
                   sqlalchemy.exc.InvalidRequestError("Object is already attached to session 1")):

@@ -63,7 +63,7 @@ def test_lost_trials_are_retried_by_optunas_callback(db_url: str) -> None:
 
 def test_no_study_message_is_one(db_url: str, tiny_study_file: Path) -> None:
     from tunekit._spec import load_spec
-    from tunekit._storage import load_study
+    from tunekit.storage._storage import load_study
     from tunekit.execution import join_study
     from tunekit.study import join
 

@@ -37,7 +37,7 @@ from optuna.trial import TrialState
 
 from tunekit._errors import ConfigError, TunekitError
 from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, REPEATS, WORKER_ATTR
-from tunekit._storage import study_lock
+from tunekit.storage._storage import study_lock
 from tunekit.execution._dask_cluster import (  # noqa: F401 - the connecting half, re-exported
     CONNECT_TIMEOUT, JOB_WAIT, JOBQUEUES, announce, connect, quiet_dask)
 from tunekit.execution._loop import OnTrial, _decide

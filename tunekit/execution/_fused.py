@@ -35,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError, TrialError
 from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, PRUNED_REASON, REPEATS, WORKER_ATTR
-from tunekit._storage import study_lock
+from tunekit.storage._storage import study_lock
 from tunekit.execution._loop import DEFAULT_HEARTBEAT, OnTrial, _ask, _decide, _Heartbeat, _run_one
 from tunekit.execution._signals import Interrupts, WorkerStopped
 from tunekit.execution._trial import one_line, out_of_memory, record_threads, stop_run

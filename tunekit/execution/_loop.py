@@ -3,7 +3,7 @@
 The budget (``--trials N``) is the number of *finished* trials of the whole study, summed
 over every worker; what counts is in ``tunekit._records`` (interrupted trials and trials
 lost with a dead worker do not). Every worker counts and claims under the study lock
-(``tunekit._storage.study_lock``): it starts a trial only while ``counted + running < N``,
+(``tunekit.storage._storage.study_lock``): it starts a trial only while ``counted + running < N``,
 so the study ends with exactly ``N`` counted trials however many workers race for the last
 ones. A worker whose budget is full while other trials still run waits for them (one of
 them may be lost and retried, ``tunekit.execution._lost``). Signals: ``_signals.Interrupts``.
@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError, TrialError
 from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, STOPPED_RUN, WORKER_ATTR, budget
-from tunekit._storage import study_lock
+from tunekit.storage._storage import study_lock
 from tunekit.execution._lost import error_text, fail_stale, orphans, retry_lost_trial, say_waiting
 from tunekit.execution._signals import Interrupts, WorkerStopped
 from tunekit.strategies import points_left
@@ -293,7 +293,7 @@ def join_study(
     A ConfigError names the studies that do exist when ``name`` is not one of them.
     """
     from tunekit.execution._resilient import open_retrying
-    from tunekit._storage import no_study, study_names
+    from tunekit.storage._storage import no_study, study_names
 
     storage, retry = open_retrying(url, db_retry, create=False, heartbeat_interval=heartbeat,
                                    grace_period=grace_period, on_lost_trial=retry_lost_trial)

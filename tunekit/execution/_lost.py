@@ -40,7 +40,7 @@ def orphans(storage: Any, study_id: int, grace: float) -> list[int]:
         with storage.engine.connect() as con:
             return [int(r[0]) for r in con.execute(query, {"study": study_id, "cutoff": cutoff})]
     except Exception as exc:
-        from tunekit._storage_retry import connection_error, retries_now
+        from tunekit.storage._retry import connection_error, retries_now
 
         if retries_now(storage) and connection_error(exc) is not None:
             raise  # a database outage: the worker's retry waits for the server (``_resilient``)

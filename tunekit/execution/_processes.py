@@ -90,7 +90,7 @@ def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any)
         errors.send((index, 1, str(exc)))
         code = 1
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        from tunekit._storage import disk_full
+        from tunekit.storage._storage import disk_full
 
         full = disk_full(exc)  # a full disk: "disk full (N bytes free at PATH)", not Optuna's guess
         errors.send((index, _AS_IS, str(full)) if full else (index, 1, f"{type(exc).__name__}: {exc}"))

@@ -1,7 +1,7 @@
 """Workers ride out a database outage: storage calls retried with backoff for a bounded time.
 
-``tunekit._storage.open_storage`` opens a database server as a ``RetryingRDBStorage``
-(``tunekit._storage_retry``, where the errors that count as an outage are told apart). While
+``tunekit.storage._storage.open_storage`` opens a database server as a ``RetryingRDBStorage``
+(``tunekit.storage._retry``, where the errors that count as an outage are told apart). While
 a worker runs (``retrying``, around ``work``'s loop), every call of its storage is retried on
 such errors for ``db_retry`` seconds (default 120, ``TUNEKIT_DB_RETRY``), with one line on
 stderr when the outage starts; after that the worker stops with ``DatabaseUnreachable``: one
@@ -17,7 +17,7 @@ import os
 from typing import Any, Callable, Iterator
 
 from tunekit._errors import ConfigError
-from tunekit._storage_retry import (  # noqa: F401  (DatabaseUnreachable, connection_error re-exported)
+from tunekit.storage._retry import (  # noqa: F401  (DatabaseUnreachable, connection_error re-exported)
     DatabaseUnreachable,
     Retry,
     RetryingRDBStorage,
@@ -76,9 +76,9 @@ def _ping(url: str) -> None:
 
 
 def open_retrying(url: str, seconds: float | None, **kwargs: Any) -> tuple[Any, Retry]:
-    """``tunekit._storage.open_storage(url, **kwargs)`` for a worker joining while the server
+    """``tunekit.storage._storage.open_storage(url, **kwargs)`` for a worker joining while the server
     may be down: its ConfigError is raised only when the server answers (a real problem)."""
-    from tunekit._storage import open_storage, sqlite_path
+    from tunekit.storage._storage import open_storage, sqlite_path
 
     retry = Retry(db_retry_seconds(seconds), url)
     if sqlite_path(url) is not None or url.startswith("sqlite"):

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import random
-import sys
 from types import MappingProxyType
 from typing import Iterator, Mapping
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from tunekit.factory._fused_types import Logs, MemberResult, OnEpoch
+from tunekit.factory._fused_types import MemberResult, OnEpoch
 
 
 def fused_groups(members: Sequence[Mapping[str, Any]]) -> list[list[int]]:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from tunekit._errors import ConfigError
-from tunekit._storage import mask, open_storage, resolve_url
+from tunekit.storage._storage import mask, open_storage, resolve_url
 
 NO_AUTH_WARNING = (
     "warning: the dashboard has no authentication: anyone who can reach {url} can read, "

@@ -28,7 +28,7 @@ class GridStrategySampler(IndependentSampler, FiniteSampler):
     retried as a WAITING copy that keeps its point.
 
     With several workers the claim is atomic because tunekit's workers claim trials under
-    the study lock (``tunekit._storage.study_lock``): reading the taken points (here, in
+    the study lock (``tunekit.storage._storage.study_lock``): reading the taken points (here, in
     ``before_trial``, called by ``study.ask()``) and writing the new claim happen while no
     other worker can claim. In a plain ``study.optimize`` loop the study is stopped when
     every point is taken.

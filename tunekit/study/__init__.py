@@ -15,7 +15,7 @@ from __future__ import annotations
 from tunekit._records import fail_reason, kind_counts, require_complete_trial, trial_counts
 from tunekit._spec import load_spec
 from tunekit._output import refuse_overwrite
-from tunekit._storage import check_storage, disk_full, load_study
+from tunekit.storage._storage import check_storage, disk_full, load_study
 from tunekit.execution import quiet_optuna
 from tunekit.study._best import rebuild_dataset, save_best_model
 from tunekit.study._compare import compare, startup_note, study_name_for, summarize
@@ -24,7 +24,8 @@ from tunekit.study._health import (
     health_by_param, health_counts, health_summary, health_summary_lines, trial_health, trial_health_lines,
 )
 from tunekit.study._import_kt import KerasTunerImport, import_keras_tuner
-from tunekit.study._run import finished_count, join, run
+from tunekit.study._join import join
+from tunekit.study._run import finished_count, run
 from tunekit.study._text import best_lines, best_report, comparison_text, run_summary, trial_line, trials_text
 
 __all__ = [

@@ -13,7 +13,7 @@ from tunekit._confirm import config_key, confirmed
 from tunekit._errors import ConfigError
 from tunekit._records import kind_counts, require_complete_trial
 from tunekit.data import data_summary
-from tunekit._storage import open_storage
+from tunekit.storage._storage import open_storage
 from tunekit.health._attrs import HEALTH, HEALTH_LAYER, HEALTH_REASON, HEALTH_SERIES, health_columns
 from tunekit.study._confirmed import best_view, confirmed_attr, lucky_line
 

@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tunekit._errors import ConfigError
 from tunekit._records import PRUNED_REASON, require_complete_trial, retried_numbers, trial_kind
-from tunekit._storage import mask
+from tunekit.storage._storage import mask
 from tunekit.health import DIAGNOSES
 from tunekit.health._attrs import read_health
 

@@ -24,8 +24,8 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from tunekit._errors import ConfigError
 from tunekit._records import FAIL_REASON, kind_counts
-from tunekit._storage import delete_new_study, open_storage, study_names
-from tunekit._storage_url import resolve_url
+from tunekit.storage._storage import delete_new_study, open_storage, study_names
+from tunekit.storage._url import resolve_url
 from tunekit.study._resume import quietly
 
 #: keras-tuner trial status -> Optuna state; unfinished ones (RUNNING, IDLE) are not imported.

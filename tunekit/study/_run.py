@@ -20,7 +20,7 @@ import contextlib
 import json
 import sys
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Mapping
 
 import optuna
@@ -28,25 +28,23 @@ import optuna
 from tunekit._errors import ConfigError
 from tunekit._records import METRICS_BY_TASK, RUN_ATTR, counted_trials
 from tunekit._spec import StudySpec
-from tunekit._storage import delete_new_study, disk_full, no_study, open_storage, resolve_url, settle, study_names
+from tunekit.storage._storage import delete_new_study, disk_full, open_storage, resolve_url, settle, study_names
 from tunekit._version import __version__
 from tunekit.execution import (
     DEFAULT_HEARTBEAT,
     Interrupts,
     WorkerPlan,
     db_retry_seconds,
-    limit_tf_threads,
     retry_lost_trial,
     run_processes,
-    worker_seed,
 )
 from tunekit.strategies import check_options, get_strategy, make_pruner
 from tunekit.study._confirmed import check_confirm, confirmations_missing, record_confirmed
 from tunekit.study._checks import (
-    check_compatible, check_data_file, check_fixed, check_join_numbers, check_run_numbers, check_study_name,
+    check_compatible, check_data_file, check_fixed, check_run_numbers, check_study_name,
     data_file_changed, input_notes, stored_metric,
 )
-from tunekit.study._resume import check_epochs, quietly, resumed
+from tunekit.study._resume import quietly, resumed
 from tunekit.study._warm import add_warm_start, plan_warm_start
 
 
@@ -388,105 +386,46 @@ def run(
     for line in input_notes(spec, strategy, dataset.n_train):
         print(f"note: {line}", file=sys.stderr, flush=True)
     with _dask_session(dask, workers) as session:
-        return _run_plan(plan, spec, seed, data_desc, direction, pruner_name, warm_start, strategy,
-                         n_trials=n_trials, confirm=confirm, repeats=repeats, show_progress=show_progress,
-                         on_trial=on_trial, workers=local_workers if session is None else workers, session=session)
+        return _run_plan(plan, _Request(
+            given_seed=seed, data_desc=data_desc, direction=direction, pruner_name=pruner_name, warm_start=warm_start,
+            show_progress=show_progress, on_trial=on_trial, workers=local_workers if session is None else workers,
+            session=session))
 
 
-def _run_plan(plan: WorkerPlan, spec: StudySpec, seed: int | None, data_desc: str, direction: str,
-              pruner_name: str | None, warm_start: str | None, strategy: str, *, n_trials: int, confirm: int,
-              repeats: int, show_progress: bool, on_trial: Any, workers: int | None, session: Any) -> optuna.Study:
+@dataclass(frozen=True, kw_only=True)
+class _Request:
+    """What ``run`` hands ``_run_plan`` besides the checked plan: how the run was asked for
+    (the seed as given, to note a changed one on resume), what the data and metric resolved to,
+    and how to show and spread the work."""
+
+    given_seed: int | None
+    data_desc: str
+    direction: str
+    pruner_name: str | None
+    warm_start: str | None
+    show_progress: bool
+    on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None
+    workers: int | None
+    session: tuple[Any, Any] | None
+
+
+def _run_plan(plan: WorkerPlan, req: _Request) -> optuna.Study:
     """``run`` once the plan is checked: open or resume the study, run it, record the confirmed best."""
     url, heartbeat, grace_period = plan.url, plan.heartbeat, plan.grace_period
     rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
-    plan, direction, seed_given, note = _resume(rdb, plan, direction, data_desc, pruner_name, given_seed=seed)
-    warm = None if warm_start is None else plan_warm_start(
-        rdb, warm_start, study_name=plan.study_name, space=spec.space, metric=plan.metric, direction=direction,
-        strategy=strategy)
-    study = _open_study(rdb, plan, direction, data_desc, _run_config(plan, pruner_name, seed_given))
+    plan, direction, seed_given, note = _resume(rdb, plan, req.direction, req.data_desc, req.pruner_name,
+                                                given_seed=req.given_seed)
+    warm = None if req.warm_start is None else plan_warm_start(
+        rdb, req.warm_start, study_name=plan.study_name, space=plan.spec.space, metric=plan.metric, direction=direction,
+        strategy=plan.strategy)
+    study = _open_study(rdb, plan, direction, req.data_desc, _run_config(plan, req.pruner_name, seed_given))
     for line in (note, None if warm is None else add_warm_start(study, warm)):
         if line is not None:
             print(f"note: {line}", file=sys.stderr, flush=True)
-    if counted_trials(study) >= n_trials and not confirmations_missing(study, confirm, repeats):
+    if counted_trials(study) >= plan.target and not confirmations_missing(study, plan.confirm, plan.repeats):
         settle(rdb)
     else:
-        _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial, workers=workers, dask=session)
-    record_confirmed(study)
-    return study
-
-
-def _stored_attrs(url: str, name: str) -> dict[str, Any]:
-    """The user attributes of the existing study ``name``; ConfigError naming the studies that
-    exist when it does not."""
-    probe = open_storage(url, create=False)
-    summaries = {s.study_name: s for s in probe.get_all_studies()}
-    probe.engine.dispose()
-    if name not in summaries:
-        raise no_study(name, url, list(summaries))
-    return summaries[name].user_attrs
-
-
-@quietly
-def join(
-    spec: StudySpec,
-    *,
-    storage: str,
-    study_name: str | None = None,
-    n_trials: int | None = None,
-    timeout: float | None = None,
-    show_progress: bool = False,
-    on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
-    db_retry: float | None = None,
-    threads: int | None = None,
-) -> optuna.Study:
-    """Work on an existing study as one more worker (another machine, another process).
-
-    The strategy, its options, the seed, epochs, pruner, heartbeat and the trial budget are
-    the ones the study was started with (``tunekit run``); ``n_trials`` overrides the budget.
-    ``threads`` caps TensorFlow's threads in this process (default: all cores; with K
-    workers on one machine use cores / K); it takes effect when TensorFlow is not loaded yet.
-
-    Example:
-        >>> study = join(spec, storage="postgresql+psycopg://tunekit:***@db-host/tunekit")  # doctest: +SKIP
-    """
-    import os
-    import socket
-
-    check_join_numbers(n_trials, threads, timeout)
-    check_study_name(study_name)
-    if threads is not None:
-        limit_tf_threads(threads)
-    db_retry = db_retry_seconds(db_retry)
-    dataset, metric, direction, data_desc = _resolve(spec)
-    name = study_name or spec.name or "tunekit"
-    url = resolve_url(storage)
-    user_attrs = _stored_attrs(url, name)
-    metric, direction = stored_metric(user_attrs, spec, metric, direction)
-    check_compatible(user_attrs, spec, data_desc, metric, direction, name)
-    config = dict(user_attrs.get(RUN_ATTR) or {})
-    strategy = config.get("strategy") or user_attrs.get("strategy") or "tpe"
-    target = n_trials or config.get("n_trials")
-    if target is None:
-        raise ConfigError(f"study {name!r} records no trial budget; pass --trials N")
-    seed = int(config.get("seed", user_attrs.get("seed", spec.seed)))
-    epochs = config.get("epochs")
-    check_epochs(user_attrs, spec, name, epochs)
-    heartbeat = int(config.get("heartbeat") or DEFAULT_HEARTBEAT)
-    grace_period = config.get("grace_period") or 3 * heartbeat
-    plan = WorkerPlan(
-        spec=spec, dataset=dataset, metric=metric, strategy=strategy, options=dict(config.get("options") or {}),
-        seed=seed, epochs=epochs, pruner=make_pruner(config.get("pruner"), max_epochs=epochs or spec.epochs), url=url,
-        study_name=name, target=int(target), timeout=timeout, heartbeat=heartbeat, grace_period=grace_period,
-        db_retry=db_retry, health=bool(config.get("health", True)),
-        prune_unhealthy=bool(config.get("prune_unhealthy", False)), confirm=int(config.get("confirm") or 0),
-        repeats=int(config.get("repeats") or 2), fuse=int(config.get("fuse") or 1),
-    )
-    salt = (os.getpid(), socket.gethostname())
-    study, rdb = plan.open(worker_seed(strategy, seed, *salt))
-    check_fixed(study.user_attrs, spec, name, trained=counted_trials(study) > 0)
-    data_note = check_data_file(study.user_attrs, dataset.describe(), name, trained=counted_trials(study) > 0)
-    if data_note is not None:
-        print(f"note: {data_note}", file=sys.stderr, flush=True)
-    _loop(study, rdb, plan, show_progress=show_progress, on_trial=on_trial)
+        _loop(study, rdb, plan, show_progress=req.show_progress, on_trial=req.on_trial, workers=req.workers,
+              dask=req.session)
     record_confirmed(study)
     return study

@@ -15,8 +15,8 @@ import pandas as pd
 
 from tunekit._errors import TunekitError
 from tunekit._records import CONFIRMS, FINISHED, REPEATS, WARM_START, fail_reason, trial_counts
-from tunekit._storage import mask, resolve_url
-from tunekit._storage_url import ENV_VAR
+from tunekit.storage._storage import mask, resolve_url
+from tunekit.storage._url import ENV_VAR
 from tunekit._units import units_table, with_unit
 from tunekit.study._confirmed import best_view, confirmed_attr, lucky_line
 from tunekit.study._frames import best_summary, trials_frame

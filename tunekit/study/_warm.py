@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from tunekit._errors import ConfigError
 from tunekit._records import FAIL_REASON, WARM_START
-from tunekit._storage import study_names
+from tunekit.storage._storage import study_names
 
 #: The strategies that learn from finished trials, so a warm start changes what they suggest.
 LEARNS_FROM_TRIALS = ("tpe", "skopt", "gp")

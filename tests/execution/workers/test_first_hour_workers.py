@@ -102,7 +102,7 @@ def test_ctrl_c_twice_while_workers_start_exits_130(db_url: str, digits_study: P
 def _create(url: str, name: str) -> None:
     import optuna
 
-    from tunekit._storage import open_storage
+    from tunekit.storage._storage import open_storage
 
     optuna.create_study(storage=open_storage(url, create=True), study_name=name)
 

@@ -58,7 +58,7 @@ def test_database_without_optuna_tables(tiny_study_file: Path, postgres_url: str
 
 
 def test_mask_with_odd_passwords() -> None:
-    from tunekit._storage import mask
+    from tunekit.storage._storage import mask
 
     assert mask("postgresql+psycopg://u:p@ss/w@db:5432/x") == "postgresql+psycopg://u:***@db:5432/x"
     assert mask("error for 'mysql://u:pw@h/x': refused") == "error for 'mysql://u:***@h/x': refused"

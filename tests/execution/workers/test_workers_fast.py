@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # starts real worker processes (each imports tune
 
 
 def _create(url: str, name: str) -> None:
-    from tunekit._storage import open_storage
+    from tunekit.storage._storage import open_storage
 
     optuna.create_study(storage=open_storage(url, create=True), study_name=name)
 

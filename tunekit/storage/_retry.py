@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 import optuna
 
 from tunekit._errors import TunekitError
-from tunekit._storage_url import mask, reason
+from tunekit.storage._url import mask, reason
 
 _MAX_DELAY = 5.0
 # The RDBStorage methods a worker calls (through Optuna's study and trial objects or directly).

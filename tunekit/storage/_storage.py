@@ -1,7 +1,7 @@
 """Study databases: connection (checked, hardened, retrying for a server), the study lock, settling.
 
-URL resolution, parsing and masking are in ``tunekit._storage_url``, the retrying storage of a
-database server in ``tunekit._storage_retry``; the names other modules use are imported here.
+URL resolution, parsing and masking are in ``tunekit.storage._url``, the retrying storage of a
+database server in ``tunekit.storage._retry``; the names other modules use are imported here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 import optuna
 
 from tunekit._errors import ConfigError
-from tunekit._sqlite_fs import (
+from tunekit.storage._sqlite_fs import (
     DiskFullError,
     disk_full_cause,
     free_bytes,
@@ -26,8 +26,8 @@ from tunekit._sqlite_fs import (
     undo_new_file,
     writable,
 )
-from tunekit._storage_retry import RetryingRDBStorage
-from tunekit._storage_url import (  # noqa: F401  (mask, no_study, resolve_url, sqlite_path re-exported)
+from tunekit.storage._retry import RetryingRDBStorage
+from tunekit.storage._url import (  # noqa: F401  (mask, no_study, resolve_url, sqlite_path re-exported)
     mask,
     missing_driver,
     no_study,
@@ -195,7 +195,7 @@ def open_storage(
     heartbeat; a trial whose heartbeat is older than ``grace_period`` is failed by the next
     worker that checks, and ``on_lost_trial`` is called for it (tunekit queues a retry).
     Writers (``create=True`` or a heartbeat) on SQLite use WAL and ``BEGIN IMMEDIATE``. A
-    database server is opened as a ``RetryingRDBStorage`` (``tunekit._storage_retry``), whose
+    database server is opened as a ``RetryingRDBStorage`` (``tunekit.storage._retry``), whose
     calls a worker's loop retries through an outage.
 
     Example:
