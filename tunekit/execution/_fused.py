@@ -26,7 +26,6 @@ import contextlib
 import math
 import os
 import socket
-import time
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -36,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tunekit._errors import ConfigError, TrialError
 from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, PRUNED_REASON, REPEATS, WORKER_ATTR
 from tunekit.storage._storage import study_lock
-from tunekit.execution._loop import DEFAULT_HEARTBEAT, OnTrial, _ask, _decide, _Heartbeat, _run_one
+from tunekit.execution._loop import DEFAULT_HEARTBEAT, OnTrial, _ask, _decide, _Heartbeat, _run_one, drive
 from tunekit.execution._signals import Interrupts, WorkerStopped
 from tunekit.execution._trial import one_line, out_of_memory, record_threads, stop_run
 
@@ -78,34 +77,16 @@ def work_fused(
 ) -> str:
     """``tunekit.execution.work`` with up to ``fuse`` trials claimed and trained at once (module
     docstring); returns why it stopped: ``done``, ``exhausted``, ``timeout`` or ``stopped``."""
-    from tunekit.execution._lost import say_waiting
-    from tunekit.execution._resilient import retrying
+    def claim(retry: Any, grace: float) -> tuple[str, list[optuna.Trial]]:
+        found: dict[str, Any] = {}
+        retry.call(claim_batch, found, study, storage, target, grace, heartbeat, confirm, fuse)
+        return found["decision"], found["trials"]
 
-    interrupts = interrupts or Interrupts()
-    grace = float(grace_period or 3 * (heartbeat or DEFAULT_HEARTBEAT))
-    poll = min(poll, float(heartbeat or poll))
-    started = time.monotonic()
-    said: set[int] = set()
-    with retrying(storage, db_retry, interrupts.check) as retry:
-        while True:
-            interrupts.check()
-            if timeout is not None and time.monotonic() - started >= timeout:
-                return "timeout"
-            if keep_going is not None and not keep_going():
-                return "stopped"
-            claim: dict[str, Any] = {}
-            retry.call(claim_batch, claim, study, storage, target, grace, heartbeat, confirm, fuse)
-            if not claim["trials"]:
-                if claim["decision"] in ("done", "exhausted"):
-                    return claim["decision"]
-                if heartbeat:
-                    say_waiting(study, storage, heartbeat, grace, said)
-                interrupts.sleep(poll)
-                continue
-            batch = _Batch(study, storage, runner, claim["trials"], catch, heartbeat, interrupts, grace)
-            for frozen in batch.run():
-                if on_trial is not None:
-                    on_trial(study, frozen)
+    def run(trials: list[optuna.Trial], interrupts: Interrupts, grace: float) -> list[FrozenTrial]:
+        return list(_Batch(study, storage, runner, trials, catch, heartbeat, interrupts, grace).run())
+
+    return drive(study, storage, claim, run, timeout=timeout, on_trial=on_trial, heartbeat=heartbeat,
+                 grace_period=grace_period, interrupts=interrupts, keep_going=keep_going, poll=poll, db_retry=db_retry)
 
 
 def claim_batch(claim: dict[str, Any], study: optuna.Study, storage: Any, target: int, grace: float,

@@ -216,6 +216,31 @@ def work(
         >>> work(study, storage, objective, target=100)  # doctest: +SKIP
         'done'
     """
+    def claim(retry: Any, grace: float) -> tuple[str, list[optuna.Trial]]:
+        found: dict[str, Any] = {}
+        retry.call(_claim, found, study, storage, target, grace, heartbeat, confirm)
+        return found["decision"], [found["trial"]] if found.get("trial") is not None else []
+
+    def run(trials: list[optuna.Trial], interrupts: Interrupts, grace: float) -> list[FrozenTrial]:
+        frozen = _run_one(study, storage, trials[0], objective, catch, heartbeat, interrupts, grace)
+        return [] if frozen is None else [frozen]
+
+    return drive(study, storage, claim, run, timeout=timeout, on_trial=on_trial, heartbeat=heartbeat,
+                 grace_period=grace_period, interrupts=interrupts, keep_going=keep_going, poll=poll, db_retry=db_retry)
+
+
+def drive(
+    study: optuna.Study, storage: Any,
+    claim: Callable[[Any, float], tuple[str, list[optuna.Trial]]],
+    run: Callable[[list[optuna.Trial], Interrupts, float], list[FrozenTrial]],
+    *, timeout: float | None, on_trial: OnTrial | None, heartbeat: int | None, grace_period: int | None,
+    interrupts: Interrupts | None, keep_going: Callable[[], bool] | None, poll: float, db_retry: float | None,
+) -> str:
+    """One worker's loop, whatever it trains at a time (``work``: one trial; ``work_fused``: a
+    batch): until ``claim(retry, grace)`` decides ``done``/``exhausted``, the ``timeout`` passes or
+    ``keep_going`` says no, train what it claimed with ``run(trials, interrupts, grace)`` and call
+    ``on_trial`` for each finished trial; with nothing to claim yet, say what it waits for and poll.
+    The claim goes through the storage's retries (``tunekit.execution._resilient``)."""
     from tunekit.execution._resilient import retrying
 
     interrupts = interrupts or Interrupts()
@@ -230,19 +255,17 @@ def work(
                 return "timeout"
             if keep_going is not None and not keep_going():
                 return "stopped"
-            claim: dict[str, Any] = {}
-            retry.call(_claim, claim, study, storage, target, grace, heartbeat, confirm)
-            decision, trial = claim["decision"], claim.get("trial")
-            if decision in ("done", "exhausted"):
-                return decision
-            if trial is None:
+            decision, trials = claim(retry, grace)
+            if not trials:
+                if decision in ("done", "exhausted"):
+                    return decision
                 if heartbeat:
                     say_waiting(study, storage, heartbeat, grace, said)
                 interrupts.sleep(poll)
                 continue
-            frozen = _run_one(study, storage, trial, objective, catch, heartbeat, interrupts, grace)
-            if frozen is not None and on_trial is not None:
-                on_trial(study, frozen)
+            for frozen in run(trials, interrupts, grace):
+                if on_trial is not None:
+                    on_trial(study, frozen)
 
 
 def _claim(claim: dict[str, Any], study: optuna.Study, storage: Any, target: int, grace: float, heartbeat: int | None,
