@@ -36,11 +36,15 @@ demo: $(BASE)
 	$(BIN)/tunekit run studies/digits.py --strategy tpe --trials 8
 
 # The tests, then every example in tunekit's docstrings (doctests), in two pytest-xdist worker
-# processes (TEST_WORKERS=0 runs them in this one). A test file stays on one worker (loadfile):
-# its module fixtures (a Dask cluster, a browser) start once.
+# processes (TEST_WORKERS=0 runs them in this one). loadgroup: each test goes to whichever worker
+# is free, except that the tests sharing a module or session fixture of the suite (a Dask cluster,
+# a browser, a study trained once) form one group on one worker, so that the fixture starts once
+# (tests/conftest.py adds the xdist_group marks, and hands out the slow tests first). Per file
+# (loadfile) one worker was left alone with a long file at the end. Standard: under 10 minutes on
+# 2 idle cores, no test over 60 s (--durations=15 lists the slowest).
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 tests tunekit --doctest-modules
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15 tests tunekit --doctest-modules
 
 # Execute the quick-start notebook and write it, plots inline, to notebooks/quickstart.html.
 # The classic template keeps each plot's alt text; the kernel talks over IPC, not plain TCP.

@@ -5,7 +5,7 @@ random sampler, seed 0; the first is the space's defaults, as a new study's firs
 trained by every contender, each run in a fresh Python process with its libraries imported
 before the clock starts, the contenders interleaved (rotated from round to round):
 
-- ``tunekit --fuse K`` (K = 8 and 16): ``tunekit.run(spec, n_trials=N, fuse=K)`` on a SQLite study
+- ``tunekit --fuse K`` (K = 16 and 32): ``tunekit.run(spec, n_trials=N, fuse=K)`` on a SQLite study
   with the configurations queued (``enqueue_trial``), so the loop claims them K at a time;
 - ``tunekit unfused``: the same, ``fuse=1`` (one ``model.fit`` per trial, today's path);
 - ``keras-tuner RandomSearch``: a ``keras_tuner.Tuner`` whose oracle replays the same
@@ -16,7 +16,7 @@ unfused run is not charged for a probe the fused one skips). Measured: wall time
 study's (tuner's) creation to the last trial, trials per minute, the ratios, and the best and
 mean final val_accuracy, so that speed is not bought with quality.
 
-    python -m benchmarks.fused [--quick] [--trials N] [--epochs N] [--fuse 8,16] [--repeats R]
+    python -m benchmarks.fused [--quick] [--trials N] [--epochs N] [--fuse 16,32] [--repeats R]
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _util.parse_args(argv, "fused throughput: fused vs unfused tunekit vs keras-tuner on the same configurations",
                             trials={"type": int, "default": None, "help": "configurations (64; quick 8)"},
                             epochs={"type": int, "default": None, "help": "epochs per trial (the study's 15; quick 2)"},
-                            fuse={"default": None, "help": "K values, comma-separated (8,16; quick 4)"})
+                            fuse={"default": None, "help": "K values, comma-separated (16,32; quick 4)"})
     _util.quiet()
     trials = args.trials or (8 if args.quick else 64)
     epochs = args.epochs or (2 if args.quick else 15)
-    ks = [int(k) for k in (args.fuse or ("4" if args.quick else "8,16")).split(",")]
+    ks = [int(k) for k in (args.fuse or ("4" if args.quick else "16,32")).split(",")]
     rounds = args.repeats or 1
     names = [*(f"tunekit --fuse {k}" for k in ks), UNFUSED, KT]
     configs = configurations(trials)

@@ -14,11 +14,19 @@ With ``--runs R`` the trials are split over R repeated ``tunekit.run`` calls in 
 process (a notebook run again and again), each a study of its own in the same database;
 RSS is read after every trial, counted over all runs. ``--models 0`` skips the plain loop.
 
-    python -m benchmarks.memory [--quick] [--trials N] [--runs R] [--models N]
+Next to RSS, the C heap in use (glibc's ``mallinfo2``: bytes malloc has handed out and not got
+back) tells a real allocation kept per trial from fragmentation (RSS up, heap in use flat).
+``--space fixed`` trains one architecture every trial (only the learning rate is searched): the
+caches TensorFlow keys by tensor shape (oneDNN's primitives, per layer shape and batch size)
+then stop growing after the first trial, so what still grows is what every trial leaves. ``TF_ENABLE_ONEDNN_OPTS=0`` in the environment runs TensorFlow without oneDNN.
+
+    python -m benchmarks.memory [--quick] [--trials N] [--runs R] [--models N] [--space search|fixed]
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
@@ -35,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                             trials={"type": int, "default": None, "help": "trials in the process (default 200)"},
                             epochs={"type": int, "default": 2, "help": "epochs per trial"},
                             runs={"type": int, "default": 1, "help": "repeated tunekit.run calls sharing the trials"},
-                            models={"type": int, "default": None, "help": "models per plain-loop process (default 40; 0: none)"})
+                            models={"type": int, "default": None, "help": "models per plain-loop process (default 40; 0: none)"},
+                            space={"choices": ("search", "fixed"), "default": "search",
+                                   "help": "search: the shared space; fixed: one architecture, the learning rate searched"})
     _util.quiet()
     import tunekit
     from tunekit import StudySpec
@@ -43,16 +53,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     n_trials = args.trials or (40 if args.quick else 200)
     marks = sorted({10, *range(50, n_trials + 1, 50), n_trials})
     rss: dict[int, float] = {}
+    heap: dict[int, float] = {}
     done = {"n": 0}
 
     def on_trial(study, trial) -> None:
         done["n"] += 1
         if done["n"] in marks:
-            rss[done["n"]] = _util.rss_mb()
-            _util.log(f"{NAME}: {done['n']} trials, RSS {rss[done['n']]:.1f} MB")
+            rss[done["n"]], heap[done["n"]] = _util.rss_mb(), heap_in_use_mb()
+            _util.log(f"{NAME}: {done['n']} trials, RSS {rss[done['n']]:.1f} MB, C heap in use {heap[done['n']]:.1f} MB")
 
     folder = Path(tempfile.mkdtemp(prefix="tunekit-memory-"))
-    spec = StudySpec(data="digits", space=tunekit_space(), epochs=args.epochs, name="memory")
+    spec = StudySpec(data="digits", space=_space(args.space), epochs=args.epochs, name="memory",
+                     fixed=_fixed(args.space))
     before = _util.rss_mb()
     runs = max(1, args.runs)
     for r, count in enumerate(_split(n_trials, runs)):
@@ -63,22 +75,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     growth = rss[n_trials] - rss[10]
     per_trial_kb = growth * 1024 / max(1, n_trials - 10)
     verdict = "met" if growth < LIMIT_MB else "missed"
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip()
+    space_note = ("the shared space (benchmarks/_trials.py SEARCH)" if args.space == "search" else
+                  "one architecture (benchmarks/_trials.py DEFAULTS; only the learning rate searched)")
     lines = _util.header(
         "Memory: resident memory after many trials in one process",
         _util.command(NAME, args.quick),
-        [f"`tunekit.run` with the random strategy over the shared space (benchmarks/_trials.py SEARCH), digits, "
+        [f"`tunekit.run` with the random strategy over {space_note}, digits, "
          f"{args.epochs} epochs per trial, {n_trials} trials"
          + (f" over {runs} repeated `tunekit.run` calls ({', '.join(map(str, _split(n_trials, runs)))} trials, "
             "a study each)" if runs > 1 else "")
-         + f", SQLite storage, one process. RSS before the run: {before:.0f} MB.",
+         + f", SQLite storage, one process. RSS before the run: {before:.0f} MB."
+         + (f" TF_ENABLE_ONEDNN_OPTS={onednn}." if onednn else ""),
          f"**Target: RSS after {n_trials} trials − after 10 < {LIMIT_MB:.0f} MB — {verdict}: {growth:+.1f} MB** "
-         f"({per_trial_kb:+.0f} kB per trial)."],
+         f"({per_trial_kb:+.0f} kB per trial).",
+         *_breakdown(rss, heap, marks)],
     )
-    lines += _util.table(["trials finished", "RSS (MB)", "change since 10 trials (MB)"],
-                         [[n, rss[n], rss[n] - rss[10]] for n in marks if n in rss])
+    lines += _util.table(["trials finished", "RSS (MB)", "change since 10 trials (MB)", "C heap in use (MB)",
+                          "its change (MB)"],
+                         [[n, rss[n], rss[n] - rss[10], heap[n], heap[n] - heap[10]] for n in marks if n in rss])
     if not loops:
-        _util.write(args.out, NAME if runs == 1 else f"{NAME}-repeated", args.quick, lines)
-        return {"growth_mb": growth, "rss": rss, "plain_loop": loops}
+        _util.write(args.out, _name(runs, args.space), args.quick, lines)
+        return {"growth_mb": growth, "rss": rss, "heap": heap, "plain_loop": loops}
     lines += ["", "## Why: a plain Keras loop, side by side", "",
               f"{n_models} models in a fresh process each (`clear_session`; a Dense 32/64/128 + BatchNormalization "
               "MLP; `fit` 1 epoch on digits with validation; `del`; `gc.collect()`). Every traced train step "
@@ -90,8 +108,68 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                           "growth per model (MB)", "registry entries left"],
                          [[("entries released after each model" if release else "as Keras leaves it"),
                            r["rss10"], r["rss_end"], r["per_model"], r["left"]] for release, r in loops.items()])
-    _util.write(args.out, NAME if runs == 1 else f"{NAME}-repeated", args.quick, lines)
-    return {"growth_mb": growth, "rss": rss, "plain_loop": loops}
+    _util.write(args.out, _name(runs, args.space), args.quick, lines)
+    return {"growth_mb": growth, "rss": rss, "heap": heap, "plain_loop": loops}
+
+
+def _breakdown(rss: dict[int, float], heap: dict[int, float], marks: list[int]) -> list[str]:
+    """Of the growth since 10 trials, how much is C heap in use (the rest: fragmentation, Python's
+    own arenas); and the rate over the run's second half, once shape-keyed caches have warmed up.
+
+    >>> _breakdown({10: 700.0, 50: 708.0, 100: 713.0}, {10: 100.0, 50: 103.0, 100: 104.0}, [10, 50, 100])[1]
+    'From 50 to 100 trials: +102 kB per trial (+30.0 MB per 300 trials at that rate).'
+    """
+    last = max(rss)
+    lines = [(f"Of it, C heap in use: {heap[last] - heap[10]:+.1f} MB (the rest: pages the heap holds but does "
+              "not use, i.e. fragmentation; Python's own arenas; JIT-compiled kernels).")]
+    mid = min((n for n in marks if n >= last / 2 and n > 10), default=last)
+    if mid < last:
+        rate = (rss[last] - rss[mid]) * 1024 / (last - mid)
+        lines.append(f"From {mid} to {last} trials: {rate:+.0f} kB per trial ({rate * 300 / 1024:+.1f} MB per 300 trials "
+                     "at that rate).")
+    return lines
+
+
+def _name(runs: int, space: str) -> str:
+    """The results file's name: ``memory``, ``memory-repeated``, with ``-fixed`` for ``--space fixed``."""
+    return NAME + ("" if runs == 1 else "-repeated") + ("" if space == "search" else "-fixed")
+
+
+def _space(kind: str) -> dict[str, Any]:
+    if kind == "search":
+        return tunekit_space()
+    from tunekit import Float
+
+    return {"learning_rate": Float(1e-4, 3e-2, log=True)}  # values change, tensor shapes do not
+
+
+def _fixed(kind: str) -> dict[str, Any]:
+    from benchmarks._trials import DEFAULTS
+
+    return {} if kind == "search" else {k: v for k, v in DEFAULTS.items() if k != "learning_rate"}
+
+
+def heap_in_use_mb() -> float:
+    """MB of the C heap handed out by malloc and not freed (glibc's ``mallinfo2``); NaN elsewhere."""
+    global _mallinfo2
+    if _mallinfo2 is None:
+        try:
+            _mallinfo2 = ctypes.CDLL(None).mallinfo2
+            _mallinfo2.restype = _MallInfo2
+        except (OSError, AttributeError):  # not glibc >= 2.33
+            _mallinfo2 = False
+    if _mallinfo2 is False:
+        return float("nan")
+    info = _mallinfo2()
+    return (info.uordblks + info.hblkhd) / 2**20
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+_mallinfo2 = None
 
 
 def _split(n_trials: int, runs: int) -> list[int]:

@@ -208,14 +208,58 @@ def uses_postgres(item: pytest.Item) -> bool:
     return bool(names & POSTGRES_FIXTURES) or params.get("any_url") == "postgres"
 
 
+def _shared_fixture_keys(item: pytest.Item) -> list[str]:
+    """What ``item`` shares with other tests through a fixture of the suite wider than one test:
+    its file for a module (or class) fixture, the fixture's name for a session one."""
+    keys = []
+    info = getattr(item, "_fixtureinfo", None)
+    for name, defs in (info.name2fixturedefs.items() if info is not None else ()):
+        fixture = defs[-1]
+        if fixture.scope == "function":
+            continue
+        code = getattr(fixture.func, "__code__", None)
+        if code is None or ROOT / "tests" not in Path(code.co_filename).parents:  # pytest's own: tmp_path_factory, ...
+            continue
+        keys.append(f"session:{name}" if fixture.scope in ("session", "package") else item.nodeid.split("::")[0])
+    return keys
+
+
+def _group_shared_setup(items: list[pytest.Item]) -> None:
+    """Put the tests that share a module or session fixture of the suite (a Dask cluster, a browser,
+    a study trained once) in one ``xdist_group``, so that ``--dist loadgroup`` runs them on one
+    worker and the fixture is set up once; every other test is scheduled on its own."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    keyed = [(item, _shared_fixture_keys(item)) for item in items]
+    for _, keys in keyed:
+        for key in keys[1:]:  # a test using two shared fixtures joins their groups
+            parent[root(key)] = root(keys[0])
+    for item, keys in keyed:
+        if keys:
+            item.add_marker(pytest.mark.xdist_group(root(keys[0])))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark ``postgres`` and ``slow`` tests from the fixtures they use, so that
-    ``pytest -m "not slow and not postgres"`` is the fast local subset."""
+    ``pytest -m "not slow and not postgres"`` is the fast local subset. Under pytest-xdist
+    (``make test``: ``--dist loadgroup``) group the tests that share a fixture, and hand out the
+    slow tests first, so that no worker is left with a long test at the end while the other idles."""
     for item in items:
         if uses_postgres(item):
             item.add_marker(pytest.mark.postgres)
         if set(getattr(item, "fixturenames", ())) & SLOW_FIXTURES:
             item.add_marker(pytest.mark.slow)
+    if not hasattr(config, "workerinput"):
+        return
+    _group_shared_setup(items)
+    # Stable: xdist then queues the groups (largest first) and the single tests in this order.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,6 +8,7 @@ units of the same rank are independent of each other)::
     lessons
     report
     study
+    tracking
     execution
     _spec
     factory | data | strategies | health | hyper
@@ -37,6 +38,8 @@ LAYERS: dict[str, int] = {
     "tunekit.lessons": 85,
     "tunekit.report": 80,
     "tunekit.study": 70,
+    "tunekit.predict": 67,  # raw rows in, predictions out: the saved model's encoding; study's best uses it
+    "tunekit.tracking": 65,  # MLflow / TensorBoard from the study database; study.run calls it
     "tunekit.execution": 60,
     "tunekit._spec": 50,
     "tunekit.factory": 40,

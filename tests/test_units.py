@@ -95,6 +95,8 @@ def test_cli_lines_best_and_report_say_the_units(tmp_path: Path, db_url: str) ->
     # The retrained, saved model: its predictions de-standardised give the recorded RMSE.
     import keras
 
+    from tunekit.predict import raw_split
+
     saved = invoke("best", "diab", "--storage", db_url, "--save-model", str(tmp_path / "best.keras"))
     assert saved.exit_code == 0, saved.output
     assert f"(val_rmse {attrs['val_rmse']:.4f} target units; reproduces the trial)" in saved.output
@@ -102,7 +104,9 @@ def test_cli_lines_best_and_report_say_the_units(tmp_path: Path, db_url: str) ->
     assert meta["units"]["val_rmse"] == "target units" and meta["units"]["val_loss"] == "standardised"
     ds = load_data("diabetes", seed=0)
     mean, std = ds.target_scale
-    predicted = keras.models.load_model(tmp_path / "best.keras").predict(ds.x_val, verbose=0)[:, 0] * std + mean
+    raw = raw_split("diabetes", seed=0)  # the saved model takes raw columns by name and returns target units
+    val = raw.features.iloc[raw.val]
+    predicted = keras.models.load_model(tmp_path / "best.keras").predict({c: val[c].to_numpy() for c in val}, verbose=0)[:, 0]
     rmse = float(np.sqrt(np.mean((predicted - (ds.y_val.astype(np.float64) * std + mean)) ** 2)))
     assert rmse == pytest.approx(attrs["val_rmse"], rel=1e-4)
 

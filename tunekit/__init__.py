@@ -26,6 +26,7 @@ _LAZY = {
     "studies_frame": ("tunekit.study", "studies_frame"),
     "load_data": ("tunekit.data", "load_data"),
     "build_model": ("tunekit.factory", "build_model"),
+    "best_model": ("tunekit.study", "best_model"),
     "STRATEGIES": ("tunekit.strategies", "STRATEGIES"),
     "make_sampler": ("tunekit.strategies", "make_sampler"),
     "HyperParameters": ("tunekit.hyper", "HyperParameters"),  # keras-tuner's hp, for build(hp) type hints
@@ -50,6 +51,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Bool", "Choice", "ConfigError", "Fixed", "Float", "HyperParameters", "Int", "PerLayer", "STRATEGIES", "Space",
-    "StudySpec", "TrialError", "TunekitError", "__version__", "build_model", "join", "load_data", "load_spec",
+    "StudySpec", "TrialError", "TunekitError", "__version__", "best_model", "build_model", "join", "load_data", "load_spec",
     "load_study", "make_sampler", "run", "studies_frame", "trials_frame",
 ]

@@ -1,7 +1,8 @@
 """Issue 27 item 26: memory over repeated ``tunekit.run`` calls in one process.
 
 The growth itself is measured by ``python -m benchmarks.memory --runs 4`` (minutes); here: the
-C heap's freed pages really go back to the system, and the repeated-runs benchmark runs."""
+C heap's freed pages really go back to the system, the benchmark's C-heap gauge sees what malloc
+hands out, its ``--space fixed`` trains one architecture, and the repeated-runs benchmark runs."""
 
 from __future__ import annotations
 
@@ -43,6 +44,42 @@ def test_freed_heap_pages_go_back_to_the_system() -> None:
     assert released > 50, f"only {released:.1f} MB went back to the system"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallinfo2: Linux only")
+def test_heap_gauge_sees_what_malloc_hands_out() -> None:
+    from benchmarks.memory import heap_in_use_mb
+
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    before = heap_in_use_mb()
+    blocks = [libc.malloc(4000) for _ in range(5_000)]  # ~20 MB
+    during = heap_in_use_mb()
+    for block in blocks:
+        libc.free(block)
+    after = heap_in_use_mb()
+    assert during - before > 15 and during - after > 15, (before, during, after)
+
+
+def test_fixed_space_is_one_architecture() -> None:
+    from benchmarks.memory import _fixed, _space
+    from tunekit import StudySpec
+
+    space, fixed = _space("fixed"), _fixed("fixed")
+    assert list(space) == ["learning_rate"]  # a value, not a tensor shape
+    assert {"n_layers", "units", "batch_size", "batch_norm"} <= set(fixed) and not set(space) & set(fixed)
+    StudySpec(data="digits", space=space, fixed=fixed, epochs=1, name="memory")  # a valid study
+    assert _fixed("search") == {} and "units" in _space("search")
+
+
+def test_breakdown_splits_heap_and_second_half() -> None:
+    from benchmarks.memory import _breakdown
+
+    lines = _breakdown({10: 700.0, 50: 708.0, 100: 713.0}, {10: 100.0, 50: 103.0, 100: 104.0}, [10, 50, 100])
+    assert lines[0].startswith("Of it, C heap in use: +4.0 MB")
+    assert lines[1].startswith("From 50 to 100 trials: +102 kB per trial (+30.0 MB per 300 trials")
+    assert len(_breakdown({10: 1.0, 12: 2.0}, {10: 1.0, 12: 1.0}, [10, 12])) == 1  # no second half to speak of
+
+
 @pytest.mark.slow
 def test_memory_benchmark_over_repeated_runs(tmp_path: Path) -> None:
     from benchmarks.memory import main
@@ -51,5 +88,6 @@ def test_memory_benchmark_over_repeated_runs(tmp_path: Path) -> None:
     text = (tmp_path / "memory-repeated-quick.md").read_text()
     assert "12 trials over 2 repeated `tunekit.run` calls (6, 6 trials, a study each)" in text
     assert set(summary["rss"]) == {10, 12} and all(math.isfinite(v) and v > 0 for v in summary["rss"].values())
+    assert set(summary["heap"]) == {10, 12} and "C heap in use (MB)" in text
     assert summary["growth_mb"] == summary["rss"][12] - summary["rss"][10] and summary["plain_loop"] == {}
     assert "Target: RSS after 12 trials" in text and "< 20 MB" in text

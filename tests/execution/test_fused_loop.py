@@ -132,13 +132,16 @@ def test_the_pruner_stops_one_member_and_keeps_its_curve(db_url: str) -> None:
 def test_best_save_model_of_a_fused_study_reproduces_its_trial(db_url: str, tmp_path: Path) -> None:
     import keras
 
+    from tunekit.predict import raw_split
     from tunekit.study import save_best_model
 
     study = tunekit.run(_spec(epochs=3), strategy="random", n_trials=4, storage=db_url, fuse=4, seed=1)
     info = save_best_model(study, tmp_path / "best.keras")
     assert info["reproduced"], info["notes"]
     model = keras.models.load_model(tmp_path / "best.keras")
-    accuracy = model.evaluate(IRIS.x_val, IRIS.y_val, verbose=0, return_dict=True)["accuracy"]
+    raw = raw_split("iris", seed=0)  # the saved model takes raw columns by name and returns probabilities
+    val = raw.features.iloc[raw.val]
+    accuracy = float((model.predict({c: val[c].to_numpy() for c in val}, verbose=0).argmax(axis=1) == IRIS.y_val).mean())
     assert accuracy == pytest.approx(study.best_value, abs=1e-6)
 
 

@@ -91,32 +91,32 @@ def test_initial_weights_are_the_ones_build_model_draws(member: dict[str, Any]) 
     np.testing.assert_array_equal(model.get_layer("output").get_weights()[0], mine["kernel_out"])
 
 
-# Members of one group (n_layers 2, batch 16) that differ in every knob but dropout; each trains
-# exactly as its own Keras fit fed the same batches, up to float rounding.
+# Members of one group (batch 16; 0 to 3 layers, 2 unless said) that differ in every knob but
+# dropout; each trains exactly as its own Keras fit fed the same batches, up to float rounding.
 EXACT: dict[str, list[dict[str, Any]]] = {
     "multiclass": [
-        {"units": 8, "optimizer": "adam", "learning_rate": 0.01, "epochs": 4},
+        {"units": 8, "n_layers": 1, "optimizer": "adam", "learning_rate": 0.01, "epochs": 4},
         {"units": 12, "activation": "prelu", "batch_norm": "before", "optimizer": "sgd", "momentum": 0.9,
          "nesterov": True, "learning_rate": 0.05, "schedule": "step", "decay_epochs": 1, "epochs": 3},
         {"units": 6, "units_1": 10, "activation": "tanh", "batch_norm": "after", "l2": 0.01,
          "optimizer": "rmsprop", "learning_rate": 0.005, "clipnorm": 0.5, "schedule": "cosine", "epochs": 4},
         {"units": 8, "activation": "leaky_relu", "leaky_alpha": 0.1, "l1": 0.001, "optimizer": "adamw",
          "weight_decay": 0.01, "learning_rate": 0.01, "schedule": "warmup", "warmup_epochs": 1, "epochs": 4},
-        {"units": 8, "activation": "gelu", "initializer": "he_uniform", "optimizer": "nadam",
+        {"units": 8, "n_layers": 3, "activation": "gelu", "initializer": "he_uniform", "optimizer": "nadam",
          "learning_rate": 0.01, "patience": 1, "epochs": 5},
         {"units": 8, "activation": "softplus", "optimizer": "adagrad", "learning_rate": 0.05,
          "schedule": "plateau", "plateau_patience": 1, "decay_rate": 0.5, "epochs": 5},
-        {"units": 4, "activation": "selu", "optimizer": "adadelta", "learning_rate": 1.0, "clipvalue": 0.1,
+        {"units": 4, "n_layers": 0, "activation": "selu", "optimizer": "adadelta", "learning_rate": 1.0, "clipvalue": 0.1,
          "schedule": "time", "epochs": 3},
     ],
     "regression": [
         {"units": 8, "loss": "huber", "optimizer": "adam", "learning_rate": 0.01, "schedule": "exponential", "epochs": 3},
-        {"units": 10, "loss": "mae", "activation": "elu", "batch_norm": "after", "optimizer": "sgd",
+        {"units": 10, "n_layers": 3, "loss": "mae", "activation": "elu", "batch_norm": "after", "optimizer": "sgd",
          "learning_rate": 0.01, "epochs": 3},
     ],
     "binary": [
         {"units": 8, "loss": "hinge", "activation": "sigmoid", "optimizer": "adam", "learning_rate": 0.01, "epochs": 3},
-        {"units": 5, "activation": "swish", "optimizer": "rmsprop", "learning_rate": 0.003, "epochs": 3},
+        {"units": 5, "n_layers": 1, "activation": "swish", "optimizer": "rmsprop", "learning_rate": 0.003, "epochs": 3},
         {"units": 6, "optimizer": "sgd", "learning_rate": 1.0, "patience": 2, "schedule": "plateau",
          "plateau_patience": 1, "epochs": 10},  # the plateau halves its rate, then it stops early
     ],
@@ -129,6 +129,7 @@ MONITOR = {"binary": ("val_accuracy", "max"), "multiclass": ("val_loss", "min"),
 @pytest.mark.parametrize("task", sorted(EXACT))
 def test_each_member_trains_as_its_own_keras_fit(task: str) -> None:
     members = [{"n_layers": 2, "batch_size": 16, **m} for m in EXACT[task]]
+    assert len({m["n_layers"] for m in members}) > 1  # depths mixed in one group
     seeds = [100 + i for i in range(len(members))]
     monitor, mode = MONITOR[task]
     fit = fused(members, seeds, task, monitor=monitor, mode=mode)
@@ -147,8 +148,8 @@ def test_each_member_trains_as_its_own_keras_fit(task: str) -> None:
 def test_a_member_does_not_depend_on_its_neighbours() -> None:
     me = {"n_layers": 2, "units": 8, "dropout": 0.3, "batch_norm": "after", "epochs": 2, "learning_rate": 0.01}
     alone = fused([me], [5], "multiclass").members[0]
-    crowd = fused([{**me, "units": 32, "optimizer": "sgd"}, me, {**me, "activation": "tanh", "dropout": 0.0}],
-                  [9, 5, 6], "multiclass").members[1]
+    crowd = fused([{**me, "units": 32, "optimizer": "sgd", "n_layers": 3}, me,
+                   {**me, "activation": "tanh", "dropout": 0.0, "n_layers": 1}], [9, 5, 6], "multiclass").members[1]
     np.testing.assert_allclose(crowd.history["loss"], alone.history["loss"], rtol=1e-5)
     np.testing.assert_allclose(crowd.final["loss"], alone.final["loss"], rtol=1e-5)
 
@@ -194,11 +195,11 @@ def test_on_epoch_stops_members_and_epochs_are_per_member() -> None:
     assert fit.members[2].train_seconds > fit.members[0].train_seconds
 
 
-def test_groups_share_batch_size_and_depth() -> None:
+def test_groups_share_the_batch_size_whatever_their_depths() -> None:
     ps = [resolve_params(p, task="binary") for p in (
         {"batch_size": 32, "n_layers": 2}, {"batch_size": 64}, {"batch_size": 32, "n_layers": 3},
-        {"batch_size": 32, "units": 8, "optimizer": "sgd", "activation": "tanh"})]
-    assert fused_groups(ps) == [[0, 3], [1], [2]]
+        {"batch_size": 32, "units": 8, "optimizer": "sgd", "activation": "tanh", "n_layers": 0})]
+    assert fused_groups(ps) == [[0, 2, 3], [1]]
     assert all(unfusable_reason(p) is None for p in ps)
     with pytest.raises(ValueError, match="one fused group"):
         fused([{"batch_size": 16}, {"batch_size": 32}], [1, 2], "binary")
@@ -208,8 +209,9 @@ def test_groups_share_batch_size_and_depth() -> None:
 def test_a_shrinking_group_trains_its_members_as_before() -> None:
     from tunekit.factory._fused_train import GroupTrainer
 
-    members = [{"n_layers": 2, "units": u, "epochs": e, "batch_norm": "after", "optimizer": o, "dropout": 0.1}
-               for u, e, o in ((16, 1, "adam"), (8, 3, "nadam"), (24, 1, "sgd"), (6, 2, "adam"))]
+    members = [{"n_layers": d, "units": u, "epochs": e, "batch_norm": "after", "optimizer": o, "dropout": 0.1,
+                "activation": a} for u, e, o, d, a in ((16, 1, "adam", 3, "prelu"), (8, 3, "nadam", 2, "relu"),
+                                                      (24, 1, "sgd", 2, "relu"), (6, 2, "adam", 1, "relu"))]
     params = [resolve_params(m, task="binary") for m in members]
     xt, yt, xv, yv = data("binary")
 
@@ -220,7 +222,8 @@ def test_a_shrinking_group_trains_its_members_as_before() -> None:
 
     shrunk, small = train("always")
     _, full = train("never")
-    # 4 -> 2 members after epoch 1 (padding cut to 8 units), then 2 -> 1 after epoch 2
+    # 4 -> 2 members after epoch 1 (padding cut to 8 units, the third layer and PReLU's alphas
+    # gone), then 2 -> 1 after epoch 2
     assert shrunk.slots == [1] and shrunk.net.widths == [8, 8]
     for a, b in zip(small, full):
         assert a.epochs_run == b.epochs_run
@@ -235,17 +238,18 @@ def test_the_stacked_forward_pass_equals_keras_with_the_same_weights(training: b
     from tunekit.factory._fused_net import StackedNet
 
     members = [{"n_layers": 2, "units": 5, "batch_norm": "before", "activation": "prelu"},
-               {"n_layers": 2, "units": 9, "units_1": 3, "batch_norm": "after", "activation": "softplus"},
-               {"n_layers": 2, "units": 7, "activation": "leaky_relu", "leaky_alpha": 0.3}]
+               {"n_layers": 3, "units": 9, "units_1": 3, "units_2": 4, "batch_norm": "after", "activation": "softplus"},
+               {"n_layers": 1, "units": 7, "activation": "leaky_relu", "leaky_alpha": 0.3},
+               {"n_layers": 0}]
     params = [resolve_params(m, task="multiclass") for m in members]
-    net = StackedNet(params, [1, 2, 3], n_in=N_IN, n_out=3, out_activation="softmax")
+    net = StackedNet(params, [1, 2, 3, 4], n_in=N_IN, n_out=3, out_activation="softmax")
     rng = np.random.default_rng(4)
     for v in net.trainable:  # random values, padding entries too: the unit masks must hide them
         v.assign(v + tf.constant(rng.normal(scale=0.3, size=v.shape), tf.float32))
     for v in [*net.moving_mean, *net.moving_var]:
         v.assign(tf.constant(rng.uniform(0.5, 1.5, size=v.shape), tf.float32))
     x = data("multiclass")[0][:20]
-    stacked, _ = net.forward(tf.constant(x), training=training, step=tf.zeros([3], tf.int64))
+    stacked, _ = net.forward(tf.constant(x), training=training, step=tf.zeros([4], tf.int64))
     for k, p in enumerate(params):
         model = build_model(p, input_shape=(N_IN,), task="multiclass", n_classes=3)
         for name, values in net.member_weights(k).items():

@@ -107,8 +107,12 @@ def test_grid_enumerates_a_build_space_exactly(tmp_path: Path, db_url: str) -> N
     assert sorted(points) == sorted(tuple(sorted(p.items())) for p in spec.space.grid())
 
 
-def test_a_hypermodel_fit_tunes_the_batch_size(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture) -> None:
+def test_a_hypermodel_fit_tunes_the_batch_size(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("keras_tuner")
+    from tunekit.execution import _own_model
+
+    monkeypatch.setattr(_own_model, "_noted", set())  # the note is printed once per process: not yet in this one
     spec = load_spec(write(tmp_path, HYPERMODEL, name="conv"))
     assert spec.space.names == ("filters",)  # fit is not called while recording (as in keras-tuner)
     study = tunekit.run(spec, strategy="skopt", n_trials=3, storage=db_url)
@@ -125,22 +129,22 @@ def test_a_hypermodel_fit_tunes_the_batch_size(tmp_path: Path, db_url: str, caps
 
 
 def test_resume_checks_the_recorded_space(tmp_path: Path, db_url: str) -> None:
-    path = write(tmp_path, BUILD)
-    tunekit.run(load_spec(path), strategy="random", n_trials=2, storage=db_url)
-    study = tunekit.run(load_spec(path), strategy="random", n_trials=3, storage=db_url)
-    assert budget(study.trials).counted == 3
+    path = write(tmp_path, BUILD, EPOCHS=1)  # what is checked is the space, not the training
+    tunekit.run(load_spec(path), strategy="random", n_trials=1, storage=db_url)
+    study = tunekit.run(load_spec(path), strategy="random", n_trials=2, storage=db_url)
+    assert budget(study.trials).counted == 2
     path.write_text(path.read_text().replace('"tanh"]', '"elu"]'))
     before = [(t.number, t.state) for t in trials(db_url, "own")]
     with pytest.raises(ConfigError, match=r"exists with another search space \('activation': Choice"):
-        tunekit.run(load_spec(path), strategy="random", n_trials=4, storage=db_url)
+        tunekit.run(load_spec(path), strategy="random", n_trials=3, storage=db_url)
     assert [(t.number, t.state) for t in trials(db_url, "own")] == before
 
 
 def test_best_retrains_the_users_model(tmp_path: Path, db_url: str) -> None:
     from tests.conftest import invoke
 
-    path = write(tmp_path, BUILD)
-    tunekit.run(load_spec(path), strategy="tpe", n_trials=2, storage=db_url)
+    path = write(tmp_path, BUILD, EPOCHS=1)
+    tunekit.run(load_spec(path), strategy="tpe", n_trials=1, storage=db_url)  # one trial: best retrains it
     result = invoke("best", "own", "--storage", db_url, "--save-model", str(tmp_path / "best.keras"))
     assert result.exit_code == 0, result.output
     assert "reproduces the trial" in result.output and (tmp_path / "best.keras").is_file()

@@ -18,6 +18,7 @@ def test_saved_model_loads_and_predicts_with_the_stored_accuracy(results_db: str
     import keras
 
     from tunekit.data import load_data
+    from tunekit.predict import raw_split
 
     out = tmp_path / "best.keras"
     result = invoke("best", "tiny", "--storage", results_db, "--save-model", str(out), "--json")
@@ -37,7 +38,9 @@ def test_saved_model_loads_and_predicts_with_the_stored_accuracy(results_db: str
     # The same data split the study used (iris, the spec's seed 0 and val_fraction 0.2).
     ds = load_data("iris", seed=0)
     model = keras.models.load_model(out)
-    predicted = np.argmax(model.predict(ds.x_val, verbose=0), axis=1)
+    raw = raw_split("iris", seed=0)  # the same validation rows as raw columns: the saved model takes them by name
+    val = raw.features.iloc[raw.val]
+    predicted = np.argmax(model.predict({name: val[name].to_numpy() for name in val}, verbose=0), axis=1)
     accuracy = float(np.mean(predicted == ds.y_val))
     assert accuracy == pytest.approx(meta["validation_accuracy"], abs=1e-4)
     # Seeded, deterministic CPU training reproduces the trial itself.

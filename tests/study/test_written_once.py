@@ -100,9 +100,8 @@ def _counting_by_state(path: Path) -> list[int]:
     """Lines of ``path`` that count trials by state by hand (``counts[t.state.name] = ...``)."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Subscript) for t in node.targets):
-            key = node.targets[0].slice  # type: ignore[attr-defined]
-            if "state.name" in ast.unparse(key):
+        if isinstance(node, ast.Assign):  # each subscripted target (`a = counts[...] = ...` has two targets)
+            if any("state.name" in ast.unparse(t.slice) for t in node.targets if isinstance(t, ast.Subscript)):
                 lines.append(node.lineno)
     return lines
 

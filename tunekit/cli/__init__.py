@@ -123,7 +123,7 @@ def cli(debug: bool) -> None:
 
 # Each module defines COMMANDS, a list of click commands; listed here explicitly.
 _COMMAND_MODULES = ("_run", "_inspect", "_health", "_dashboard", "_report", "_worker", "_compare", "_lesson",
-                    "_import_kt")
+                    "_import_kt", "_predict")
 
 
 def _register() -> None:

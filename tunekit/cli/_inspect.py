@@ -7,6 +7,7 @@ import json
 import click
 
 from tunekit.cli._common import force_option, storage_option
+from tunekit.cli._tracking import check_model_mlflow, export_to, log_saved_model, model_mlflow_option, to_option
 
 
 @click.command("studies")
@@ -39,9 +40,14 @@ def trials_command(study: str, storage: str | None, state: str | None) -> None:
 @storage_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--save-model", "save_model", default=None, type=click.Path(), metavar="PATH.keras",
-              help="Retrain the best configuration with its seed and save the Keras model (and PATH.json beside it).")
+              help="Retrain the best configuration with its seed and save a Keras model that takes raw rows "
+                   "(and its model card PATH.json beside it).")
+@click.option("--format", "fmt", type=click.Choice(["keras", "savedmodel", "onnx"]), default="keras", show_default=True,
+              help="With --save-model: a .keras file, or a SavedModel folder for TensorFlow Serving (onnx: refused).")
+@model_mlflow_option
 @force_option
-def best_command(study: str, storage: str | None, as_json: bool, save_model: str | None, force: bool) -> None:
+def best_command(study: str, storage: str | None, as_json: bool, save_model: str | None, fmt: str, mlflow: str | None,
+                 force: bool) -> None:
     """Show the best trial of STUDY: its parameters and metrics.
 
     \b
@@ -53,11 +59,14 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
     from tunekit.study import best_lines, best_report, load_study
 
     if save_model is not None:
-        model = Path(save_model)
+        from tunekit.predict import check_model_path, model_card_path
         from tunekit.study import refuse_overwrite
-        refuse_overwrite([model, model.with_suffix(".json")], force=force, what="the model")
+        refuse_overwrite([Path(save_model), model_card_path(save_model)], force=force, what="the model")
+        check_model_path(save_model, fmt, force=force)
+    check_model_mlflow(mlflow, save_model)
     loaded = load_study(study, storage)
-    report = best_report(loaded, save_model, echo=lambda text: click.echo(text, err=True))
+    report = best_report(loaded, save_model, echo=lambda text: click.echo(text, err=True), fmt=fmt, force=force)
+    log_saved_model(loaded, storage, mlflow, save_model)
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True, default=str))
         return
@@ -68,11 +77,18 @@ def best_command(study: str, storage: str | None, as_json: bool, save_model: str
 @click.command("export")
 @click.argument("study")
 @storage_option
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="out.csv, out.parquet or out.json")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="out.csv, out.parquet or out.json")
+@to_option
 @force_option
-def export_command(study: str, storage: str | None, output: str, force: bool) -> None:
-    """Write the trials of STUDY (flattened params and attributes) to a file."""
+def export_command(study: str, storage: str | None, output: str | None, to: tuple[str, str] | None, force: bool) -> None:
+    """Write the trials of STUDY (flattened params and attributes) to a file, or send them to
+    MLflow or TensorBoard (--to mlflow URI, --to tensorboard DIR)."""
     from tunekit.study import export_trials, load_study
+
+    if (output is None) == (to is None):
+        raise click.UsageError("give one of -o FILE (a file) or --to mlflow URI / --to tensorboard DIR")
+    if to is not None:
+        return export_to(study, storage, to)
 
     from tunekit.study import refuse_overwrite
     refuse_overwrite([output], force=force, what="the export")

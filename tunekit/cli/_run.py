@@ -9,6 +9,7 @@ from typing import Any, Callable
 import click
 
 from tunekit.cli._common import storage_option
+from tunekit.cli._tracking import tracking_options
 
 
 
@@ -108,11 +109,13 @@ def progress(quiet: bool) -> tuple[bool, Callable[[Any, Any], None]]:
               help="Train up to K trials at once as one network of stacked members, each still a whole trial "
                    "(1: one trial at a time). Studies with their own build(hp), --dask and --prune-unhealthy "
                    "train unfused.")
+@tracking_options
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")
 def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | None, storage: str | None,
                 study_name: str | None, seed: int | None, epochs: int | None, pruner: str, options: tuple[str, ...],
                 workers: int | None, heartbeat: int, grace_period: int | None, db_retry: float | None, health: bool,
-                prune_unhealthy: bool, warm_start: str | None, confirm: int, repeats: int | None, dask: str | None, fuse: int, quiet: bool) -> None:
+                prune_unhealthy: bool, warm_start: str | None, confirm: int, repeats: int | None, dask: str | None, fuse: int,
+                mlflow: str | None, tensorboard: str | None, quiet: bool) -> None:
     """Run (or resume) the study defined in STUDY_FILE.
 
     \b
@@ -121,6 +124,7 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
       tunekit run studies/digits.py --trials 200 --workers 2
       tunekit run studies/digits.py --trials 50 --confirm 3
       tunekit run studies/digits.py --trials 64 --fuse 8
+      tunekit run studies/digits.py --trials 50 --mlflow http://127.0.0.1:5000 --tensorboard tb/
     Ctrl-C marks the running trials FAIL 'interrupted' and exits 130; run again to resume.
     """
     from tunekit._errors import ConfigError
@@ -143,7 +147,7 @@ def run_command(study_file: str, strategy: str, n_trials: int, timeout: float | 
         seed=seed, epochs=epochs, options=parse_options(options), pruner=pruner, show_progress=progress_bar, on_trial=on_trial,
         workers=workers, heartbeat=heartbeat, grace_period=grace_period, db_retry=db_retry, health=health,
         prune_unhealthy=prune_unhealthy, warm_start=warm_start, confirm=confirm, repeats=2 if repeats is None else repeats, dask=dask,
-        fuse=fuse,
+        fuse=fuse, mlflow=mlflow, tensorboard=tensorboard,
     )
     summarize(study, storage)
     if fuse > 1:

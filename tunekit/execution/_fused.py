@@ -29,6 +29,7 @@ import socket
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -173,7 +174,10 @@ class _Batch:
                     alone.append(trial)
         finally:
             self.interrupts.leave_trial()
-        groups = fused.fused_groups([m[2] for m in members]) if members else []
+        ds = runner.dataset
+        n_out = int(ds.n_classes) if ds.task == "multiclass" else 1
+        sizes = {"n_in": int(np.prod(ds.input_shape)), "n_out": n_out, "n_train": ds.n_train}
+        groups = fused.fused_groups([m[2] for m in members], **sizes) if members else []
         return alone, [[members[i] for i in group] for group in groups]
 
     def _train(self, group: list[tuple[optuna.Trial, dict[str, Any], Any]]) -> list[FrozenTrial]:

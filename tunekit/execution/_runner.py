@@ -17,7 +17,8 @@ needs so that the same seed gives the same result.
 Memory: every trial runs inside ``released_custom_gradients`` (``tunekit/execution/_tf.py``), which
 drops the gradient functions TensorFlow registers globally for each traced train step; they
 hold the traced graphs, about 6 MB per trained model, which a long study would otherwise
-keep forever (``benchmarks/results/memory.md``).
+keep forever (``benchmarks/results/memory.md``). After every trial the C heap's free pages go
+back to the system (``release_free_memory``, whose docstring says what still grows and why).
 """
 
 from __future__ import annotations

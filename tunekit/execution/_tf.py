@@ -140,6 +140,14 @@ def release_free_memory() -> bool:
     that trains model after model creeps up although the memory in use does not (issue 27:
     +0.35 MB a trial over repeated ``tunekit.run`` calls). Called after every trial; a few ms.
     False where the C library has no ``malloc_trim`` (macOS, musl): nothing to do there.
+
+    What this cannot give back (issue 27, ``python -m benchmarks.memory``, whose table shows the
+    C heap in use next to RSS): oneDNN's primitives, which TensorFlow caches per thread, op and
+    tensor shape (in use, not garbage: they grow while new layer shapes and batch sizes appear and
+    stay flat when every trial trains one architecture, ``--space fixed``, or without oneDNN,
+    ``TF_ENABLE_ONEDNN_OPTS=0``), and the heap's fragmentation (RSS creeping up while the heap in
+    use stays flat). Python objects, TensorFlow's function library and its gradient registry stay
+    flat from trial to trial.
     """
     global _malloc_trim
     if _malloc_trim is None:

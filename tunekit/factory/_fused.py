@@ -1,14 +1,17 @@
 """Many trials, one network: train a group of factory models as one fused, stacked network.
 
 The grouping rule (``fused_groups``): members of one group share ``batch_size`` (and so the
-order of the batches) and ``n_layers``; everything else may differ: units per layer
-(padded to the group's widest, see ``_fused_net``), activation, initializer and seed,
-batch-norm placement, dropout, L1/L2, loss, optimizer with its clipping, learning rate and
-schedule, epochs, early stopping and plateau. What padding costs: a member computes at
-the width of the group's widest layer, so a group of 16 and 256 units pays 256 for both;
-group by width (the caller's choice of members) when the spread is wide.
+order of the batches); everything else may differ: depth (a shallower member carries its last
+hidden output through the layers it lacks), units per layer (padded to the group's widest,
+see ``_fused_net``), activation, initializer and seed, batch-norm placement, dropout, L1/L2,
+loss, optimizer with its clipping, learning rate and schedule, epochs, early stopping and
+plateau. What padding costs: a member computes at the width of the group's widest layer, so a
+group of 16 and 256 units pays 256 for both (the optimizer touches only a member's own
+parameters). Given the data's sizes, ``fused_groups`` splits a batch size's members where a
+cost model says the padding saved pays for another group's trace.
 
-One epoch of the whole group is one ``tf.function`` (a ``tf.while_loop`` over its steps):
+One epoch of the whole group is one ``tf.function`` (a ``tf.while_loop`` over its steps,
+traced without AutoGraph):
 per step one ``einsum`` per layer for all members, the loss the sum of the members' own mean
 losses (member k's weights see only member k's loss), and each member's own update rule
 (``_fused_optim``). The learning rates of the epoch's steps come from each member's own
@@ -23,7 +26,7 @@ group shrinks to them (their state gathered, padding beyond their widths cut).
 Equivalence, tested in ``tests/factory/test_fused*.py``: a member starts from the weights
 ``build_model`` draws after ``keras.utils.set_random_seed(seed)``, and, fed the same batches,
 trains as its own Keras ``fit`` with ``training_callbacks`` to float rounding (every knob but
-dropout, whose masks come from the member's own stateless stream rather than Keras'); its
+dropout, whose masks hash the member's own seed and step rather than draw Keras' stream); its
 results do not depend on its neighbours. Cost of fusing: one trace per group (and per shrink)
 instead of one per trial; each distinct activation, loss, batch-norm placement and optimizer
 kind in a group is computed for all members and selected.
@@ -41,22 +44,84 @@ import numpy as np
 from tunekit.factory._fused_types import MemberResult, OnEpoch
 
 
-def fused_groups(members: Sequence[Mapping[str, Any]]) -> list[list[int]]:
+#: The cost model that splits a batch into groups (``fused_groups`` with the data's sizes),
+#: measured on 2 CPU cores (``benchmarks/fused.py``'s digits space): the first epoch's extra
+#: time of a group (its trace), the fixed time of one fused step, and the time of one padded
+#: parameter for one training row (forward and backward passes, about 6 flops, at ~10 GFLOPS).
+TRACE_SECONDS, STEP_SECONDS, PARAM_ROW_SECONDS = 1.0, 1e-3, 6e-10
+
+
+def padded_params(members: Sequence[Mapping[str, Any]], n_in: int, n_out: int) -> int:
+    """The weights a group of ``members`` computes, padding included: every member at the
+    group's widest units per layer and its deepest depth (``_fused_net``'s layout)."""
+    from tunekit.factory._catalog import layer_units
+
+    units = [layer_units(p) for p in members]
+    depth = max(len(u) for u in units)
+    widths = [max(u[min(i, len(u) - 1)] if u else n_in for u in units) for i in range(depth)]
+    fans = [n_in, *widths, n_out]
+    return len(members) * sum(a * b for a, b in zip(fans, fans[1:]))
+
+
+def group_seconds(members: Sequence[Mapping[str, Any]], *, n_in: int, n_out: int, n_train: int) -> float:
+    """The cost model's training time of ``members`` as one group (they share the batch size)."""
+    epochs = max(int(p["epochs"]) for p in members)
+    steps = max(1, math.ceil(n_train / int(members[0]["batch_size"])))
+    padded = padded_params(members, n_in, n_out)
+    return TRACE_SECONDS + epochs * (steps * STEP_SECONDS + n_train * padded * PARAM_ROW_SECONDS)
+
+
+def fused_groups(members: Sequence[Mapping[str, Any]], *, n_in: int | None = None, n_out: int | None = None,
+                 n_train: int | None = None) -> list[list[int]]:
     """Indices of resolved parameter sets grouped so that each group can train as one network:
-    the same ``batch_size`` and ``n_layers``; members ``unfusable_reason`` refuses are each
-    a group of their own. Order kept (first appearance of a key orders the groups).
+    the same ``batch_size`` (any depths and widths); members ``unfusable_reason`` refuses are
+    each a group of their own. Order kept (first appearance of a batch size orders the groups).
+
+    Given the data's sizes (``n_in`` features, ``n_out`` outputs, ``n_train`` rows), the members
+    of one batch size are further split where it pays: sorted by width, cut into runs so that
+    the cost model's time (``group_seconds``: a trace per group against the padding a narrow
+    member pays beside a wide one) is least.
 
     >>> from tunekit.factory import resolve_params
     >>> ps = [resolve_params(p, task="binary") for p in
     ...       ({"batch_size": 32}, {"batch_size": 64}, {"batch_size": 32, "units": 8})]
     >>> fused_groups(ps)
     [[0, 2], [1]]
+    >>> wide = [resolve_params({"units": u, "epochs": 15}, task="binary") for u in (16, 512, 16, 512)]
+    >>> fused_groups(wide, n_in=64, n_out=1, n_train=1400)
+    [[0, 2], [1, 3]]
     """
     groups: dict[Any, list[int]] = {}
     for index, p in enumerate(members):
-        key = ("alone", index) if unfusable_reason(p) else (int(p["batch_size"]), int(p["n_layers"]))
+        key = ("alone", index) if unfusable_reason(p) else int(p["batch_size"])
         groups.setdefault(key, []).append(index)
-    return list(groups.values())
+    if n_in is None or n_out is None or n_train is None:
+        return list(groups.values())
+    out: list[list[int]] = []
+    for key, group in groups.items():
+        out += [group] if isinstance(key, tuple) else _split(members, group, n_in, n_out, n_train)
+    return out
+
+
+def _split(members: Sequence[Mapping[str, Any]], group: list[int], n_in: int, n_out: int, n_train: int) -> list[list[int]]:
+    """``group`` cut into runs of similar width with the least total ``group_seconds``."""
+    from tunekit.factory._catalog import layer_units
+
+    order = sorted(group, key=lambda i: (max(layer_units(members[i]) or [0]), len(layer_units(members[i])), i))
+    n = len(order)
+    best: list[tuple[float, int]] = [(0.0, 0)] + [(math.inf, 0)] * n  # (cost of the first j members, cut)
+    for j in range(1, n + 1):
+        for i in range(j):
+            run = [members[m] for m in order[i:j]]
+            cost = best[i][0] + group_seconds(run, n_in=n_in, n_out=n_out, n_train=n_train)
+            if cost < best[j][0]:
+                best[j] = (cost, i)
+    runs, j = [], n
+    while j > 0:
+        i = best[j][1]
+        runs.append(sorted(order[i:j]))
+        j = i
+    return sorted(runs)
 
 
 def unfusable_reason(params: Mapping[str, Any]) -> str | None:
@@ -126,7 +191,7 @@ def fit_fused(
     params = [resolve_params(p, task=task) for p in members]
     groups = fused_groups(params)
     if len(groups) != 1:
-        raise ValueError(f"members must form one fused group (same batch_size and n_layers), got {groups}")
+        raise ValueError(f"members must form one fused group (the same batch_size), got {groups}")
     trainer = GroupTrainer(params, list(seeds), input_shape=tuple(input_shape), task=task, n_classes=n_classes,
                            data=(x_train, y_train, x_val, y_val), monitor=monitor, mode=mode)
     results = trainer.run(shuffle_seed, on_epoch)

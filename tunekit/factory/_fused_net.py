@@ -3,13 +3,14 @@
 Hidden layer ``i`` of every member is one ``einsum`` over a kernel ``[K, in, W_i]``, where
 ``W_i`` is the widest member's units at layer ``i``; a narrower member's extra units are
 padding: their kernel columns, bias and batch-norm entries stay exactly zero (the layer's
-output is multiplied by a ``[K, 1, W_i]`` unit mask, so no gradient reaches them and every
-update rule leaves a zero with zero gradient at zero), and the next layer's kernel rows for
-them are zero too. Padding costs arithmetic only: a group of widths 32 and 256 computes
-256 for both. Each knob that differs between members is computed once per distinct value
+output is multiplied by a ``[K, 1, W_i]`` unit mask, and the optimizer updates only the
+entries ``real()`` marks), and the next layer's kernel rows for them are zero too. A member
+with fewer layers than the group passes its last hidden output on unchanged (``_carried``)
+through the layers it lacks, whose weights of it stay zero. Padding costs arithmetic only: a
+group of widths 32 and 256 computes 256 for both. Each knob that differs between members is computed once per distinct value
 and selected per member (``tf.where`` on the member axis): activations, batch-norm
-placement, losses. Dropout draws each member's mask from its own stateless seed and its own
-step count, so a member's randomness does not depend on its neighbours.
+placement, losses. Dropout hashes each member's own seed, step count, layer, row and unit
+into its mask, so a member's randomness does not depend on its neighbours.
 
 Initial weights are the ones ``build_model`` would draw after ``keras.utils.set_random_seed
 (seed)``: the same initializer class seeded, layer by layer, from ``random.Random(seed)``
@@ -30,6 +31,9 @@ from tunekit.factory._build import INITIALIZERS
 from tunekit.factory._catalog import layer_dropout, layer_units
 
 _BN_MOMENTUM, _BN_EPS = 0.99, 1e-3
+# SplitMix64's constants (as signed int64): the dropout hash's mixing.
+_GOLDEN, _M1, _M2 = -7046029254386353131, -4658895280553007687, -7723592293110705685
+_C1, _C2, _C3 = 0x632BE59BD9B4E019 - 2**63, 0x27BB2EE687B0B0FD, 0x165667B19E3779F9
 _KERAS_ACT = {"swish": "silu"}
 
 
@@ -67,27 +71,34 @@ def initial_weights(p: Mapping[str, Any], seed: int, n_in: int, n_out: int) -> d
 
 
 class StackedNet:
-    """The variables and the forward pass of K members sharing ``n_layers``."""
+    """The variables and the forward pass of K members (of any depths: see ``carry``)."""
 
     def __init__(self, members: Sequence[Mapping[str, Any]], seeds: Sequence[int], *, n_in: int,
                  n_out: int, out_activation: str) -> None:
         self.members = list(members)
         self.k, self.n_in, self.n_out = len(members), n_in, n_out
         self.out_activation = out_activation
-        self.n_layers = int(members[0]["n_layers"])
+        self.depths = [int(p["n_layers"]) for p in members]
+        self.n_layers = max(self.depths)
         self.units = [layer_units(p) for p in members]
-        self.widths = [max(u[i] for u in self.units) for i in range(self.n_layers)]
+        # A member shallower than the group carries its last hidden output (its input when it
+        # has no hidden layer) through the layers it lacks: the carried width at layer i.
+        carry = [[u[min(i, len(u) - 1)] if u else n_in for i in range(self.n_layers)] for u in self.units]
+        self.widths = [max(c[i] for c in carry) for i in range(self.n_layers)]
+        self.active = [[i < d for d in self.depths] for i in range(self.n_layers)]
+        self.active_t = [tf.reshape(tf.constant(a), [-1, 1, 1]) for a in self.active]
         inits = [initial_weights(p, s, n_in, n_out) for p, s in zip(members, seeds)]
+        none, none1 = np.zeros((0, 0), np.float32), np.zeros(0, np.float32)
         f32 = lambda values: tf.constant(np.asarray(values, np.float32))  # noqa: E731
         fans = [n_in, *self.widths]
-        self.kernels = [tf.Variable(_pad([w[f"kernel_{i}"] for w in inits], (fans[i], fans[i + 1])))
+        self.kernels = [tf.Variable(_pad([w.get(f"kernel_{i}", none) for w in inits], (fans[i], fans[i + 1])))
                         for i in range(self.n_layers)]
-        self.biases = [tf.Variable(_pad([w[f"bias_{i}"] for w in inits], (fans[i + 1],)))
+        self.biases = [tf.Variable(_pad([w.get(f"bias_{i}", none1) for w in inits], (fans[i + 1],)))
                        for i in range(self.n_layers)]
         self.kernel_out = tf.Variable(_pad([w["kernel_out"] for w in inits], (fans[-1], n_out)))
         self.bias_out = tf.Variable(np.stack([w["bias_out"] for w in inits]))
-        self.masks = [f32([[[1.0] * u[i] + [0.0] * (self.widths[i] - u[i])] for u in self.units])
-                      for i in range(self.n_layers)]
+        self.masks = [f32([[[1.0] * (u[i] if i < len(u) else 0) + [0.0] * (self.widths[i] - (u[i] if i < len(u) else 0))]
+                           for u in self.units]) for i in range(self.n_layers)]
         bn = [p["batch_norm"] for p in members]
         self.bn_before, self.bn_after = tf.constant([b == "before" for b in bn]), tf.constant([b == "after" for b in bn])
         self.bn_kinds = sorted(set(bn) - {"none"})
@@ -100,45 +111,91 @@ class StackedNet:
         self.acts = sorted(set(acts))
         self.act_is = {a: tf.reshape(tf.constant([x == a for x in acts]), [-1, 1, 1]) for a in self.acts}
         self.slope = tf.reshape(f32([p["leaky_alpha"] for p in members]), [-1, 1, 1])
-        self.alphas = [tf.Variable(_pad([w[f"alpha_{i}"] for w in inits], (self.widths[i],)))
+        self.alphas = [tf.Variable(_pad([w.get(f"alpha_{i}", none1) for w in inits], (self.widths[i],)))
                        for i in range(self.n_layers)] if "prelu" in self.acts else []
-        self.dropout = [[layer_dropout(p, i) for p in members] for i in range(self.n_layers)]
+        self.dropout = [[layer_dropout(p, i) if i < d else 0.0 for p, d in zip(members, self.depths)]
+                        for i in range(self.n_layers)]
         self.drop_seeds = [int(s) for s in seeds]  # training seeds: below TRAINING_SEED_LIMIT, int64 as they are
         self.l1, self.l2 = f32([p["l1"] for p in members]), f32([p["l2"] for p in members])
         self.any_reg = any(p["l1"] > 0 or p["l2"] > 0 for p in members)
 
+    def named(self, *, trainable_only: bool = False) -> dict[str, tf.Variable]:
+        """The variables by name (``kernel_0``, ``gamma_1``, ...): a shrinking group copies by name."""
+        out = {f"kernel_{i}": v for i, v in enumerate(self.kernels)}
+        out.update((f"bias_{i}", v) for i, v in enumerate(self.biases))
+        out.update(kernel_out=self.kernel_out, bias_out=self.bias_out)
+        if self.bn_kinds:
+            out.update((f"gamma_{i}", v) for i, v in enumerate(self.gammas))
+            out.update((f"beta_{i}", v) for i, v in enumerate(self.betas))
+        out.update((f"alpha_{i}", v) for i, v in enumerate(self.alphas))
+        if not trainable_only:
+            out.update((f"moving_mean_{i}", v) for i, v in enumerate(self.moving_mean))
+            out.update((f"moving_var_{i}", v) for i, v in enumerate(self.moving_var))
+        return out
+
+    def real(self) -> list[np.ndarray]:
+        """For each trained variable (``trainable``'s order), which entries are a member's own
+        parameters (True) and which are padding: what the optimizer updates."""
+        out = []
+        for name, v in self.named(trainable_only=True).items():
+            mask = np.zeros(v.shape, bool)
+            kind, _, layer = name.rpartition("_")
+            for k, (p, units) in enumerate(zip(self.members, self.units)):
+                last = units[-1] if units else self.n_in
+                if name == "kernel_out":
+                    mask[k, :last] = True
+                elif name == "bias_out":
+                    mask[k] = True
+                elif int(layer) < len(units):
+                    i, fan_in = int(layer), (units[int(layer) - 1] if int(layer) else self.n_in)
+                    used = {"kernel": True, "bias": p["batch_norm"] != "before", "gamma": p["batch_norm"] != "none",
+                            "beta": p["batch_norm"] != "none", "alpha": p["activation"] == "prelu"}[kind]
+                    if used and kind == "kernel":
+                        mask[k, :fan_in, :units[i]] = True
+                    elif used:
+                        mask[k, :units[i]] = True
+            out.append(mask)
+        return out
+
     @property
     def trainable(self) -> list[tf.Variable]:
         """Every trained variable (the optimizer's list)."""
-        bn = [*self.gammas, *self.betas] if self.bn_kinds else []
-        return [*self.kernels, *self.biases, self.kernel_out, self.bias_out, *bn, *self.alphas]
+        return list(self.named(trainable_only=True).values())
 
     @property
     def state(self) -> list[tf.Variable]:
         """What a member's weights are: the trained variables and the batch-norm moving statistics."""
-        return [*self.trainable, *self.moving_mean, *self.moving_var]
+        return list(self.named().values())
 
     def forward(self, x: tf.Tensor, *, training: bool, step: tf.Tensor | None = None
                 ) -> tuple[tf.Tensor, list[tuple[tf.Tensor, tf.Tensor]]]:
         """``x`` [B, in] -> outputs [K, B, out] and, when training, each batch-norm layer's batch
         (mean, variance) [K, W] for the moving statistics."""
         stats: list[tuple[tf.Tensor, tf.Tensor]] = []
-        h = tf.einsum("bi,kio->kbo", x, self.kernels[0]) if self.n_layers else None
+        h = x
         for i in range(self.n_layers):
-            if i:
-                h = tf.einsum("kbi,kio->kbo", h, self.kernels[i])
-            h = h + (self.biases[i] * self.use_bias)[:, None, :]
+            z = tf.einsum("kbi,kio->kbo" if i else "bi,kio->kbo", h, self.kernels[i])
+            z = z + (self.biases[i] * self.use_bias)[:, None, :]
             if "before" in self.bn_kinds:
-                h = tf.where(self.bn_before[:, None, None], self._bn(h, i, training, stats), h)
-            h = self._activate(h, i)
+                z = tf.where(self.bn_before[:, None, None], self._bn(z, i, training, stats), z)
+            z = self._activate(z, i)
             if "after" in self.bn_kinds:
-                h = tf.where(self.bn_after[:, None, None], self._bn(h, i, training, stats), h)
-            h = h * self.masks[i]
+                z = tf.where(self.bn_after[:, None, None], self._bn(z, i, training, stats), z)
+            z = z * self.masks[i]
             if training and any(r > 0 for r in self.dropout[i]):
-                h = h * self._dropout_scale(i, tf.shape(x)[0], step)
-        logits = (tf.einsum("kbi,kio->kbo", h, self.kernel_out) if self.n_layers
-                  else tf.einsum("bi,kio->kbo", x, self.kernel_out)) + self.bias_out[:, None, :]
+                z = z * self._dropout_scale(i, tf.shape(x)[0], step)
+            h = z if all(self.active[i]) else tf.where(self.active_t[i], z, self._carried(h, i))
+        logits = tf.einsum("kbi,kio->kbo" if self.n_layers else "bi,kio->kbo", h, self.kernel_out) + self.bias_out[:, None, :]
         return keras.activations.get(self.out_activation)(logits), stats
+
+    def _carried(self, h: tf.Tensor, i: int) -> tf.Tensor:
+        """``h`` (layer i's input: [B, in] or [K, B, W_{i-1}]) at layer i's width [K, B, W_i]: what a
+        member without layer i passes on. Its units beyond its carried width are zero, so cutting
+        to a narrower W_i drops zeros only."""
+        if i == 0:
+            h = tf.broadcast_to(h[None], tf.stack([self.k, tf.shape(h)[0], self.n_in]))
+        before, width = (self.widths[i - 1] if i else self.n_in), self.widths[i]
+        return tf.pad(h, [[0, 0], [0, 0], [0, width - before]]) if width >= before else h[:, :, :width]
 
     def penalty(self) -> tf.Tensor:
         """Each member's L1/L2 kernel penalty [K] (Keras' ``L1L2`` on every Dense kernel)."""
@@ -179,24 +236,31 @@ class StackedNet:
                 if kind not in self.bn_kinds:
                     continue
                 mean, var = next(index)
-                keep = (update & flag)[:, None]
+                keep = (update & flag & tf.constant(self.active[i]))[:, None]
                 for moving, batch in ((self.moving_mean[i], mean), (self.moving_var[i], var)):
                     new = moving * _BN_MOMENTUM + batch * (1.0 - _BN_MOMENTUM)
                     moving.assign(tf.where(keep, new, moving))
 
     def _dropout_scale(self, i: int, batch: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
-        """[K, B, W]: 0 for a dropped unit, 1 / (1 - rate) for a kept one, 1 without dropout."""
-        width = self.widths[i]
-        scales = []
-        for k, rate in enumerate(self.dropout[i]):
-            if rate <= 0:
-                scales.append(tf.ones([batch, width]))
-                continue
-            seed = tf.stack([tf.constant(self.drop_seeds[k], tf.int64),
-                             tf.cast(step[k], tf.int64) * (self.n_layers + 1) + i])
-            u = tf.transpose(tf.random.stateless_uniform([width, batch], seed=seed))  # prefix-stable in width
-            scales.append(tf.cast(u >= rate, tf.float32) / (1.0 - rate))
-        return tf.stack(scales)
+        """[K, B, W]: 0 for a dropped unit, 1 / (1 - rate) for a kept one, 1 without dropout.
+
+        Each entry's uniform number is a hash (SplitMix64's finalizer) of the member's own seed,
+        its own update count and depth, the layer, the row and the unit: a member's masks do
+        not depend on its neighbours or on the group's width, and the whole group's masks are a
+        few element-wise ops instead of one random op per member."""
+        rate = tf.constant([[[r]] for r in self.dropout[i]], tf.float32)
+        seed = tf.constant([[[s]] for s in self.drop_seeds], tf.int64)
+        depth = tf.constant([[[d + 1]] for d in self.depths], tf.int64)
+        counter = tf.reshape(tf.cast(step, tf.int64), [-1, 1, 1]) * depth + i
+        rows = tf.reshape(tf.range(tf.cast(batch, tf.int64), dtype=tf.int64), [1, -1, 1])
+        units = tf.reshape(tf.range(self.widths[i], dtype=tf.int64), [1, 1, -1])
+        x = seed * _GOLDEN + counter * _C1 + rows * _C2 + units * _C3
+        for shift, mult in ((30, _M1), (27, _M2)):
+            x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, shift)) * mult
+        x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 31))
+        u = tf.cast(tf.bitwise.bitwise_and(x, 0xFFFFFF), tf.float32) * (1.0 / 2**24)
+        keep = tf.where(rate > 0, tf.cast(u >= rate, tf.float32) / tf.maximum(1.0 - rate, 1e-7), 1.0)
+        return keep
 
     def member_weights(self, k: int) -> dict[str, list[np.ndarray]]:
         """Member ``k``'s weights by ``build_model`` layer name, padding removed, in Keras' order."""

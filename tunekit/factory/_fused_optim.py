@@ -42,13 +42,20 @@ def _bcast(t: tf.Tensor, rank: int) -> tf.Tensor:
 
 
 class StackedOptimizer:
-    """Per-member optimizers over a list of stacked variables (members on axis 0)."""
+    """Per-member optimizers over a list of stacked variables (members on axis 0).
 
-    def __init__(self, members: Sequence[Mapping[str, Any]], variables: Sequence[tf.Variable]) -> None:
+    ``real`` (one bool array per variable, its shape) marks the entries that are a member's
+    parameters; the rest is padding, which stays as it is. The update gathers, for each
+    optimizer kind, the real entries of that kind's members from all variables into one
+    vector, applies the kind's rule there, and stitches the results back: the cost of a step
+    is the members' own parameters once, not the padded group once per kind.
+    """
+
+    def __init__(self, members: Sequence[Mapping[str, Any]], variables: Sequence[tf.Variable],
+                 real: Sequence[np.ndarray] | None = None) -> None:
         self.variables = list(variables)
         self.kinds = sorted({str(p["optimizer"]) for p in members})
         names = [str(p["optimizer"]) for p in members]
-        self.is_kind = {kind: tf.constant([n == kind for n in names]) for kind in self.kinds}
         f32 = lambda values: tf.constant(np.asarray(values, dtype=np.float32))  # noqa: E731
         self.momentum = f32([p["momentum"] for p in members])
         self.nesterov = tf.constant([bool(p["nesterov"]) for p in members])
@@ -56,15 +63,42 @@ class StackedOptimizer:
         self.clipnorm = f32([p["clipnorm"] or 0.0 for p in members])
         self.clipvalue = f32([p["clipvalue"] or 0.0 for p in members])
         self.any_clip = any(p["clipnorm"] or p["clipvalue"] for p in members)
-        k = len(members)
-        self.slots: dict[str, list[dict[str, tf.Variable]]] = {}
+        self.is_nadam = tf.constant([n == "nadam" for n in names])
+        self.k = len(members)
+        self.shapes = [tuple(int(d) for d in v.shape) for v in self.variables]
+        real = [np.ones(shape, bool) for shape in self.shapes] if real is None else [np.asarray(r, bool) for r in real]
+        # The real entries of every variable, one after another (variable-major), as one vector:
+        # a variable's part is gathered from it by flat position and scattered back in place.
+        self.positions = [tf.constant(np.flatnonzero(r), tf.int32) for r in real]
+        self.coords = [tf.constant(np.argwhere(r), tf.int32) for r in real]
+        self.counts = [int(r.sum()) for r in real]
+        member = np.concatenate([np.nonzero(r)[0] for r in real]).astype(np.int32)  # axis 0 is the member
+        # Per kind: where its members' entries are in that vector, the member of each, and the
+        # slots over exactly those entries.
+        self.index: dict[str, tf.Tensor] = {}
+        self.member: dict[str, tf.Tensor] = {}
+        self.flat: dict[str, dict[str, tf.Variable]] = {}
         for kind in self.kinds:
-            self.slots[kind] = [
-                {s: tf.Variable(tf.fill(tf.shape(v), _SLOT_INIT.get(s, 0.0)), trainable=False)
-                 for s in _SLOTS[kind]}
-                for v in self.variables
-            ]
-        self.u_product = tf.Variable(tf.ones([k]), trainable=False)  # Nadam's running product
+            where = np.flatnonzero(np.array([n == kind for n in names])[member])
+            self.index[kind] = tf.constant(where, tf.int32)
+            self.member[kind] = tf.constant(member[where])
+            self.flat[kind] = {s: tf.Variable(tf.fill([len(where)], _SLOT_INIT.get(s, 0.0)), trainable=False)
+                               for s in _SLOTS[kind]}
+        self.u_product = tf.Variable(tf.ones([self.k]), trainable=False)  # Nadam's running product
+
+    def slot(self, kind: str, name: str, i: int) -> tf.Tensor:
+        """Variable ``i``'s part of slot ``name`` of ``kind``, shaped as the variable (0 elsewhere)."""
+        full = tf.scatter_nd(self.index[kind][:, None], self.flat[kind][name].value(), [sum(self.counts)])
+        start = sum(self.counts[:i])
+        return tf.scatter_nd(self.coords[i], full[start:start + self.counts[i]], self.shapes[i])
+
+    def load_slot(self, kind: str, name: str, parts: Sequence[tf.Tensor]) -> None:
+        """Set slot ``name`` of ``kind`` from one tensor per variable (shaped as the variable)."""
+        self.flat[kind][name].assign(tf.gather(self._real(parts), self.index[kind]))
+
+    def _real(self, tensors: Sequence[tf.Tensor]) -> tf.Tensor:
+        """The real entries of one tensor per variable, as one vector."""
+        return tf.concat([tf.gather(tf.reshape(t, [-1]), pos) for t, pos in zip(tensors, self.positions)], 0)
 
     def apply(self, grads: Sequence[tf.Tensor], lr: tf.Tensor, step: tf.Tensor, update: tf.Tensor) -> None:
         """One step: ``lr`` [K] this step's learning rates, ``step`` [K] each member's updates so
@@ -73,21 +107,25 @@ class StackedOptimizer:
         if "nadam" in self.kinds:
             u_t = _B1 * (1.0 - 0.5 * tf.pow(0.96, step1))
             new_u = self.u_product * u_t
-            self.u_product.assign(tf.where(update & self.is_kind["nadam"], new_u, self.u_product))
-        for i, (g, w) in enumerate(zip(grads, self.variables)):
-            rank = len(w.shape)
-            g = self._clip(g, rank)
-            lr_b = _bcast(lr, rank)
-            new_w = w.value()
-            for kind in self.kinds:
-                candidate, slots = _RULES[kind](self, w.value(), g, lr_b, step1, self.slots[kind][i], rank)
-                single = len(self.kinds) == 1
-                new_w = candidate if single else tf.where(_bcast(self.is_kind[kind], rank), candidate, new_w)
-                keep = _bcast(update & self.is_kind[kind], rank)
-                for name, value in slots.items():
-                    slot = self.slots[kind][i][name]
-                    slot.assign(tf.where(keep, value, slot))
-            w.assign(tf.where(_bcast(update, rank), new_w, w))
+            self.u_product.assign(tf.where(update & self.is_nadam, new_u, self.u_product))
+        g_all = self._real([self._clip(g, len(shape)) for g, shape in zip(grads, self.shapes)])
+        w_all = self._real([v.value() for v in self.variables])
+        single = len(self.kinds) == 1
+        indices, values = [], []
+        for kind in self.kinds:
+            index, member = self.index[kind], self.member[kind]
+            e = lambda t, m=member: tf.gather(t, m)  # noqa: E731  (a [K] tensor, per entry)
+            w, g = (w_all, g_all) if single else (tf.gather(w_all, index), tf.gather(g_all, index))
+            slots = {name: v.value() for name, v in self.flat[kind].items()}
+            candidate, new_slots = _RULES[kind](self, w, g, e(lr), step1, slots, e)
+            keep = e(update)
+            for name, value in new_slots.items():
+                self.flat[kind][name].assign(tf.where(keep, value, slots[name]))
+            indices.append(index)
+            values.append(tf.where(keep, candidate, w))
+        new_all = values[0] if single else tf.dynamic_stitch(indices, values)
+        for v, coords, part in zip(self.variables, self.coords, tf.split(new_all, self.counts)):
+            v.scatter_nd_update(coords, part)
 
     def _clip(self, g: tf.Tensor, rank: int) -> tf.Tensor:
         if not self.any_clip:
@@ -105,51 +143,50 @@ class StackedOptimizer:
 Slots = dict[str, tf.Tensor]
 
 
-def _sgd(o: StackedOptimizer, w, g, lr, step1, slots, rank) -> tuple[tf.Tensor, Slots]:
-    mom = _bcast(o.momentum, rank)
+def _sgd(o: StackedOptimizer, w, g, lr, step1, slots, e) -> tuple[tf.Tensor, Slots]:
+    mom = e(o.momentum)
     m = slots["momentum"] * mom - g * lr
-    with_momentum = tf.where(_bcast(o.nesterov, rank), w + (m * mom - g * lr), w + m)
-    has_momentum = _bcast(o.momentum > 0, rank)
+    with_momentum = tf.where(e(o.nesterov), w + (m * mom - g * lr), w + m)
+    has_momentum = e(o.momentum > 0)
     return tf.where(has_momentum, with_momentum, w - g * lr), {"momentum": tf.where(has_momentum, m, slots["momentum"])}
 
 
-def _adam(o: StackedOptimizer, w, g, lr, step1, slots, rank) -> tuple[tf.Tensor, Slots]:
-    b1p, b2p = _bcast(tf.pow(_B1, step1), rank), _bcast(tf.pow(_B2, step1), rank)
-    alpha = lr * tf.sqrt(1.0 - b2p) / (1.0 - b1p)
+def _adam(o: StackedOptimizer, w, g, lr, step1, slots, e) -> tuple[tf.Tensor, Slots]:
+    alpha = lr * e(tf.sqrt(1.0 - tf.pow(_B2, step1))) / e(1.0 - tf.pow(_B1, step1))
     m = slots["m"] + (g - slots["m"]) * (1.0 - _B1)
     v = slots["v"] + (tf.square(g) - slots["v"]) * (1.0 - _B2)
     return w - (m * alpha) / (tf.sqrt(v) + _EPS), {"m": m, "v": v}
 
 
-def _adamw(o: StackedOptimizer, w, g, lr, step1, slots, rank) -> tuple[tf.Tensor, Slots]:
-    decayed = w - w * _bcast(o.weight_decay, rank) * lr
-    return _adam(o, decayed, g, lr, step1, slots, rank)
+def _adamw(o: StackedOptimizer, w, g, lr, step1, slots, e) -> tuple[tf.Tensor, Slots]:
+    decayed = w - w * e(o.weight_decay) * lr
+    return _adam(o, decayed, g, lr, step1, slots, e)
 
 
-def _nadam(o: StackedOptimizer, w, g, lr, step1, slots, rank) -> tuple[tf.Tensor, Slots]:
-    u_t = _bcast(_B1 * (1.0 - 0.5 * tf.pow(0.96, step1)), rank)
-    u_t_1 = _bcast(_B1 * (1.0 - 0.5 * tf.pow(0.96, step1 + 1.0)), rank)
-    u_product_t = _bcast(o.u_product, rank)  # already this step's product (updated in apply)
+def _nadam(o: StackedOptimizer, w, g, lr, step1, slots, e) -> tuple[tf.Tensor, Slots]:
+    u_t = _B1 * (1.0 - 0.5 * tf.pow(0.96, step1))
+    u_t_1 = _B1 * (1.0 - 0.5 * tf.pow(0.96, step1 + 1.0))
+    u_product_t = o.u_product.value()  # already this step's product (updated in apply)
     u_product_t_1 = u_product_t * u_t_1
-    b2p = _bcast(tf.pow(_B2, step1), rank)
+    b2p = tf.pow(_B2, step1)
     m = slots["m"] + (g - slots["m"]) * (1.0 - _B1)
     v = slots["v"] + (tf.square(g) - slots["v"]) * (1.0 - _B2)
-    m_hat = u_t_1 * m / (1.0 - u_product_t_1) + (1.0 - u_t) * g / (1.0 - u_product_t)
-    v_hat = v / (1.0 - b2p)
+    m_hat = e(u_t_1) * m / e(1.0 - u_product_t_1) + e(1.0 - u_t) * g / e(1.0 - u_product_t)
+    v_hat = v / e(1.0 - b2p)
     return w - (m_hat * lr) / (tf.sqrt(v_hat) + _EPS), {"m": m, "v": v}
 
 
-def _rmsprop(o: StackedOptimizer, w, g, lr, step1, slots, rank) -> tuple[tf.Tensor, Slots]:
+def _rmsprop(o: StackedOptimizer, w, g, lr, step1, slots, e) -> tuple[tf.Tensor, Slots]:
     v = 0.9 * slots["v"] + (1.0 - 0.9) * tf.square(g)
     return w - lr * g / tf.sqrt(v + _EPS), {"v": v}
 
 
-def _adagrad(o: StackedOptimizer, w, g, lr, step1, slots, rank) -> tuple[tf.Tensor, Slots]:
+def _adagrad(o: StackedOptimizer, w, g, lr, step1, slots, e) -> tuple[tf.Tensor, Slots]:
     acc = slots["acc"] + tf.square(g)
     return w - lr * g / tf.sqrt(acc + _EPS), {"acc": acc}
 
 
-def _adadelta(o: StackedOptimizer, w, g, lr, step1, slots, rank) -> tuple[tf.Tensor, Slots]:
+def _adadelta(o: StackedOptimizer, w, g, lr, step1, slots, e) -> tuple[tf.Tensor, Slots]:
     rho = 0.95
     acc_grad = rho * slots["acc_grad"] + (1.0 - rho) * tf.square(g)
     delta = -(tf.sqrt(slots["acc_delta"] + _EPS) * g) / tf.sqrt(acc_grad + _EPS)

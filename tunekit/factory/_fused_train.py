@@ -80,17 +80,17 @@ class GroupTrainer:
         self.params = params = [self.members[i] for i in slots]
         self.net = StackedNet(params, [self.seeds[i] for i in slots], n_in=self.n_in, n_out=self.n_out,
                               out_activation=self.out_act)
-        self.opt = StackedOptimizer(params, self.net.trainable)
+        self.opt = StackedOptimizer(params, self.net.trainable, self.net.real())
         self.losses = sorted({str(p["loss"]) for p in params})
         self.loss_is = {n: tf.constant([p["loss"] == n for p in params]) for n in self.losses}
         self.iterations = tf.Variable(tf.zeros([self.k], tf.int64), trainable=False)
         self.training = tf.Variable(tf.ones([self.k], tf.bool), trainable=False)
-        self.best = [tf.Variable(v) for v in self.net.state]
+        self.best = {name: tf.Variable(v) for name, v in self.net.named().items()}
         widest = max([*self.net.widths, self.n_out, 1])
         self.val_chunk = max(1, min(int(self.x_val.shape[0]), _VAL_BYTES // (4 * self.k * widest)))
-        self._epoch_fn = tf.function(self._train_epoch, reduce_retracing=True)
-        self._eval_fn = tf.function(self._evaluate)
-        self._keep_fn = tf.function(self._keep)
+        self._epoch_fn = tf.function(self._train_epoch, reduce_retracing=True, autograph=False)
+        self._eval_fn = tf.function(self._evaluate, autograph=False)
+        self._keep_fn = tf.function(self._keep, autograph=False)
 
     def _shrink(self, keep: list[int]) -> None:
         """Carry on with the slots ``keep`` only: gather their weights, optimizer state and best
@@ -101,15 +101,21 @@ class GroupTrainer:
             taken = tf.gather(old, index)
             new.assign(taken[tuple(slice(0, n) for n in new.shape)])
 
-        old_state, old_best, old_opt, old_iter = self.net.state, self.best, self.opt, self.iterations
+        old_state, old_best, old_opt, old_iter = self.net.named(), self.best, self.opt, self.iterations
+        old_names = list(self.net.named(trainable_only=True))
         self._build([self.slots[s] for s in keep])
-        for old, new in [*zip(old_state, self.net.state), *zip(old_best, self.best), (old_iter, self.iterations),
-                         (old_opt.u_product, self.opt.u_product)]:
+        pairs = [(old_iter, self.iterations), (old_opt.u_product, self.opt.u_product)]
+        pairs += [(old_state[name], new) for name, new in self.net.named().items() if name in old_state]
+        pairs += [(old_best[name], new) for name, new in self.best.items() if name in old_best]
+        for old, new in pairs:
             copy(old, new)
-        for kind, per_variable in self.opt.slots.items():
-            for old_slots, new_slots in zip(old_opt.slots[kind], per_variable):
-                for name, new in new_slots.items():
-                    copy(old_slots[name], new)
+        # The kept members' variables all were in the old group: each new slot part is the old one's.
+        where = [old_names.index(name) for name in self.net.named(trainable_only=True)]
+        for kind, slots in self.opt.flat.items():
+            for slot in slots:
+                self.opt.load_slot(kind, slot, [
+                    tf.gather(old_opt.slot(kind, slot, i), index)[tuple(slice(0, n) for n in shape)]
+                    for i, shape in zip(where, self.opt.shapes)])
 
     def _labels(self, y: np.ndarray) -> tf.Tensor:
         if self.task == "multiclass":
@@ -138,10 +144,10 @@ class GroupTrainer:
         return tf.stack([tf.reduce_sum(tf.abs(err), axis=[1, 2]), tf.reduce_sum(tf.square(err), axis=[1, 2])], 1)
 
     def _train_epoch(self, perm: tf.Tensor, lr_table: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """One epoch of every member still training: (loss sums [K], metric sums [K, M], rows [K])."""
-        n_metrics = len(self.metric_names)
-        loss_sum, metric_sum, rows = tf.zeros([self.k]), tf.zeros([self.k, n_metrics]), tf.zeros([self.k])
-        for s in tf.range(self.steps):
+        """One epoch of every member still training: (loss sums [K], metric sums [K, M], rows [K]).
+        Traced without AutoGraph (its source transformation cost seconds per group): the steps
+        are an explicit ``tf.while_loop``."""
+        def step(s: tf.Tensor, loss_sum: tf.Tensor, metric_sum: tf.Tensor, rows: tf.Tensor) -> tuple[tf.Tensor, ...]:
             idx = perm[s * self.batch:(s + 1) * self.batch]
             xb, yb = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
             n = tf.cast(tf.shape(idx)[0], tf.float32)
@@ -157,28 +163,31 @@ class GroupTrainer:
             self.net.update_moving(stats, update)
             self.iterations.assign_add(tf.cast(update, tf.int64))
             self.training.assign(update)
-            live_f = tf.cast(live, tf.float32)
-            loss_sum += tf.where(live, losses * n, 0.0)
-            metric_sum += tf.where(live[:, None], self._metrics(yb, pred), 0.0)
-            rows += live_f * n
+            return (s + 1, loss_sum + tf.where(live, losses * n, 0.0),
+                    metric_sum + tf.where(live[:, None], self._metrics(yb, pred), 0.0),
+                    rows + tf.cast(live, tf.float32) * n)
+
+        zeros = (tf.zeros([self.k]), tf.zeros([self.k, len(self.metric_names)]), tf.zeros([self.k]))
+        _, loss_sum, metric_sum, rows = tf.while_loop(lambda s, *_: s < self.steps, step, (tf.constant(0), *zeros))
         return loss_sum, metric_sum, rows
 
     def _evaluate(self) -> tuple[tf.Tensor, tf.Tensor]:
         """Validation (inference mode): (mean loss [K], mean metrics [K, M])."""
-        n_val = int(self.x_val.shape[0])
-        loss_sum, metric_sum = tf.zeros([self.k]), tf.zeros([self.k, len(self.metric_names)])
-        chunk = self.val_chunk
-        for c in tf.range(-(-n_val // chunk)):
+        n_val, chunk = int(self.x_val.shape[0]), self.val_chunk
+
+        def part(c: tf.Tensor, loss_sum: tf.Tensor, metric_sum: tf.Tensor) -> tuple[tf.Tensor, ...]:
             xb, yb = self.x_val[c * chunk:(c + 1) * chunk], self.y_val[c * chunk:(c + 1) * chunk]
             pred, _ = self.net.forward(xb, training=False)
             n = tf.cast(tf.shape(xb)[0], tf.float32)
-            loss_sum += self._member_losses(yb, pred) * n
-            metric_sum += self._metrics(yb, pred)
+            return c + 1, loss_sum + self._member_losses(yb, pred) * n, metric_sum + self._metrics(yb, pred)
+
+        zeros = (tf.zeros([self.k]), tf.zeros([self.k, len(self.metric_names)]))
+        _, loss_sum, metric_sum = tf.while_loop(lambda c, *_: c < -(-n_val // chunk), part, (tf.constant(0), *zeros))
         return loss_sum / n_val, metric_sum / n_val
 
     def _keep(self, mask: tf.Tensor, to_best: bool) -> None:
         """``to_best``: copy the current weights of ``mask``'s members into ``best``; else restore them."""
-        for cur, best in zip(self.net.state, self.best):
+        for cur, best in zip(self.net.state, self.best.values()):
             m = tf.reshape(mask, [-1] + [1] * (len(cur.shape) - 1))
             if to_best:
                 best.assign(tf.where(m, cur, best))

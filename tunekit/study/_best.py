@@ -17,7 +17,7 @@ from typing import Any
 import optuna
 
 from tunekit._errors import ConfigError, TunekitError
-from tunekit._output import check_output_file, write_text
+from tunekit._output import write_text
 from tunekit._records import require_complete_trial
 from tunekit._units import units_table
 from tunekit.study._frames import best_summary
@@ -73,6 +73,11 @@ def rebuild_dataset(study: optuna.Study) -> Any:
     Raises ConfigError when the data cannot be loaded or no longer matches what the study
     recorded (rows, features, classes).
     """
+    return _rebuild(study)[0]
+
+
+def _rebuild(study: optuna.Study) -> tuple[Any, dict[str, Any]]:
+    """``(dataset, the load_data keyword arguments that gave it, with source and max_rows)``."""
     from tunekit.data import load_data
 
     attrs = _attrs(study)
@@ -97,7 +102,8 @@ def rebuild_dataset(study: optuna.Study) -> Any:
     max_rows = attrs.get("max_rows")
     ds = load_data(attrs["data"], max_rows=max_rows, **kwargs)
     if max_rows is None and rows and ds.n_train + ds.n_val > rows:  # the study subsampled (max_rows)
-        ds = load_data(attrs["data"], max_rows=int(rows), **kwargs)
+        max_rows = int(rows)
+        ds = load_data(attrs["data"], max_rows=max_rows, **kwargs)
     now = ds.describe()
     changed = [f"{k}: {stored[k]!r} then, {now.get(k)!r} now" for k in _DATASET_KEYS if k in stored and stored[k] != now.get(k)]
     if changed:
@@ -105,7 +111,7 @@ def rebuild_dataset(study: optuna.Study) -> Any:
             f"the data of study {study.study_name!r} ({attrs['data']}) differs from what the study ran on "
             f"({'; '.join(changed)}); restore the data to retrain"
         )
-    return ds
+    return ds, {"source": attrs["data"], "max_rows": max_rows, **kwargs}
 
 
 def _own_model(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -174,14 +180,6 @@ def _differs_note(metric: str, value: float | None, trial_value: float) -> str |
     )
 
 
-def _save_model(model: Any, out: Path) -> None:
-    """Save the Keras model; ConfigError when the file cannot be written."""
-    try:
-        model.save(out)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the model '{out}': {exc.strerror or exc}") from None
-
-
 def _info(
     study: optuna.Study, best: optuna.trial.FrozenTrial, summary: dict[str, Any], attrs: dict[str, Any], *,
     out: Path, params: dict[str, Any], seed: int, record: _RetrainTrial, model_metrics: dict[str, float],
@@ -216,26 +214,36 @@ def _info(
     }
 
 
-def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: Any = None) -> dict[str, Any]:
-    """Retrain the best trial of ``study`` with its seed, save the model to ``path`` (.keras) and
-    a JSON file of its parameters and metrics beside it (same name, ``.json``); returns that JSON.
+def _raw_rows_model(model: Any, dataset: Any, load_args: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """``model`` behind raw, named column inputs with tunekit's encoding inside: ``(wrapped, encoding,
+    raw split)``. TunekitError when that encoding does not give the study's own validation matrix."""
+    import numpy as np
 
-    The model is trained on the study's training rows and measured on its validation rows,
-    through the study's own TrialRunner, so on CPU it reproduces the trial's metrics.
+    from tunekit.predict import encode_rows, fit_encoding, raw_split
+    from tunekit.predict import wrap_model
 
-    Example:
-        >>> info = save_best_model(tunekit.load_study("digits"), "best.keras")  # doctest: +SKIP
-        >>> info["model_metrics"]["val_accuracy"]  # doctest: +SKIP
+    args = dict(load_args)
+    raw = raw_split(args.pop("source"), **args)
+    encoding = fit_encoding(raw.features, raw.train)
+    if not np.allclose(encode_rows(raw.features.iloc[raw.val], encoding), dataset.x_val, atol=1e-5):
+        raise TunekitError("the raw-row encoding differs from tunekit.data's; tunekit.predict needs updating")
+    return wrap_model(model, encoding, task=dataset.task, target_scale=dataset.target_scale), encoding, raw
+
+
+def retrain_best(study: optuna.Study, *, echo: Any = None, fmt: str = "keras") -> tuple[Any, dict[str, Any]]:
+    """Retrain the best trial of ``study`` with its seed: ``(model, its JSON and model card)``.
+
+    The model takes raw rows (one input per data column, by name, tunekit's encoding inside); a
+    study of the user's own ``build(hp)`` gives the model as built.
     """
     from tunekit.execution import import_keras_quietly, trial_seed
+    from tunekit.predict._card import OWN_MODEL_NOTE, model_card
 
-    out = check_output_file(path, suffixes=(".keras",), what="the model")
-    meta_path = check_output_file(out.with_suffix(".json"), what="the model's JSON")
     require_complete_trial(study)
     summary = best_summary(study)
     best = study.trials[summary["trial"]] if summary.get("confirmed") else study.best_trial  # the confirmed one
     attrs = _attrs(study)
-    dataset = rebuild_dataset(study)
+    dataset, load_args = _rebuild(study)
     keep: list[Any] = []
     runner = _runner(study, best, dataset, keep)
     params = runner.params_for(dict(best.params))
@@ -258,9 +266,49 @@ def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: 
         notes.append(differs)
         if echo:
             echo(f"note: {differs}")
-    _save_model(model, out)
-    info = _info(study, best, summary, attrs, out=out, params=params, seed=seed, record=record,
+    encoding, sha256 = None, None
+    if attrs.get("model"):  # the user's own build(hp): its inputs are what the user made them
+        notes.append(OWN_MODEL_NOTE)
+        if echo:
+            echo(f"note: {OWN_MODEL_NOTE}")
+    else:
+        model, encoding, raw = _raw_rows_model(model, dataset, load_args)
+        sha256 = raw.sha256
+    info = _info(study, best, summary, attrs, out=Path("model"), params=params, seed=seed, record=record,
                  model_metrics=model_metrics, notes=notes)
+    info.update(model_card(summary=summary, task=dataset.task, target=dataset.target, encoding=encoding,
+                           classes=dataset.classes, sha256=sha256, fmt=fmt))
+    return model, info
+
+
+def save_best_model(study: optuna.Study, path: str | os.PathLike[str], *, echo: Any = None, fmt: str = "keras",
+                    force: bool = False) -> dict[str, Any]:
+    """Retrain the best trial of ``study`` with its seed, save the model to ``path`` (``fmt``: keras,
+    a ``.keras`` file; savedmodel, a folder for TensorFlow Serving) and its JSON model card beside it
+    (same name, ``.json``); returns that JSON.
+
+    The model takes raw rows: one input per data column, by name, with tunekit's encoding inside;
+    it returns class probabilities (in the order of the card's ``classes``) or the target in its
+    units. It is trained on the study's training rows through the study's own TrialRunner, so on
+    CPU it reproduces the trial's metrics.
+
+    Example:
+        >>> info = save_best_model(tunekit.load_study("digits"), "best.keras")  # doctest: +SKIP
+        >>> info["model_metrics"]["val_accuracy"], info["classes"]  # doctest: +SKIP
+    """
+    from tunekit.predict._save import check_model_path
+
+    out, meta_path = check_model_path(path, fmt, force=force)
+    model, info = retrain_best(study, echo=echo, fmt=fmt)
+    return write_model(model, info, out, meta_path, fmt)
+
+
+def write_model(model: Any, info: dict[str, Any], out: Path, meta_path: Path, fmt: str = "keras") -> dict[str, Any]:
+    """Save ``model`` (``retrain_best``) to ``out`` and its JSON to ``meta_path``; the JSON with both paths."""
+    from tunekit.predict._save import save_model
+
+    save_model(model, out, fmt, inputs=info.get("inputs"))
+    info["model"] = out.name
     write_text(meta_path, json.dumps(info, indent=2, sort_keys=True, default=str) + "\n", what="the model's JSON")
     info["json"] = str(meta_path)
     info["path"] = str(out)

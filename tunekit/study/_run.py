@@ -46,6 +46,7 @@ from tunekit.study._checks import (
 )
 from tunekit.study._resume import quietly, resumed
 from tunekit.study._warm import add_warm_start, plan_warm_start
+from tunekit.tracking import Tracking, track_run
 
 
 def finished_count(study: optuna.Study) -> int:
@@ -336,6 +337,8 @@ def run(
     repeats: int = 2,
     dask: str | None = None,
     fuse: int = 1,
+    mlflow: str | None = None,
+    tensorboard: str | None = None,
 ) -> optuna.Study:
     """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
 
@@ -346,6 +349,9 @@ def run(
     ``dask="tcp://host:8786"`` (or ``"local"``, ``"local:N"``) runs the trials as Dask tasks on
     that cluster, at most ``workers`` at a time (default: one per Dask worker); this process alone
     writes the study database.
+
+    ``mlflow=URI`` / ``tensorboard=DIR``: this process sends every finished trial there from the
+    study database, after each trial and at the end (``tunekit.tracking``); logging never fails a trial.
 
     ``confirm=K`` then trains the K best distinct configurations ``repeats`` more times each with
     new seeds (trials marked ``confirms``, not counted toward ``n_trials``) and the study's best
@@ -383,13 +389,14 @@ def run(
         prune_unhealthy=prune_unhealthy, confirm=confirm, repeats=repeats, fuse=fuse,
     )
     plan.sampler()  # a strategy that refuses this space says so before the database is touched
+    tracking = Tracking.open(mlflow=mlflow, tensorboard=tensorboard, study=plan.study_name, database=url)
     for line in input_notes(spec, strategy, dataset.n_train):
         print(f"note: {line}", file=sys.stderr, flush=True)
     with _dask_session(dask, workers) as session:
         return _run_plan(plan, _Request(
             given_seed=seed, data_desc=data_desc, direction=direction, pruner_name=pruner_name, warm_start=warm_start,
             show_progress=show_progress, on_trial=on_trial, workers=local_workers if session is None else workers,
-            session=session))
+            session=session, tracking=tracking))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -407,6 +414,7 @@ class _Request:
     on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None
     workers: int | None
     session: tuple[Any, Any] | None
+    tracking: Tracking | None = None
 
 
 def _run_plan(plan: WorkerPlan, req: _Request) -> optuna.Study:
@@ -422,10 +430,11 @@ def _run_plan(plan: WorkerPlan, req: _Request) -> optuna.Study:
     for line in (note, None if warm is None else add_warm_start(study, warm)):
         if line is not None:
             print(f"note: {line}", file=sys.stderr, flush=True)
-    if counted_trials(study) >= plan.target and not confirmations_missing(study, plan.confirm, plan.repeats):
-        settle(rdb)
-    else:
-        _loop(study, rdb, plan, show_progress=req.show_progress, on_trial=req.on_trial, workers=req.workers,
-              dask=req.session)
-    record_confirmed(study)
+    with track_run(req.tracking, study, req.on_trial) as on_trial:  # MLflow / TensorBoard, from the database
+        if counted_trials(study) >= plan.target and not confirmations_missing(study, plan.confirm, plan.repeats):
+            settle(rdb)
+        else:
+            _loop(study, rdb, plan, show_progress=req.show_progress, on_trial=on_trial, workers=req.workers,
+                  dask=req.session)
+        record_confirmed(study)
     return study

@@ -112,9 +112,9 @@ def _health_line(study: optuna.Study, where: str) -> Iterator[str]:
 
 
 def best_report(study: optuna.Study, save_model: str | None = None,
-                echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+                echo: Callable[[str], None] | None = None, fmt: str = "keras", force: bool = False) -> dict[str, Any]:
     """``best_summary`` with, for regression, which numbers are in the target's units
-    (``units``) and, with ``save_model``, the retrained model saved there (``saved_model``)."""
+    (``units``) and, with ``save_model``, the retrained model saved there in ``fmt`` (``saved_model``)."""
     summary = best_summary(study)
     units = units_table({summary["metric"]: summary["value"], **summary["metrics"]}, study.user_attrs)
     if units:
@@ -124,7 +124,7 @@ def best_report(study: optuna.Study, save_model: str | None = None,
     if save_model is not None:
         from tunekit.study._best import save_best_model
 
-        summary["saved_model"] = save_best_model(study, save_model, echo=echo)
+        summary["saved_model"] = save_best_model(study, save_model, echo=echo, fmt=fmt, force=force)
     return summary
 
 
@@ -157,7 +157,10 @@ def best_lines(report: Mapping[str, Any], attrs: Mapping[str, Any]) -> list[str]
         shown = with_unit(value, metric, attrs) if isinstance(value, float) else "?"
         same = "reproduces the trial" if saved["reproduced"] else f"the trial had {saved['trial_value']:.4f}"
         lines.append(f"saved the retrained model to {saved['path']} ({metric} {shown}; {same})")
-        lines.append(f"wrote {saved['json']}")
+        lines.append(f"wrote {saved['json']} (the model card: inputs, classes, metric, versions)")
+        if saved.get("inputs"):
+            lines.append(f"the model takes raw rows ({len(saved['inputs'])} columns, by name) and returns "
+                         f"{saved['returns']}; predict: tunekit predict --model {saved['path']} ROWS.csv -o predictions.csv")
     return lines
 
 

@@ -210,7 +210,9 @@ def test_a_jobqueue_cluster_that_cannot_start_is_one_line(tiny_study_file: Path,
 
 
 def test_ctrl_c_cancels_the_tasks_and_a_rerun_resumes(three: Cluster, tmp_path: Path, db_url: str) -> None:
-    path = study_file(tmp_path, "stopped", epochs=600)  # trials of some 15 s: the signal lands mid-trial
+    # trials of some 5 s: the signal lands mid-trial (sent as soon as one is running), and the rerun's
+    # two trials stay short
+    path = study_file(tmp_path, "stopped", epochs=200)
     command = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--workers", "2", "--strategy",
                "random", "--dask", three.address]
     proc = start(command)
