@@ -104,9 +104,16 @@ def check_columns(columns: list[str], predictor: Predictor, label: str) -> list[
     """ConfigError naming the model's input columns missing from ``columns``; else the extra columns."""
     missing = [c for c in predictor.inputs if c not in columns]
     if missing:
-        raise ConfigError(f"{label} lacks the column(s) the model takes: {', '.join(missing)}; add them "
-                          f"(the model takes: {', '.join(predictor.inputs)})")
+        takes = "" if len(missing) == len(predictor.inputs) else f" (the model takes: {_names(list(predictor.inputs))})"
+        raise ConfigError(f"{label} lacks the column(s) the model takes: {_names(missing)}; add them{takes}")
     return [c for c in columns if c not in predictor.inputs]
+
+
+def _names(names: list[str], most: int = 8) -> str:
+    """``a, b, c``; a long list cut after ``most`` names: ``a, ..., h and 56 more``."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
 def check_values(rows: pd.DataFrame, predictor: Predictor, label: str, first_row: int) -> pd.DataFrame:
