@@ -112,3 +112,11 @@ def test_refuses_to_overwrite_without_force_and_a_model_without_card(saved: dict
     Path("best.json").unlink()
     line = one_error_line(invoke("predict", "--model", "best.keras", "new.csv", "-o", "q.csv"))
     assert "no model card 'best.json' beside the model 'best.keras'" in line and not Path("q.csv").exists()
+
+
+def test_the_study_form_checks_the_columns_before_retraining(saved: dict, tmp_path: Path) -> None:
+    _copy_model(saved, tmp_path)
+    _edit(tmp_path / "new.csv", lambda f: f.drop(columns=["city"], inplace=True))
+    result = invoke("predict", "houses", "new.csv", "-o", "p.csv", "--storage", saved["url"])
+    assert one_error_line(result).startswith("error: CSV 'new.csv' lacks the column(s) the model takes: city; add them")
+    assert "retraining" not in result.stderr and not Path("p.csv").exists()

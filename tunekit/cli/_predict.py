@@ -32,7 +32,7 @@ def predict_command(args: tuple[str, ...], output: str, model: str | None, keys:
     from pathlib import Path
 
     from tunekit._errors import ConfigError
-    from tunekit.predict import Predictor, check_predictions_output, load_predictor, predict_file
+    from tunekit.predict import Predictor, check_predictions_output, check_rows_file, load_predictor, predict_file
 
     wanted = 1 if model else 2
     if len(args) != wanted and not (model and len(args) == 2):
@@ -49,12 +49,13 @@ def predict_command(args: tuple[str, ...], output: str, model: str | None, keys:
             raise ConfigError(f"the model '{model}' is of study {predictor.card.get('study')!r}, not {study!r}; "
                               "drop STUDY or pass that study's model")
     else:
-        from tunekit.study import load_study, retrain_best
+        from tunekit.study import load_study, raw_input_columns, retrain_best
 
         loaded = load_study(study, storage)
         if loaded.user_attrs.get("model"):  # before retraining: its inputs are the user's own
             raise ConfigError(f"study {study!r} trained your own build(hp) model, whose inputs tunekit does not know; "
                               "save it with `tunekit best --save-model` and predict with your own code")
+        check_rows_file(rows, raw_input_columns(loaded))  # before retraining
         trained, card = retrain_best(loaded, echo=echo)
         predictor = Predictor(model=trained, card=card)
     done = predict_file(predictor, rows, output, keys=list(keys) if keys else None, batch_rows=batch_rows, echo=echo)

@@ -19,11 +19,11 @@ from tunekit.predict._encoding import (
     fit_encoding,
     raw_split,
 )
-from tunekit.predict._predict import Predictor, check_predictions_output, load_predictor, predict_file
+from tunekit.predict._predict import Predictor, check_predictions_output, check_rows_file, load_predictor, predict_file
 from tunekit.predict._save import FORMATS, check_model_path
 from tunekit.predict._wrap import encoder, wrap_model
 
 __all__ = [
-    "FORMATS", "ColumnEncoding", "Predictor", "check_model_path", "check_predictions_output", "encode_rows", "encoder", "fit_encoding",
+    "FORMATS", "ColumnEncoding", "Predictor", "check_model_path", "check_predictions_output", "check_rows_file", "encode_rows", "encoder", "fit_encoding",
     "load_predictor", "model_card_path", "predict_file", "raw_split", "read_card", "wrap_model",
 ]

@@ -100,13 +100,33 @@ def load_predictor(path: str | os.PathLike[str]) -> Predictor:
         raise ConfigError(f"cannot load the model '{model_path}': {' '.join(str(exc).split())[:300]}") from None
 
 
-def check_columns(columns: list[str], predictor: Predictor, label: str) -> list[str]:
-    """ConfigError naming the model's input columns missing from ``columns``; else the extra columns."""
-    missing = [c for c in predictor.inputs if c not in columns]
+def check_columns(columns: list[str], predictor: Predictor | list[str], label: str) -> list[str]:
+    """ConfigError naming the model's input columns (``predictor``'s, or a list of names) missing
+    from ``columns``; else the extra columns."""
+    inputs = list(predictor) if isinstance(predictor, list) else list(predictor.inputs)
+    missing = [c for c in inputs if c not in columns]
     if missing:
-        takes = "" if len(missing) == len(predictor.inputs) else f" (the model takes: {_names(list(predictor.inputs))})"
+        takes = "" if len(missing) == len(inputs) else f" (the model takes: {_names(inputs)})"
         raise ConfigError(f"{label} lacks the column(s) the model takes: {_names(missing)}; add them{takes}")
-    return [c for c in columns if c not in predictor.inputs]
+    return [c for c in columns if c not in inputs]
+
+
+def check_rows_file(rows: str | os.PathLike[str], inputs: list[str]) -> None:
+    """Before any work (``tunekit predict STUDY`` retrains first): ConfigError when the CSV ``rows``
+    is missing, unreadable, or lacks one of the columns ``inputs``."""
+    path = Path(rows)
+    check_columns(_header(path), inputs, f"CSV '{path}'")
+
+
+def _header(path: Path) -> list[str]:
+    label = f"CSV '{path}'"
+    if not path.is_file():
+        raise ConfigError(f"{label} not found: no file at {path.resolve()}; check the path")
+    try:
+        return list(pd.read_csv(path, nrows=0).columns)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{label} could not be read as a CSV with a header ({' '.join(str(exc).split())}); "
+                          "write a header and data rows to it") from None
 
 
 def _names(names: list[str], most: int = 8) -> str:
@@ -179,13 +199,7 @@ def predict_file(
     """
     path, out = Path(rows), Path(output)
     label = f"CSV '{path}'"
-    if not path.is_file():
-        raise ConfigError(f"{label} not found: no file at {path.resolve()}; check the path")
-    try:
-        header = list(pd.read_csv(path, nrows=0).columns)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{label} could not be read as a CSV with a header ({' '.join(str(exc).split())}); "
-                          "write a header and data rows to it") from None
+    header = _header(path)
     extra = check_columns(header, predictor, label)
     keys = extra if keys is None else list(keys)
     unknown = [k for k in keys if k not in header]

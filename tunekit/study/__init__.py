@@ -17,7 +17,7 @@ from tunekit._spec import load_spec
 from tunekit._output import refuse_overwrite
 from tunekit.storage._storage import check_storage, disk_full, load_study
 from tunekit.execution import quiet_optuna
-from tunekit.study._best import rebuild_dataset, retrain_best, save_best_model
+from tunekit.study._best import raw_input_columns, rebuild_dataset, retrain_best, save_best_model
 from tunekit.study._best_model import best_model
 from tunekit.study._compare import compare, startup_note, study_name_for, summarize
 from tunekit.study._frames import best_summary, export_trials, studies_frame, trials_frame
@@ -34,7 +34,8 @@ __all__ = [
     "best_lines", "best_model", "best_report", "best_summary", "compare",
     "comparison_text", "disk_full", "export_trials", "fail_reason", "finished_count", "health_by_param", "health_counts",
     "health_summary", "health_summary_lines", "import_keras_tuner", "join", "kind_counts", "KerasTunerImport",
-    "load_spec", "load_study", "quiet_optuna", "rebuild_dataset", "require_complete_trial", "retrain_best", "run", "run_summary",
+    "load_spec", "load_study", "quiet_optuna", "raw_input_columns", "rebuild_dataset", "require_complete_trial",
+    "retrain_best", "run", "run_summary",
     "save_best_model", "startup_note", "studies_frame", "study_name_for", "summarize", "trial_counts", "trial_line",
     "trial_health", "trial_health_lines", "trials_frame", "trials_text",
 ]

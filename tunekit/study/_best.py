@@ -230,6 +230,15 @@ def _raw_rows_model(model: Any, dataset: Any, load_args: dict[str, Any]) -> tupl
     return wrap_model(model, encoding, task=dataset.task, target_scale=dataset.target_scale), encoding, raw
 
 
+def raw_input_columns(study: optuna.Study) -> list[str]:
+    """The data's own columns the best model of ``study`` takes (read from its data, no training),
+    so that ``tunekit predict STUDY`` checks a CSV before retraining."""
+    from tunekit.predict import raw_split
+
+    args = dict(_rebuild(study)[1])
+    return list(raw_split(args.pop("source"), **args).features.columns)
+
+
 def retrain_best(study: optuna.Study, *, echo: Any = None, fmt: str = "keras") -> tuple[Any, dict[str, Any]]:
     """Retrain the best trial of ``study`` with its seed: ``(model, its JSON and model card)``.
 
