@@ -80,3 +80,21 @@ def test_data_errors_are_not_outages() -> None:
         wrapped = optuna.exceptions.StorageInternalError("An exception is raised during the commit.")
         wrapped.__cause__ = error
         assert connection_error(wrapped) is None
+
+
+def test_every_call_a_study_makes_through_its_cache_is_retried() -> None:
+    """A study wraps an RDBStorage in Optuna's _CachedStorage, which calls some private methods
+    (``_set_trial_param`` for every ``suggest_*``): each must go through the retry, or an outage
+    during a trial's sampling stops the run instead of being waited out."""
+    import inspect
+    import re
+
+    from optuna.storages import _cached_storage
+
+    called = set(re.findall(r"_backend\.(\w+)\(", inspect.getsource(_cached_storage)))
+    assert "_set_trial_param" in called  # what the check is about is still there
+    rdb = optuna.storages.RDBStorage
+    unretried = sorted(name for name in called - {"create_new_study", "delete_study", "get_heartbeat_interval",
+                                                      "get_heartbeat_stale_trial_callback"}
+                       if getattr(RetryingRDBStorage, name) is getattr(rdb, name))
+    assert unretried == []

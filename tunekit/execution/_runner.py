@@ -39,6 +39,7 @@ from tunekit.execution._health import health_probe, record_health
 from tunekit.execution._speedups import Speedups, default_speedups
 from tunekit.execution._tf import release_free_memory, released_custom_gradients, trial_process_state
 from tunekit.execution._trial import RunnerTrial, one_line, out_of_memory, physical_memory, record_threads, stop_run
+from tunekit.storage._retry import DatabaseUnreachable, connection_error
 
 if TYPE_CHECKING:
     import keras
@@ -205,6 +206,8 @@ class TrialRunner:
             stop_run(trial, str(exc))
             raise
         except Exception as exc:  # a faulty (plug-in) strategy fails every trial alike
+            if isinstance(exc, DatabaseUnreachable) or connection_error(exc) is not None:
+                raise  # the database, not the strategy: the worker's loop says so
             name = self.strategy or type(trial.study.sampler).__name__
             reason = f"strategy {name!r} failed: {one_line(exc)}"
             stop_run(trial, reason)

@@ -32,6 +32,9 @@ _METHODS = (
     "get_study_id_from_name", "get_study_name_from_id", "get_study_directions", "get_study_user_attrs",
     "get_study_system_attrs", "get_trial_user_attrs", "get_trial_system_attrs", "get_all_studies",
     "set_study_user_attr", "set_study_system_attr", "record_heartbeat", "_get_stale_trial_ids",
+    # the private ones Optuna's _CachedStorage (how a study wraps an RDBStorage) calls instead:
+    # a suggest_* during an outage went through _set_trial_param unretried and stopped the run
+    "_create_new_trial", "_set_trial_param", "_get_trials", "_get_best_trial_id",
 )
 
 
