@@ -62,7 +62,7 @@ def versions() -> dict[str, str]:
 
 
 def machine() -> str:
-    """One line: logical cores usable by this process, CPU model, OS, Python."""
+    """One line: logical cores usable by this process, CPU model, GPUs, OS, Python."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cpu = platform.processor() or platform.machine()
     try:
@@ -73,8 +73,24 @@ def machine() -> str:
     except OSError:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cores} logical cores ({cpu}); load average {load:.2f} at start; "
+    return (f"{cores} logical cores ({cpu}); {gpus()}; load average {load:.2f} at start; "
             f"{platform.system()} {platform.release()}; Python {platform.python_version()}")
+
+
+def gpus() -> str:
+    """``GPU: <names>`` as ``nvidia-smi`` lists them (what TensorFlow would use), else ``no GPU``."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return "no GPU"
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "no GPU"
+    names = [line.strip() for line in out.splitlines() if line.strip()]
+    return f"GPU: {', '.join(names)}" if names else "no GPU"
 
 
 def header(title: str, command: str, notes: Iterable[str] = ()) -> list[str]:

@@ -11,12 +11,12 @@ before the clock starts, the contenders interleaved (rotated from round to round
 - ``keras-tuner RandomSearch``: a ``keras_tuner.Tuner`` whose oracle replays the same
   configurations (``benchmarks/_kt.py``) and whose ``build(hp)`` is tunekit's model factory.
 
-tunekit runs with ``health=False`` on both paths (a fused member is not probed, so the
-unfused run is not charged for a probe the fused one skips). Measured: wall time from the
+tunekit runs with ``health=False`` on both paths unless ``--health`` is given (then both probe
+every trial, as ``tunekit run`` does by default). Measured: wall time from the
 study's (tuner's) creation to the last trial, trials per minute, the ratios, and the best and
 mean final val_accuracy, so that speed is not bought with quality.
 
-    python -m benchmarks.fused [--quick] [--trials N] [--epochs N] [--fuse 16,32] [--repeats R]
+    python -m benchmarks.fused [--quick] [--trials N] [--epochs N] [--fuse 16,32] [--repeats R] [--health]
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _util.parse_args(argv, "fused throughput: fused vs unfused tunekit vs keras-tuner on the same configurations",
                             trials={"type": int, "default": None, "help": "configurations (64; quick 8)"},
                             epochs={"type": int, "default": None, "help": "epochs per trial (the study's 15; quick 2)"},
-                            fuse={"default": None, "help": "K values, comma-separated (16,32; quick 4)"})
+                            fuse={"default": None, "help": "K values, comma-separated (16,32; quick 4)"},
+                            health={"action": "store_true", "help": "probe training health on both paths (run's default)"})
     _util.quiet()
     trials = args.trials or (8 if args.quick else 64)
     epochs = args.epochs or (2 if args.quick else 15)
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for r in range(rounds):
             order = names[r % len(names):] + names[:r % len(names)]
             for name in order:
-                out = _in_child(name, r, epochs, workdir)
+                out = _in_child(name, r, epochs, workdir, bool(args.health))
                 _util.log(f"  round {r} {name}: {out['wall']:.1f} s, {60 * out['trials'] / out['wall']:.1f} trials/min, "
                           f"best {out['best']:.3f}")
                 results[name].append(out)
@@ -85,10 +86,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return report(results, args, trials=trials, epochs=epochs, rounds=rounds, total=time.perf_counter() - start)
 
 
-def _in_child(name: str, r: int, epochs: int, workdir: Path) -> dict[str, Any]:
+def _in_child(name: str, r: int, epochs: int, workdir: Path, health: bool = False) -> dict[str, Any]:
     """``child`` in a fresh Python process; its figures back as JSON."""
     result = workdir / f"{r}-{name.replace(' ', '_')}.json"
-    job = json.dumps({"name": name, "round": r, "epochs": epochs, "workdir": str(workdir), "result": str(result)})
+    job = json.dumps({"name": name, "round": r, "epochs": epochs, "workdir": str(workdir), "result": str(result),
+                      "health": health})
     code = "import sys; from benchmarks.fused import child; child(sys.argv[1:])"
     done = subprocess.run([sys.executable, "-c", code, job], cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0 or not result.is_file():
@@ -119,7 +121,7 @@ def child(argv: Sequence[str]) -> None:
         values = _keras_tuner(configs, job["epochs"], folder)
     else:
         fuse = 1 if name == UNFUSED else int(name.rsplit(" ", 1)[1])
-        values = _tunekit(configs, job["epochs"], folder, fuse)
+        values = _tunekit(configs, job["epochs"], folder, fuse, bool(job.get("health")))
     wall = time.perf_counter() - start
     finite = [v for v in values if v is not None and v == v]
     out = {"wall": wall, "trials": len(values), "best": max(finite) if finite else float("nan"),
@@ -127,7 +129,7 @@ def child(argv: Sequence[str]) -> None:
     Path(job["result"]).write_text(json.dumps(out))
 
 
-def _tunekit(configs: list[dict[str, Any]], epochs: int, folder: Path, fuse: int) -> list[float | None]:
+def _tunekit(configs: list[dict[str, Any]], epochs: int, folder: Path, fuse: int, health: bool) -> list[float | None]:
     import optuna
 
     import tunekit
@@ -138,7 +140,7 @@ def _tunekit(configs: list[dict[str, Any]], epochs: int, folder: Path, fuse: int
     for cfg in configs:
         queued.enqueue_trial(cfg)
     study = tunekit.run(spec, strategy="random", n_trials=len(configs), storage=url, seed=0, epochs=epochs,
-                        health=False, fuse=fuse)
+                        health=health, fuse=fuse)
     trials = sorted(study.trials, key=lambda t: t.number)
     assert [t.params for t in trials] == configs, "tunekit did not train the queued configurations"
     return [t.value for t in trials]
@@ -199,7 +201,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, *, trials: int, 
         _util.command(NAME, args.quick) + _flags(args),
         [f"{trials} configurations of `studies/digits.py`'s space (its defaults, then Optuna's random sampler, seed 0) "
          f"× {epochs} epochs, each contender in a fresh process, {rounds} interleaved round(s): {total / 60:.1f} min "
-         "in all. tunekit with `health=False` on both paths (fused members are not probed). keras-tuner: a `Tuner` "
+         f"in all. tunekit with `health={bool(args.health)}` on both paths. keras-tuner: a `Tuner` "
          "replaying the same configurations through tunekit's model factory (`benchmarks/_kt.py`). Quality: the best "
          "and the mean final val_accuracy over the configurations (a failed trial, e.g. a diverged one, is left "
          "out of the mean and counted in `failed`).",
@@ -215,6 +217,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, *, trials: int, 
 def _flags(args: Any) -> str:
     extra = [f"--{flag} {getattr(args, flag)}" for flag in ("trials", "epochs", "fuse", "repeats")
              if getattr(args, flag) is not None]
+    extra += ["--health"] if getattr(args, "health", False) else []
     return (" " + " ".join(extra)) if extra else ""
 
 

@@ -18,7 +18,8 @@ from tunekit import Choice, Float, Int, StudySpec
 from tunekit._records import FAIL_REASON, INTERRUPTED, PRUNED_REASON
 from tunekit.data import load_data
 from tunekit.execution import TrialRunner, trial_seed
-from tunekit.execution._fused import FUSED_GROUP, FUSED_MEMBER, FUSED_SIZE, HEALTH_NOTE, fused_summary, work_fused
+from tunekit.health import DIAGNOSES
+from tunekit.execution._fused import FUSED_GROUP, FUSED_MEMBER, FUSED_SIZE, fused_summary, work_fused
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +49,7 @@ def test_every_member_of_a_fused_run_is_a_whole_trial(db_url: str) -> None:
         assert {"val_accuracy", "val_loss", "train_accuracy", "train_loss", "strategy", "worker"} <= set(attrs)
         assert t.value == pytest.approx(attrs["val_accuracy"])
         assert t.intermediate_values[1] == pytest.approx(attrs["val_accuracy"])  # last epoch's = final evaluation
-        assert attrs[HEALTH_NOTE].startswith("not probed")  # no faked health figures
+        assert attrs["health"] in DIAGNOSES and attrs["health_series"]["epochs"] == [0, 1, 2]  # probed in the group
     assert sorted(map(sorted, groups.values())) == [[0, 1, 2, 3], [0, 1, 2, 3]]
     assert fused_summary(study) == "fused: 8 of 8 trials trained in 2 fused groups"
 
@@ -84,13 +85,17 @@ def test_a_grid_batch_stops_at_the_grid_s_points(db_url: str) -> None:
     assert [t.user_attrs[FUSED_SIZE] for t in trials] == [3, 3, 3]
 
 
-def test_prune_unhealthy_trains_unfused_with_a_note(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    tunekit.run(_spec(epochs=1), strategy="random", n_trials=2, storage=db_url, fuse=4, prune_unhealthy=True)
-    assert ("note: --prune-unhealthy needs the health probe, which fused members lack; training unfused"
-            in capsys.readouterr().err)
-    trials = optuna.load_study(study_name="fused", storage=db_url).trials
-    assert len(trials) == 2 and not any(FUSED_GROUP in t.user_attrs for t in trials)
-    assert all("health" in t.user_attrs for t in trials)  # probed, the ordinary way
+def test_prune_unhealthy_prunes_one_member_and_its_group_goes_on(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    space = {"initializer": Choice(["zeros", "glorot_uniform"])}
+    tunekit.run(_spec(epochs=3, space=space), strategy="grid", n_trials=2, storage=db_url, fuse=2, prune_unhealthy=True)
+    assert "note:" not in capsys.readouterr().err  # fused, not sent back to one trial at a time
+    trials = {t.params["initializer"]: t for t in optuna.load_study(study_name="fused", storage=db_url).trials}
+    assert {t.user_attrs[FUSED_SIZE] for t in trials.values()} == {2}
+    zeros, glorot = trials["zeros"], trials["glorot_uniform"]
+    assert zeros.state == TrialState.PRUNED and zeros.user_attrs["health"] == "symmetric"
+    assert zeros.user_attrs[PRUNED_REASON].startswith("unhealthy at epoch 1: symmetric: ")
+    assert sorted(zeros.intermediate_values) == [0]  # stopped after its first epoch
+    assert glorot.state == TrialState.COMPLETE and glorot.user_attrs["epochs_run"] == 3
 
 
 def _work(db_url: str, spec: StudySpec, enqueued: list[dict], *, fuse: int, pruner=None) -> list[optuna.trial.FrozenTrial]:

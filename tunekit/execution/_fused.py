@@ -16,8 +16,10 @@ group trains, and ``fused_group`` (the number of the group's first trial), ``fus
 ``best --save-model`` retrains the group and saves this member. Ctrl-C marks every running
 member FAIL ``interrupted``; a configuration error stops the run after failing every member.
 
-Health: the core does not probe members, so a fused member records ``health_note`` (why it
-has no health figures) instead of a diagnosis; ``--prune-unhealthy`` therefore runs unfused.
+Health: every member is probed as an unfused trial is (``tunekit.execution._fused_health``:
+one pass of the whole group per probe) and stores its figures and diagnosis; with
+``--prune-unhealthy`` a member diagnosed exploding, dead or symmetric is pruned with the
+diagnosis as its reason while its group goes on.
 """
 
 from __future__ import annotations
@@ -46,9 +48,6 @@ if TYPE_CHECKING:
 #: Trial user attrs of a fused member: its group (the number of the group's first trial), its
 #: index in the group, the group's size and the seed of the batch order the group shared.
 FUSED_GROUP, FUSED_MEMBER, FUSED_SIZE, FUSED_SHUFFLE = "fused_group", "fused_member", "fused_size", "fused_shuffle_seed"
-#: Trial user attr of a fused member: why it has no health figures.
-HEALTH_NOTE = "health_note"
-NOT_PROBED_NOTE = "not probed: trained in a fused group (run --fuse 1 to probe every trial)"
 
 
 def core() -> Any:
@@ -58,14 +57,12 @@ def core() -> Any:
     return _fused
 
 
-def unfused_reason(*, own_model: bool, dask: bool, prune_unhealthy: bool) -> str | None:
+def unfused_reason(*, own_model: bool, dask: bool) -> str | None:
     """Why a run asked to fuse trains unfused (a note for the user), None when it can fuse."""
     if own_model:
         return "--fuse needs the model factory; a study with its own build(hp) or HyperModel trains unfused"
     if dask:
         return "--fuse with --dask is not supported yet; the Dask tasks train unfused (one trial each)"
-    if prune_unhealthy:
-        return "--prune-unhealthy needs the health probe, which fused members lack; training unfused"
     return None
 
 
@@ -265,7 +262,10 @@ def train_group(runner: "TrialRunner", trials: Sequence[Any], resolved: Sequence
     import keras
 
     from tunekit._units import to_target_units
+    from tunekit.execution._fused_health import FusedHealth
+    from tunekit.execution._health import PRUNE_AFTER_EPOCHS, record_health
     from tunekit.execution._runner import trial_seed
+    from tunekit.health import PRUNABLE
     from tunekit.execution._tf import released_custom_gradients, trial_process_state
     from tunekit.factory import count_params
 
@@ -276,8 +276,9 @@ def train_group(runner: "TrialRunner", trials: Sequence[Any], resolved: Sequence
     for k, (trial, params) in enumerate(zip(trials, resolved)):
         for key, value in (("seed", seeds[k]), (FUSED_GROUP, trials[0].number), (FUSED_MEMBER, k),
                            (FUSED_SIZE, len(trials)), (FUSED_SHUFFLE, shuffle),
-                           ("param_count", count_params(params, **shape)), (HEALTH_NOTE, NOT_PROBED_NOTE)):
+                           ("param_count", count_params(params, **shape))):
             trial.set_user_attr(key, value)
+    health = FusedHealth(resolved, x_train=ds.x_train, y_train=ds.y_train) if runner.health else None
     maximize = trials[0].study.direction == optuna.study.StudyDirection.MAXIMIZE
     mode = "max" if maximize else "min"  # early stopping and the plateau schedule watch the study metric
     never_prune = [CONFIRMS in t.user_attrs or REPEATS in t.user_attrs for t in trials]
@@ -304,6 +305,12 @@ def train_group(runner: "TrialRunner", trials: Sequence[Any], resolved: Sequence
                     pruned[k] = f"pruned at epoch {epoch + 1} ({metric}={float(value):.4g})"
                     trials[k].set_user_attr(PRUNED_REASON, pruned[k])
                     stop.append(k)
+            if k not in pruned and k not in stop and runner.prune_unhealthy and health is not None:
+                diagnosis = health.diagnosis(k)
+                if diagnosis is not None and epoch + 1 >= PRUNE_AFTER_EPOCHS and diagnosis.name in PRUNABLE:
+                    pruned[k] = f"unhealthy at epoch {epoch + 1}: {diagnosis.name}: {diagnosis.reason}"[:1000]
+                    trials[k].set_user_attr(PRUNED_REASON, pruned[k])
+                    stop.append(k)
         return stop
 
     if runner.speedups.freeze_gc:
@@ -312,7 +319,10 @@ def train_group(runner: "TrialRunner", trials: Sequence[Any], resolved: Sequence
     with released_custom_gradients(), trial_process_state():
         fit = core().fit_fused(list(resolved), seeds=seeds, shuffle_seed=shuffle, x_train=ds.x_train,
                                y_train=ds.y_train, x_val=ds.x_val, y_val=ds.y_val, on_epoch=on_epoch,
-                               monitor=metric, mode=mode, **shape)
+                               monitor=metric, mode=mode, watcher=health, **shape)
+    if health is not None:
+        for trial, probe in zip(trials, health.members):
+            record_health(trial, probe)
     return fit, pruned
 
 

@@ -21,7 +21,9 @@ Python: the validation metrics of every member, Keras' ``EarlyStopping``
 ``on_epoch`` (pruning), and the bookkeeping of who still trains. A member whose loss turns
 NaN or infinite stops updating at that step (status ``"diverged"``); the others go on.
 When at most half of the members still train and the epochs left pay for a retrace, the
-group shrinks to them (their state gathered, padding beyond their widths cut).
+group shrinks to them (their state gathered, padding beyond their widths cut). A ``Watcher``
+(the health probe, ``tunekit.execution._fused_health``) follows the training from outside and
+inspects every member at once (``_fused_inspect``).
 
 Equivalence, tested in ``tests/factory/test_fused*.py``: a member starts from the weights
 ``build_model`` draws after ``keras.utils.set_random_seed(seed)``, and, fed the same batches,
@@ -41,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from tunekit.factory._fused_types import MemberResult, OnEpoch
+from tunekit.factory._fused_types import MemberResult, OnEpoch, Watcher
 
 
 #: The cost model that splits a batch into groups (``fused_groups`` with the data's sizes),
@@ -173,6 +175,7 @@ def fit_fused(
     on_epoch: OnEpoch | None = None,
     monitor: str = "val_loss",
     mode: str = "min",
+    watcher: Watcher | None = None,
 ) -> FusedFit:
     """Train the members (resolved parameters, one group of ``fused_groups``) as one network.
 
@@ -180,6 +183,7 @@ def fit_fused(
     callback's logs; None for a member no longer training) and returns the indices of members
     to stop. ``monitor``/``mode`` are what early stopping and the plateau schedule watch, as
     ``training_callbacks(monitor=, mode=)``; ``val_rmse`` is read as ``sqrt(val_mse)``.
+    ``watcher`` (``Watcher``: the health probe) follows the training from outside.
     """
     from tunekit.factory._catalog import resolve_params
     from tunekit.factory._fused_train import GroupTrainer
@@ -193,7 +197,7 @@ def fit_fused(
     if len(groups) != 1:
         raise ValueError(f"members must form one fused group (the same batch_size), got {groups}")
     trainer = GroupTrainer(params, list(seeds), input_shape=tuple(input_shape), task=task, n_classes=n_classes,
-                           data=(x_train, y_train, x_val, y_val), monitor=monitor, mode=mode)
+                           data=(x_train, y_train, x_val, y_val), monitor=monitor, mode=mode, watcher=watcher)
     results = trainer.run(shuffle_seed, on_epoch)
     steps = max(1, math.ceil(len(x_train) / int(params[0]["batch_size"])))
     return FusedFit(results, trainer.final_weights,

@@ -167,10 +167,11 @@ class StackedNet:
         """What a member's weights are: the trained variables and the batch-norm moving statistics."""
         return list(self.named().values())
 
-    def forward(self, x: tf.Tensor, *, training: bool, step: tf.Tensor | None = None
-                ) -> tuple[tf.Tensor, list[tuple[tf.Tensor, tf.Tensor]]]:
+    def forward(self, x: tf.Tensor, *, training: bool, step: tf.Tensor | None = None,
+                capture: list[tf.Tensor] | None = None) -> tuple[tf.Tensor, list[tuple[tf.Tensor, tf.Tensor]]]:
         """``x`` [B, in] -> outputs [K, B, out] and, when training, each batch-norm layer's batch
-        (mean, variance) [K, W] for the moving statistics."""
+        (mean, variance) [K, W] for the moving statistics. ``capture`` gets each hidden layer's
+        activation output [K, B, W_i] (the health probe's ``act``)."""
         stats: list[tuple[tf.Tensor, tf.Tensor]] = []
         h = x
         for i in range(self.n_layers):
@@ -179,6 +180,8 @@ class StackedNet:
             if "before" in self.bn_kinds:
                 z = tf.where(self.bn_before[:, None, None], self._bn(z, i, training, stats), z)
             z = self._activate(z, i)
+            if capture is not None:
+                capture.append(z)
             if "after" in self.bn_kinds:
                 z = tf.where(self.bn_after[:, None, None], self._bn(z, i, training, stats), z)
             z = z * self.masks[i]

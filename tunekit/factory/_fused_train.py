@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tunekit.factory._fused_types import Logs, MemberResult, OnEpoch
+from tunekit.factory._fused_types import Logs, MemberResult, MemberState, OnEpoch, Watcher
 from tunekit.factory._fused_net import StackedNet
 from tunekit.factory._fused_optim import StackedOptimizer
 from tunekit.factory._schedules import make_learning_rate
@@ -51,7 +51,7 @@ class GroupTrainer:
 
     def __init__(self, params: Sequence[Mapping[str, Any]], seeds: Sequence[int], *, input_shape: tuple[int, ...],
                  task: str, n_classes: int | None, data: tuple[np.ndarray, ...], monitor: str, mode: str,
-                 shrink: str = "auto") -> None:
+                 shrink: str = "auto", watcher: Watcher | None = None) -> None:
         x_train, y_train, x_val, y_val = data
         self.members, self.seeds, self.task = list(params), list(seeds), task
         self.n_in = int(np.prod(input_shape))
@@ -71,6 +71,7 @@ class GroupTrainer:
         self.final: list[Logs] = [{} for _ in params]
         self._vector_schedules: dict[int, Any] = {}
         self.shrink = shrink  # "auto": when it pays for its retrace; "always" / "never" (tests)
+        self.watcher = watcher
         self._build(list(range(len(params))))
 
     def _build(self, slots: list[int]) -> None:
@@ -123,14 +124,14 @@ class GroupTrainer:
         return tf.constant(np.asarray(y, np.float32).reshape(-1, 1))
 
     # -- inside the graph -------------------------------------------------------------------
-    def _member_losses(self, y: tf.Tensor, pred: tf.Tensor) -> tf.Tensor:
-        """Each member's mean loss on the batch, plus its L1/L2 penalty: [K]."""
+    def _member_losses(self, y: tf.Tensor, pred: tf.Tensor, penalty: bool = True) -> tf.Tensor:
+        """Each member's mean loss on the batch, plus its L1/L2 penalty (unless not ``penalty``): [K]."""
         y_k = tf.broadcast_to(y[None], tf.concat([[self.k], tf.shape(y)], 0))
         out = None
         for name in self.losses:
             value = tf.reduce_mean(_LOSSES[name](y_k, pred), axis=1)
             out = value if out is None else tf.where(self.loss_is[name], value, out)
-        return out + self.net.penalty()
+        return out + self.net.penalty() if penalty else out
 
     def _metrics(self, y: tf.Tensor, pred: tf.Tensor) -> tf.Tensor:
         """Per-member sums over the batch of each metric: [K, M]."""
@@ -238,6 +239,8 @@ class GroupTrainer:
         seconds = [0.0] * n
         watch = [{"es": None, "es_wait": 0, "lr": None, "lr_wait": 0} for _ in range(n)]
         epoch, first_epoch = 0, math.inf
+        if self.watcher is not None:
+            self.watcher.start(self)
         while any(live):
             start = time.perf_counter()
             self.training.assign([live[m] for m in self.slots])
@@ -261,6 +264,8 @@ class GroupTrainer:
                     live[m], status[m] = False, "diverged"
                     reasons[m] = (f"the training loss became {logs[m]['loss']} in epoch {epoch + 1}; "
                                   "lower learning_rate or set clipnorm")
+            if self.watcher is not None:
+                self.watcher.after_epoch(self, epoch, logs)
             stop = set(on_epoch(epoch, logs)) if on_epoch is not None else set()
             self._after_epoch(epoch, logs, live, status, stop, watch)
             took = time.perf_counter() - start
@@ -276,6 +281,12 @@ class GroupTrainer:
         self._record_final(self.slots)
         return [MemberResult(history[m], self.final[m], len(history[m].get("loss", [])), status[m], reasons[m],
                              seconds[m]) for m in range(n)]
+
+    def inspect(self, members: Sequence[int], x: np.ndarray, y: np.ndarray) -> dict[int, MemberState]:
+        """``members`` (original indices) seen from inside on the rows ``x``/``y`` (``_fused_inspect``)."""
+        from tunekit.factory._fused_inspect import inspect_members
+
+        return inspect_members(self, members, x, y)
 
     def _pays(self, kept: list[int], epochs_done: int, epoch_seconds: float, first_seconds: float) -> bool:
         """Whether shrinking to ``kept`` saves more compute than the retrace it costs."""
@@ -322,6 +333,9 @@ class GroupTrainer:
             if epoch + 1 >= int(p["epochs"]):
                 live[m] = False
             restore[slot] = not live[m] and p["patience"] > 0 and w["es"] is not None and not improved[slot]
+        ended = [m for slot, m in enumerate(self.slots) if restore[slot] and epoch + 1 < int(self.members[m]["epochs"])]
+        if ended and self.watcher is not None:  # early stopping: probed where it stopped, as on_train_end
+            self.watcher.early_stopped(self, epoch, ended)
         if any(improved):
             self._keep_fn(tf.constant(improved), True)
         if any(restore):

@@ -85,10 +85,9 @@ def dense_layout(model: keras.Model) -> list[tuple[int, int, str]]:
     return out
 
 
-def _initializer(layer: keras.layers.Layer) -> tuple[str | None, float | None]:
-    """A Dense layer's kernel initializer as a name (``glorot_uniform``) and its scale (the
-    ``stddev`` of a normal one, the ``maxval`` of a uniform one), as tunekit's ``init_stddev``."""
-    init = getattr(layer, "kernel_initializer", None)
+def _initializer_of(init: Any) -> tuple[str | None, float | None]:
+    """A kernel initializer as a name (``glorot_uniform``) and its scale (the ``stddev`` of a
+    normal one, the ``maxval`` of a uniform one), as tunekit's ``init_stddev``."""
     if init is None:
         return None, None
     name = loss_name(type(init).__name__)
@@ -100,8 +99,15 @@ def model_setup(model: keras.Model, layout: list[tuple[int, int, str]]) -> dict[
     """What the trial uses, for the advice (``HealthSeries.setup``): the first Dense layer's
     initializer and scale, the optimizer, its learning rate (when constant) and clipping, and
     whether any BatchNormalization layer is there."""
-    name, scale = _initializer(model.layers[layout[0][0]]) if layout else (None, None)
-    opt = getattr(model, "optimizer", None)
+    return setup_of(model.layers[layout[0][0]].kernel_initializer if layout else None,
+                    getattr(model, "optimizer", None),
+                    any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers))
+
+
+def setup_of(initializer: Any, opt: Any, batch_norm: bool) -> dict[str, Any]:
+    """``HealthSeries.setup`` from a kernel initializer, an optimizer and whether batch norm is used
+    (``model_setup`` reads them off a model; a fused member passes its own)."""
+    name, scale = _initializer_of(initializer)
     lr: float | None = None
     try:
         lr = finite_or_none(float(np.asarray(opt.learning_rate)))
@@ -111,8 +117,7 @@ def model_setup(model: keras.Model, layout: list[tuple[int, int, str]]) -> dict[
     scaled = name is not None and name.startswith(("random_", "truncated_normal"))  # tunekit's init_stddev
     return {"initializer": name, "init_stddev": scale if scaled else None,
             "optimizer": loss_name(type(opt).__name__) if opt is not None else None, "learning_rate": lr,
-            "clipnorm": next((float(c) for c in clip if c), None),
-            "batch_norm": any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)}
+            "clipnorm": next((float(c) for c in clip if c), None), "batch_norm": bool(batch_norm)}
 
 
 def _unit_shares(act: np.ndarray, activation: str) -> tuple[float | None, float | None]:
@@ -138,6 +143,24 @@ def _symmetric(kernel: np.ndarray, bias: np.ndarray | None) -> tuple[bool, float
         return False, None
     relative = spread / scale if scale > 0 and math.isfinite(scale) else None
     return bool(spread <= threshold("symmetry_tolerance") * scale), relative
+
+
+def layer_figures(kernel: np.ndarray, bias: np.ndarray | None, grad: np.ndarray | None, act: np.ndarray,
+                  activation: str, previous: np.ndarray | None) -> dict[str, Any]:
+    """One Dense layer's figures at one probe: ``grad_norm``, ``weight_norm``, ``update_ratio``
+    (against ``previous``, its kernel at the probe before), ``act_mean``, ``act_std``, ``dead``,
+    ``saturated``, ``symmetric``, ``unit_spread``; ``act`` is its activation output [rows, units]."""
+    dead, saturated = _unit_shares(act, activation)
+    symmetric, spread = _symmetric(kernel, bias)
+    ratio = None if previous is None else _round(
+        float(np.linalg.norm(kernel - previous)) / max(float(np.linalg.norm(previous)), 1e-30))
+    return {"grad_norm": _round(float(np.linalg.norm(grad)) if grad is not None else 0.0),
+            "weight_norm": _round(float(np.linalg.norm(kernel))), "update_ratio": ratio,
+            "act_mean": _round(float(np.mean(act))), "act_std": _round(float(np.std(act))),
+            "dead": None if dead is None else round(dead, 4),
+            "saturated": None if saturated is None else round(saturated, 4),
+            "symmetric": symmetric if kernel.shape[1] > 1 else None,  # one unit: nothing to compare
+            "unit_spread": _round(spread)}
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -262,20 +285,12 @@ class HealthProbe(keras.callbacks.Callback):
         for n, ((i, _, activation), grad, act) in enumerate(zip(self._layout, grads, acts)):
             layer = layers[i]
             kernel = np.asarray(layer.kernel)
-            bias = np.asarray(layer.bias) if layer.use_bias else None
-            w = float(np.linalg.norm(kernel))
-            prev = self._previous[n] if self._previous else None
-            ratios.append(None if prev is None else _round(float(np.linalg.norm(kernel - prev)) / max(float(np.linalg.norm(prev)), 1e-30)))
             current.append(kernel)
-            dead, saturated = _unit_shares(act, activation)
-            figures["grad_norm"].append(_round(float(np.linalg.norm(np.asarray(grad))) if grad is not None else 0.0))
-            figures["weight_norm"].append(_round(w))
-            figures["act_mean"].append(_round(float(np.mean(act))))
-            figures["act_std"].append(_round(float(np.std(act))))
-            figures["dead"].append(None if dead is None else round(dead, 4))
-            figures["saturated"].append(None if saturated is None else round(saturated, 4))
-            symmetric, spread = _symmetric(kernel, bias)
-            figures["symmetric"].append(symmetric if layer.units > 1 else None)  # one unit: nothing to compare
-            figures["unit_spread"].append(_round(spread))
+            one = layer_figures(kernel, np.asarray(layer.bias) if layer.use_bias else None,
+                                None if grad is None else np.asarray(grad), act, activation,
+                                self._previous[n] if self._previous else None)
+            ratios.append(one.pop("update_ratio"))
+            for key, value in one.items():
+                figures[key].append(value)
         self._previous = current
         self.series.add(epoch=epoch, loss=_round(float(loss)), update_ratio=ratios, **figures)
