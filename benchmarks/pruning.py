@@ -106,7 +106,9 @@ def _contender(name: str, data: str, metric: str, direction: str, target: float,
 
 
 def _tunekit(pruner: str, defaults: bool, data: str, metric: str, direction: str, target: float, epochs: int, cap: float,
-             seed: int, folder: Path) -> dict[str, Any]:
+             seed: int, folder: Path, fuse: int = 1) -> dict[str, Any]:
+    """One tunekit search until the target (``fuse``: trials trained at once, ``benchmarks/fused_target.py``);
+    {time, trials, epochs}."""
     import tunekit
     from benchmarks._kt import TargetReached
     from tunekit import StudySpec
@@ -129,7 +131,7 @@ def _tunekit(pruner: str, defaults: bool, data: str, metric: str, direction: str
     spec = StudySpec(data=data, space=tunekit_space(defaults=defaults), epochs=epochs, metric=metric, name="pruning")
     try:
         tunekit.run(spec, strategy="tpe", n_trials=100_000, timeout=cap, storage=f"sqlite:///{folder / 'study.db'}",
-                    seed=seed, pruner=make_pruner(pruner, max_epochs=epochs), on_trial=on_trial)
+                    seed=seed, pruner=make_pruner(pruner, max_epochs=epochs), on_trial=on_trial, fuse=fuse)
     except TargetReached:
         pass
     return state

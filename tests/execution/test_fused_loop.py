@@ -211,3 +211,37 @@ def test_a_killed_fused_worker_s_members_are_all_retried(tmp_path: Path) -> None
     assert sorted(t.params["units"] for t in retried) == sorted(t.params["units"] for t in lost)  # the same members
     assert len({t.user_attrs[FUSED_GROUP] for t in retried}) == 1
     assert "fused: 4 of 4 trials trained in 1 fused group" in out
+
+
+def test_each_group_s_trials_are_reported_when_their_group_ends(db_url: str) -> None:
+    space = {"batch_size": Choice([16, 32]), "learning_rate": Float(1e-3, 1e-1, log=True)}
+    seen: list[tuple[int, int]] = []  # (trial told, trials of the batch still running then)
+
+    def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        seen.append((trial.number, len(running)))
+
+    tunekit.run(_spec(epochs=1, space=space, fixed={"n_layers": 1}), strategy="grid", n_trials=4, storage=db_url,
+                fuse=4, on_trial=on_trial)
+    assert sorted(n for n, _ in seen) == [0, 1, 2, 3]
+    assert [r for _, r in seen[:2]] == [2, 2]  # the first group's two, told while the other group waits
+    assert [r for _, r in seen[2:]] == [0, 0]
+
+
+def test_an_on_trial_that_stops_the_run_mid_batch_leaves_the_rest_interrupted(db_url: str) -> None:
+    space = {"batch_size": Choice([16, 32]), "learning_rate": Float(1e-3, 1e-1, log=True)}
+
+    class Enough(Exception):
+        pass
+
+    def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        raise Enough
+
+    with pytest.raises(Enough):
+        tunekit.run(_spec(epochs=1, space=space, fixed={"n_layers": 1}), strategy="grid", n_trials=4,
+                    storage=db_url, fuse=4, on_trial=on_trial)
+    trials = optuna.load_study(study_name="fused", storage=db_url).trials
+    states = sorted((t.state, t.user_attrs.get(FAIL_REASON)) for t in trials)
+    assert [s for s in states if s[0] == TrialState.COMPLETE] != []
+    assert not any(t.state == TrialState.RUNNING for t in trials)  # none left for a heartbeat to find lost
+    assert sum(t.user_attrs.get(FAIL_REASON) == INTERRUPTED for t in trials) == 2  # the group not trained yet

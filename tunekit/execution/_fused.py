@@ -29,7 +29,7 @@ import math
 import os
 import socket
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 import optuna
@@ -80,8 +80,8 @@ def work_fused(
         retry.call(claim_batch, found, study, storage, target, grace, heartbeat, confirm, fuse)
         return found["decision"], found["trials"]
 
-    def run(trials: list[optuna.Trial], interrupts: Interrupts, grace: float) -> list[FrozenTrial]:
-        return list(_Batch(study, storage, runner, trials, catch, heartbeat, interrupts, grace).run())
+    def run(trials: list[optuna.Trial], interrupts: Interrupts, grace: float) -> Iterator[FrozenTrial]:
+        return _Batch(study, storage, runner, trials, catch, heartbeat, interrupts, grace).run()
 
     return drive(study, storage, claim, run, timeout=timeout, on_trial=on_trial, heartbeat=heartbeat,
                  grace_period=grace_period, interrupts=interrupts, keep_going=keep_going, poll=poll, db_retry=db_retry)
@@ -119,23 +119,28 @@ class _Batch:
         self.catch, self.heartbeat, self.interrupts, self.grace = catch, heartbeat, interrupts, grace
         self.told: set[int] = set()
 
-    def run(self) -> list[FrozenTrial]:
-        """Train the batch; the finished trials. KeyboardInterrupt, ConfigError and WorkerStopped
-        are raised after every member not told yet is failed with its reason."""
-        done: list[FrozenTrial] = []
+    def run(self) -> Iterator[FrozenTrial]:
+        """Train the batch, yielding each finished trial as soon as it is told (a group's members
+        when their group ends), so that ``on_trial`` (progress, a callback) need not wait for the
+        whole batch. KeyboardInterrupt, ConfigError and WorkerStopped are raised after every member
+        not told yet is failed with its reason; a caller that stops early (its ``on_trial``
+        raised) leaves the members not trained yet FAIL ``interrupted``, as a Ctrl-C would."""
         with contextlib.ExitStack() as beats:
             for trial in self.trials:  # every claimed trial beats until it is told
                 beats.enter_context(_Heartbeat(self.storage, trial, self.heartbeat, self.grace, self.interrupts))
             try:
                 alone, groups = self._prepare()
                 for group in groups:
-                    done.extend(self._train(group))
+                    yield from self._train(group)
                 for trial in alone:  # the ordinary path: its own heartbeat, interrupts and tell
                     frozen = _run_one(self.study, self.storage, trial, self.runner, self.catch, self.heartbeat,
                                       self.interrupts, self.grace)
                     self.told.add(trial._trial_id)
                     if frozen is not None:
-                        done.append(frozen)
+                        yield frozen
+            except GeneratorExit:
+                self._fail_rest(INTERRUPTED)
+                raise
             except KeyboardInterrupt:
                 if self.interrupts.stop_reason is not None:  # a heartbeat that could not be recorded
                     self._fail_rest(self.interrupts.stop_reason, stop=True)
@@ -146,7 +151,6 @@ class _Batch:
                 self._fail_rest(str(exc), stop=True)
                 numbers = ", ".join(str(t.number) for t in self.trials)
                 raise ConfigError(f"{exc} (trials {numbers} stopped the run; they do not count toward --trials)") from exc
-        return done
 
     def _prepare(self) -> tuple[list[optuna.Trial], list[list[tuple[optuna.Trial, dict[str, Any], Any]]]]:
         """Sample and resolve every trial: (trials that train alone, fused groups of (trial, params, resolved))."""

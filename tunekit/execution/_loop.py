@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Iterable, NoReturn
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -232,14 +232,15 @@ def work(
 def drive(
     study: optuna.Study, storage: Any,
     claim: Callable[[Any, float], tuple[str, list[optuna.Trial]]],
-    run: Callable[[list[optuna.Trial], Interrupts, float], list[FrozenTrial]],
+    run: Callable[[list[optuna.Trial], Interrupts, float], Iterable[FrozenTrial]],
     *, timeout: float | None, on_trial: OnTrial | None, heartbeat: int | None, grace_period: int | None,
     interrupts: Interrupts | None, keep_going: Callable[[], bool] | None, poll: float, db_retry: float | None,
 ) -> str:
     """One worker's loop, whatever it trains at a time (``work``: one trial; ``work_fused``: a
     batch): until ``claim(retry, grace)`` decides ``done``/``exhausted``, the ``timeout`` passes or
     ``keep_going`` says no, train what it claimed with ``run(trials, interrupts, grace)`` and call
-    ``on_trial`` for each finished trial; with nothing to claim yet, say what it waits for and poll.
+    ``on_trial`` for each finished trial as ``run`` yields it (a fused batch: when its group ends);
+    with nothing to claim yet, say what it waits for and poll.
     The claim goes through the storage's retries (``tunekit.execution._resilient``)."""
     from tunekit.execution._resilient import retrying
 
@@ -263,9 +264,15 @@ def drive(
                     say_waiting(study, storage, heartbeat, grace, said)
                 interrupts.sleep(poll)
                 continue
-            for frozen in run(trials, interrupts, grace):
-                if on_trial is not None:
-                    on_trial(study, frozen)
+            finished = run(trials, interrupts, grace)  # a batch's trials come as each is told
+            try:
+                for frozen in finished:
+                    if on_trial is not None:
+                        on_trial(study, frozen)
+            finally:  # an on_trial that raised: the batch's untrained trials are failed now, not at GC
+                close = getattr(finished, "close", None)
+                if close is not None:
+                    close()
 
 
 def _claim(claim: dict[str, Any], study: optuna.Study, storage: Any, target: int, grace: float, heartbeat: int | None,
