@@ -198,19 +198,27 @@ def names(text: str | None, allowed: Sequence[str], default: Sequence[str], what
     return chosen
 
 
+def process_pool(processes: int) -> Any:
+    """A ``ProcessPoolExecutor`` whose workers start fresh (``spawn``): a process forked after
+    TensorFlow was loaded (a test session, a benchmark that imported it) can abort in abseil's
+    mutex code."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+
+
 def run_jobs(fn: Callable[[Any], tuple[Any, Any]], jobs: Sequence[Any], processes: int,
              every: int = 50) -> dict[Any, Any]:
     """``dict(map(fn, jobs))`` in ``processes`` worker processes (``fn`` returns ``(key, result)``),
     logging progress every ``every`` jobs."""
-    from concurrent.futures import ProcessPoolExecutor
-
     t0 = time.perf_counter()
     results: dict[Any, Any] = {}
     if processes <= 1:
         outputs: Iterable[tuple[Any, Any]] = map(fn, jobs)
         pool = None
     else:
-        pool = ProcessPoolExecutor(processes)
+        pool = process_pool(processes)
         outputs = pool.map(fn, jobs)
     try:
         for i, (key, out) in enumerate(outputs, 1):

@@ -110,9 +110,7 @@ def run_cached(jobs: Sequence[tuple[str, int, str, int, int]], processes: int,
         outputs = map(_keyed_job, todo)
         pool = None
     else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(processes)
+        pool = _util.process_pool(processes)
         outputs = pool.map(_keyed_job, todo)
     t0 = time.perf_counter()
     try:

@@ -262,6 +262,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker sends the tests' ids to the controller
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Make ``--dist loadgroup`` group again under pytest 9.2: pytest-xdist (3.8) marks a test's
+    group by writing ``NODEID@GROUP`` to ``item._nodeid``, which pytest 9.2 no longer reads (a node's
+    id lives in ``item._id``). Unfixed, no test is grouped: both workers set up every shared fixture
+    (the Dask cluster, the browser, each study trained once), a module's again whenever its tests
+    are split among others."""
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest before 9.2 reads ``_nodeid`` itself
+        return
+    for item in session.items:
+        written = item.__dict__.get("_nodeid")
+        if isinstance(written, str) and written != item.nodeid:
+            item._id = NodeId.parse(written)  # type: ignore[attr-defined]  # parse keeps the exact string
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
     """In CI (TUNEKIT_REQUIRE_SERVICES=1) a skipped test is a failed one: no `skip` or

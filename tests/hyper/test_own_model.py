@@ -154,7 +154,8 @@ def test_best_retrains_the_users_model(tmp_path: Path, db_url: str) -> None:
 
 
 def test_workers_survive_a_killed_worker_on_a_build_study(tmp_path: Path, db_url: str) -> None:
-    path = write(tmp_path, BUILD.replace("max_rows=500", "max_rows=1797"), name="longown", EPOCHS=60, BATCH=8)
+    # trials of some seconds (every digit, batches of 8): long enough to be caught and killed mid-trial
+    path = write(tmp_path, BUILD.replace("max_rows=500", "max_rows=1797"), name="longown", EPOCHS=20, BATCH=8)
     proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "3", "--workers", "2",
                   "--strategy", "random", "--heartbeat", "1", "--grace-period", "3"])
     victim = wait_for("a running trial", running_trial(db_url, "longown"), procs=[proc], timeout=120)

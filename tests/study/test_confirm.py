@@ -110,11 +110,11 @@ def test_ctrl_c_during_confirmation_resumes_without_repeating_any(db_url: str, t
     path.write_text("from tunekit import StudySpec, Int\n"
                     "spec = StudySpec(data='iris', space={'units': Int(4, 16)}, fixed={'n_layers': 1, 'batch_size': 8},"
                     " epochs=2)\n")
-    search = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random"]
+    search = ["run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random"]
     command = [*search, "--confirm", "1", "--repeats", "2"]
-    code, _, err = finish(start(search))  # the search first, quickly
-    assert code == 0, err
-    proc = start([*command, "--epochs", "2"])
+    ran = invoke(*search)  # the search first, quickly, in this process; the Ctrl-C needs a process of its own
+    assert ran.exit_code == 0, ran.output
+    proc = start([*TUNEKIT, *command, "--epochs", "2"])
 
     def confirming():
         return [t for t in trials(db_url, "conf") if t.state == TrialState.RUNNING and CONFIRMS in t.user_attrs]
@@ -123,8 +123,9 @@ def test_ctrl_c_during_confirmation_resumes_without_repeating_any(db_url: str, t
     proc.send_signal(signal.SIGINT)
     code, _, err = finish(proc)
     assert code == 130, err
-    code, out, err = finish(start(command))
-    assert code == 0, err
+    resumed = invoke(*command)
+    assert resumed.exit_code == 0, resumed.output
+    out = resumed.output
     everything = trials(db_url, "conf")
     runs = [t for t in everything if CONFIRMS in t.user_attrs]
     done = [t for t in runs if t.state == TrialState.COMPLETE]

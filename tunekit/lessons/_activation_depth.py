@@ -43,7 +43,7 @@ def studies(quick: bool) -> list[LessonStudy]:
     spec = StudySpec(
         name="lesson-activation-depth",
         data="digits",
-        space={"activation": Choice(list(("sigmoid", "tanh", "relu") if quick else ACTIVATIONS)),
+        space={"activation": Choice(list(("sigmoid", "relu") if quick else ACTIVATIONS)),
                "n_layers": Choice(list((2, 6) if quick else DEPTHS))},
         fixed={"units": 16 if quick else 64, "optimizer": "sgd", "learning_rate": 0.05, "batch_size": 32,
                "initializer": "glorot_uniform", "batch_norm": "none", "dropout": 0.0},

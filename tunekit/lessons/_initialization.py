@@ -29,7 +29,7 @@ def studies(quick: bool) -> list[LessonStudy]:
     from tunekit._spec import StudySpec
     from tunekit.space import Choice
 
-    inits = ("ones", "glorot_uniform", "he_normal") if quick else INITIALIZERS
+    inits = ("ones", "he_normal") if quick else INITIALIZERS
     spec = StudySpec(
         name="lesson-initialization",
         data="digits",

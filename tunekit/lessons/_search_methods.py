@@ -44,7 +44,7 @@ def studies(quick: bool) -> list[LessonStudy]:
         fixed={"optimizer": "adam", "batch_size": 32},
         epochs=2 if quick else 3,
     )
-    trials, startup = (3, 2) if quick else (TRIALS, STARTUP)
+    trials, startup = (2, 1) if quick else (TRIALS, STARTUP)
     return [LessonStudy(key=f"{name}/seed{s}", spec=replace(spec, seed=s), n_trials=trials, strategy=name, seed=s,
                         options={"n_startup_trials": startup} if name in BAYESIAN else {})
             for s in range(1 if quick else SEEDS) for name in STRATEGIES]

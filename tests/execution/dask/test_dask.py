@@ -56,10 +56,13 @@ class Cluster:
             self.worker_addresses = sorted(client.scheduler_info()["workers"])
 
     def stop(self) -> None:
+        """Kill the workers (one that trained a model takes 5-20 s to exit on SIGTERM: TensorFlow's
+        teardown), then stop the scheduler."""
+        for proc in self.workers:
+            proc.kill()
         for proc in [*self.workers, self.scheduler]:
-            if proc.poll() is None:
+            if proc is self.scheduler and proc.poll() is None:
                 proc.terminate()
-        for proc in [*self.workers, self.scheduler]:
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -87,10 +90,10 @@ def test_trials_run_as_tasks_on_every_worker(three: Cluster, tmp_path: Path, dat
                                              request: pytest.FixtureRequest) -> None:
     db_url = request.getfixturevalue("db_url" if database == "sqlite" else "postgres_url")
     path = study_file(tmp_path, "spread", epochs=3)
-    code, out, err = finish(start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "6", "--workers", "3",
-                                   "--strategy", "random", "--dask", three.address]))
-    assert code == 0, err
-    assert f"workers at {three.address}; its dashboard:" in err
+    result = invoke("run", str(path), "--storage", db_url, "--trials", "6", "--workers", "3", "--strategy", "random",
+                    "--dask", three.address)  # the client in this process: the trials run on the cluster's workers
+    assert result.exit_code == 0, result.output
+    assert f"workers at {three.address}; its dashboard:" in result.stderr
     done = trials(db_url, "spread")
     assert budget(done).counted == 6 and all(t.state == TrialState.COMPLETE for t in done)
     where = {t.user_attrs["worker"] for t in done}
@@ -101,9 +104,9 @@ def test_trials_run_as_tasks_on_every_worker(three: Cluster, tmp_path: Path, dat
 def test_grid_on_three_workers_takes_every_point_once(three: Cluster, tmp_path: Path, db_url: str) -> None:
     path = study_file(tmp_path, "grid", epochs=1, space="{'units': Choice([4, 8, 16]), 'activation': "
                       "Choice(['relu', 'tanh'])}")
-    code, out, err = finish(start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "20", "--workers",
-                                   "3", "--strategy", "grid", "--dask", three.address]))
-    assert code == 0, err
+    result = invoke("run", str(path), "--storage", db_url, "--trials", "20", "--workers", "3", "--strategy", "grid",
+                    "--dask", three.address)
+    assert result.exit_code == 0, result.output
     points = [tuple(sorted(t.params.items())) for t in trials(db_url, "grid") if t.state == TrialState.COMPLETE]
     assert len(points) == len(set(points)) == 6
 
@@ -169,8 +172,8 @@ def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_u
     assert took < RECONNECT + 15, took  # the README's bound, and some time to close
     assert "run the same command again to resume" in err
     assert not [t for t in trials(db_url, "gone") if t.state == TrialState.RUNNING]  # interrupted, not counted
-    code, out, err = finish(start([*command, "--dask", "local:1"]))
-    assert code == 0, err
+    resumed = invoke(*command[1:], "--dask", "local:1")  # the rerun in this process
+    assert resumed.exit_code == 0, resumed.output
     assert budget(trials(db_url, "gone")).counted == 2
 
 
@@ -224,8 +227,8 @@ def test_ctrl_c_cancels_the_tasks_and_a_rerun_resumes(three: Cluster, tmp_path: 
     everything = trials(db_url, "stopped")
     assert not [t for t in everything if t.state == TrialState.RUNNING]
     assert all(t.user_attrs.get(FAIL_REASON) == "interrupted" for t in everything if t.state == TrialState.FAIL)
-    code, out, err = finish(start([*command[:-1], three.address]))
-    assert code == 0, err
+    resumed = invoke(*command[1:])  # the rerun in this process: it resumes from what the database holds
+    assert resumed.exit_code == 0, resumed.output
     assert budget(trials(db_url, "stopped")).counted == 2
 
 
@@ -326,10 +329,9 @@ def test_ctrl_c_on_a_local_cluster_is_one_line(tmp_path: Path, db_url: str) -> N
 def test_a_local_cluster_runs_one_trial_per_worker_by_default(tmp_path: Path, db_url: str) -> None:
     """--dask local:2 without --workers: 2 trials at a time (they overlap), and the first line says so."""
     path = study_file(tmp_path, "pair", epochs=30)
-    code, out, err = finish(start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy",
-                                   "random", "--dask", "local:2"]))
-    assert code == 0, err
-    assert "2 trials at a time (one per worker; --workers N to change)" in err
+    result = invoke("run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random", "--dask", "local:2")
+    assert result.exit_code == 0, result.output
+    assert "2 trials at a time (one per worker; --workers N to change)" in result.stderr
     first, second = sorted(trials(db_url, "pair"), key=lambda t: t.number)
     assert second.datetime_start < first.datetime_complete and first.datetime_start < second.datetime_complete
 

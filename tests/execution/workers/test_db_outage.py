@@ -90,8 +90,10 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 @pytest.fixture
 def trial_study(long_study: Callable[..., Path]) -> Path:
-    """A tiny Keras study ``outage`` on iris whose trials last a few seconds."""
-    return long_study("outage", epochs=25)
+    """A tiny Keras study ``outage`` on iris whose trials last a few seconds: long enough to be
+    seen RUNNING, and to report epochs through the outage, on an idle machine too (25 epochs,
+    about 1 s a trial, let a run of 3 finish before the test saw one running)."""
+    return long_study("outage", epochs=100)
 
 
 @pytest.mark.slow

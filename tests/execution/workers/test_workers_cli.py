@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid
+from tests.conftest import invoke
 from tunekit._records import budget
+from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid
 
 pytestmark = pytest.mark.slow
 FAST_HEARTBEAT = ["--heartbeat", "1", "--grace-period", "3"]
@@ -40,10 +41,9 @@ def test_run_workers_survives_a_sigkilled_worker(db_url: str, tiny_long_study: P
 
 
 def test_worker_command_killed_on_postgres(postgres_url: str, tiny_long_study: Path) -> None:
-    started = start([*TUNEKIT, "run", str(tiny_long_study), "--storage", postgres_url, "--trials", "1",
-                     "--strategy", "random", *FAST_HEARTBEAT])
-    code, _, err = finish(started)
-    assert code == 0, err
+    started = invoke("run", str(tiny_long_study), "--storage", postgres_url, "--trials", "1", "--strategy", "random",
+                     *FAST_HEARTBEAT)  # the study, made in this process: the workers joining it are what is tested
+    assert started.exit_code == 0, started.output
     workers = [start([*TUNEKIT, "worker", str(tiny_long_study), "--storage", postgres_url, "--trials", "3"]) for _ in range(2)]
     victim = wait_for("a trial of a joined worker", running_trial(postgres_url, "tinylong"), procs=workers)
     killed = [w for w in workers if w.pid == worker_pid(victim)][0]
@@ -71,8 +71,9 @@ def test_ctrl_c_exits_130_and_rerun_resumes(db_url: str, tiny_long_study: Path, 
     assert not [t for t in everything if t.state == TrialState.RUNNING]
     interrupted = [t for t in everything if t.state == TrialState.FAIL]
     assert interrupted and all(t.user_attrs.get("fail_reason") == "interrupted" for t in interrupted), [t.user_attrs for t in interrupted]
-    code, out, err = finish(start(command))
-    assert code == 0, err
+    resumed = invoke(*command[1:])  # the rerun in this process: what it finds in the database is tested
+    assert resumed.exit_code == 0, resumed.output
+    out = resumed.output
     everything = trials(db_url, "tinylong")
     assert budget(everything).counted == 1
     assert sum(t.state == TrialState.COMPLETE for t in everything) == 1
