@@ -35,11 +35,13 @@ from benchmarks import _util
 from benchmarks._trials import tunekit_space
 
 NAME = "memory"
+FIRST = 10  # growth is counted from the 10th trial: the first ones fill caches that stay
 LIMIT_MB = 20.0  # issue 27: < 20 MB over 300 trials, also over repeated runs
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _util.parse_args(argv, "Memory: RSS after 10 trials vs after N in one process",
+                            first={"type": int, "default": FIRST, "help": "the trial (and model) growth counts from (10)"},
                             trials={"type": int, "default": None, "help": "trials in the process (default 200)"},
                             epochs={"type": int, "default": 2, "help": "epochs per trial"},
                             runs={"type": int, "default": 1, "help": "repeated tunekit.run calls sharing the trials"},
@@ -51,7 +53,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from tunekit import StudySpec
 
     n_trials = args.trials or (40 if args.quick else 200)
-    marks = sorted({10, *range(50, n_trials + 1, 50), n_trials})
+    first = args.first
+    if not 1 <= first < n_trials:
+        raise SystemExit(f"--first must be between 1 and --trials - 1, got {first}")
+    marks = sorted({first, *range(50, n_trials + 1, 50), n_trials})
     rss: dict[int, float] = {}
     heap: dict[int, float] = {}
     done = {"n": 0}
@@ -71,9 +76,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         tunekit.run(spec, strategy="random", n_trials=count, storage=f"sqlite:///{folder / 'study.db'}", seed=r,
                     study_name="memory" if runs == 1 else f"memory-{r}", on_trial=on_trial)
     n_models = (15 if args.quick else 40) if args.models is None else args.models
-    loops = {release: _in_fresh_process(release, n_models) for release in (False, True)} if n_models > 10 else {}
-    growth = rss[n_trials] - rss[10]
-    per_trial_kb = growth * 1024 / max(1, n_trials - 10)
+    loops = {release: _in_fresh_process(release, n_models, first) for release in (False, True)} if n_models > first else {}
+    growth = rss[n_trials] - rss[first]
+    per_trial_kb = growth * 1024 / max(1, n_trials - first)
     verdict = "met" if growth < LIMIT_MB else "missed"
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip()
     space_note = ("the shared space (benchmarks/_trials.py SEARCH)" if args.space == "search" else
@@ -87,13 +92,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "a study each)" if runs > 1 else "")
          + f", SQLite storage, one process. RSS before the run: {before:.0f} MB."
          + (f" TF_ENABLE_ONEDNN_OPTS={onednn}." if onednn else ""),
-         f"**Target: RSS after {n_trials} trials − after 10 < {LIMIT_MB:.0f} MB — {verdict}: {growth:+.1f} MB** "
+         f"**Target: RSS after {n_trials} trials − after {first} < {LIMIT_MB:.0f} MB — {verdict}: {growth:+.1f} MB** "
          f"({per_trial_kb:+.0f} kB per trial).",
-         *_breakdown(rss, heap, marks)],
+         *_breakdown(rss, heap, marks, first)],
     )
-    lines += _util.table(["trials finished", "RSS (MB)", "change since 10 trials (MB)", "C heap in use (MB)",
+    lines += _util.table(["trials finished", "RSS (MB)", f"change since {first} trials (MB)", "C heap in use (MB)",
                           "its change (MB)"],
-                         [[n, rss[n], rss[n] - rss[10], heap[n], heap[n] - heap[10]] for n in marks if n in rss])
+                         [[n, rss[n], rss[n] - rss[first], heap[n], heap[n] - heap[first]] for n in marks if n in rss])
     if not loops:
         _util.write(args.out, _name(runs, args.space), args.quick, lines)
         return {"growth_mb": growth, "rss": rss, "heap": heap, "plain_loop": loops}
@@ -104,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
               "(`ReplicaContext.all_reduce` in the optimizer update uses `tf.custom_gradient`); its closure holds "
               "the traced graph and nothing removes it. The runner removes the entries its trial added "
               "(`tunekit/execution/_tf.py`).", ""]
-    lines += _util.table(["plain Keras loop", "RSS after 10 models (MB)", f"after {n_models} (MB)",
+    lines += _util.table(["plain Keras loop", f"RSS after {first} models (MB)", f"after {n_models} (MB)",
                           "growth per model (MB)", "registry entries left"],
                          [[("entries released after each model" if release else "as Keras leaves it"),
                            r["rss10"], r["rss_end"], r["per_model"], r["left"]] for release, r in loops.items()])
@@ -112,17 +117,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return {"growth_mb": growth, "rss": rss, "heap": heap, "plain_loop": loops}
 
 
-def _breakdown(rss: dict[int, float], heap: dict[int, float], marks: list[int]) -> list[str]:
-    """Of the growth since 10 trials, how much is C heap in use (the rest: fragmentation, Python's
+def _breakdown(rss: dict[int, float], heap: dict[int, float], marks: list[int], first: int = 10) -> list[str]:
+    """Of the growth since ``first`` trials, how much is C heap in use (the rest: fragmentation, Python's
     own arenas); and the rate over the run's second half, once shape-keyed caches have warmed up.
 
     >>> _breakdown({10: 700.0, 50: 708.0, 100: 713.0}, {10: 100.0, 50: 103.0, 100: 104.0}, [10, 50, 100])[1]
     'From 50 to 100 trials: +102 kB per trial (+30.0 MB per 300 trials at that rate).'
     """
     last = max(rss)
-    lines = [(f"Of it, C heap in use: {heap[last] - heap[10]:+.1f} MB (the rest: pages the heap holds but does "
+    lines = [(f"Of it, C heap in use: {heap[last] - heap[first]:+.1f} MB (the rest: pages the heap holds but does "
               "not use, i.e. fragmentation; Python's own arenas; JIT-compiled kernels).")]
-    mid = min((n for n in marks if n >= last / 2 and n > 10), default=last)
+    mid = min((n for n in marks if n >= last / 2 and n > first), default=last)
     if mid < last:
         rate = (rss[last] - rss[mid]) * 1024 / (last - mid)
         lines.append(f"From {mid} to {last} trials: {rate:+.0f} kB per trial ({rate * 300 / 1024:+.1f} MB per 300 trials "
@@ -181,17 +186,17 @@ def _split(n_trials: int, runs: int) -> list[int]:
     return [n_trials // runs + (i < n_trials % runs) for i in range(runs)]
 
 
-def _in_fresh_process(release: bool, models: int) -> dict[str, float]:
+def _in_fresh_process(release: bool, models: int, first: int = 10) -> dict[str, float]:
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        out = pool.apply(plain_loop_growth, (release, models))
+        out = pool.apply(plain_loop_growth, (release, models, first))
     _util.log(f"{NAME}: plain loop, release={release}: {out}")
     return out
 
 
-def plain_loop_growth(release: bool, models: int) -> dict[str, float]:
-    """RSS growth per trained model of a plain Keras loop (run in a fresh process)."""
+def plain_loop_growth(release: bool, models: int, first: int = 10) -> dict[str, float]:
+    """RSS growth per trained model of a plain Keras loop after the ``first`` (run in a fresh process)."""
     import contextlib
     import gc
 
@@ -216,7 +221,7 @@ def plain_loop_growth(release: bool, models: int) -> dict[str, float]:
         gc.collect()
         marks[i + 1] = _util.rss_mb()
     left = sum(str(k).startswith("CustomGradient-") for k in (_gradient_registry() or {}))
-    return {"rss10": marks[10], "rss_end": marks[models], "per_model": (marks[models] - marks[10]) / (models - 10),
+    return {"rss10": marks[first], "rss_end": marks[models], "per_model": (marks[models] - marks[first]) / (models - first),
             "left": left}
 
 

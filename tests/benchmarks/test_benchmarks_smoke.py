@@ -126,19 +126,19 @@ def test_pruning(tmp_path: Path) -> None:
 def test_memory(tmp_path: Path) -> None:
     from benchmarks.memory import main
 
-    summary = main(["--quick", "--trials", "11", "--epochs", "1", "--models", "11", "--out", str(tmp_path)])
-    assert set(summary["rss"]) == {10, 11}
+    summary = main(["--quick", "--trials", "4", "--first", "3", "--epochs", "1", "--models", "4", "--out", str(tmp_path)])
+    assert set(summary["rss"]) == {3, 4}
     text = _written(tmp_path, "memory")
-    assert "RSS after 11 trials" in text and "a plain Keras loop, side by side" in text
+    assert "RSS after 4 trials − after 3" in text and "a plain Keras loop, side by side" in text
     rss = summary["rss"]
     assert all(math.isfinite(mb) and mb > 0 for mb in rss.values()), rss
-    assert summary["growth_mb"] == rss[11] - rss[10]
+    assert summary["growth_mb"] == rss[4] - rss[3]
     rows = _rows(text, "RSS (MB)")
-    assert set(rows) == {"10", "11"} and rows["10"]["change since 10 trials (MB)"] in ("0", "0.0")
+    assert set(rows) == {"3", "4"} and rows["3"]["change since 3 trials (MB)"] in ("0", "0.0")
     verdict, figure = _target(text)
     assert figure == pytest.approx(summary["growth_mb"], abs=0.06)
     # the cause, counted: every plain-loop model leaves its traced graphs registered, unless released
-    assert summary["plain_loop"][False]["left"] >= 11
+    assert summary["plain_loop"][False]["left"] >= 4
     assert summary["plain_loop"][True]["left"] == 0
 
 
