@@ -61,15 +61,9 @@ def load_data(
         >>> ds.task, ds.n_classes, ds.input_shape, ds.n_train, ds.n_val
         ('multiclass', 3, (4,), 120, 30)
     """
-    _check_options(task=task, val_fraction=val_fraction, seed=seed, max_rows=max_rows)
-    frame, name, label, default_target, identity = _read_source(source, seed=seed, base_dir=base_dir)
-    target = _check_target_column(frame, target, default_target, label)
-    _check_values(frame, label)
-    frame = _subsample(frame, max_rows, seed, label)
-    task, y, classes = _encode_target(frame[target], target, task, label)
-    train, val = split_indices(
-        y, classes=classes, target=target, val_fraction=val_fraction, seed=seed, label=label
-    )
+    split = split_frame(source, target=target, task=task, val_fraction=val_fraction, seed=seed, max_rows=max_rows,
+                        base_dir=base_dir)
+    frame, name, label, target, identity, task, y, classes, train, val = split
     x_train, x_val, feature_names = encode_features(
         frame.drop(columns=[target]), train, val, label=label
     )
@@ -79,6 +73,21 @@ def load_data(
         n_classes=None if classes is None else len(classes), feature_names=feature_names, target=target,
         classes=classes, target_scale=target_scale, identity=identity,
     )
+
+
+def split_frame(source: Any, *, target: str | None, task: str | None, val_fraction: float, seed: int,
+                max_rows: int | None, base_dir: str | os.PathLike[str] | None) -> tuple[Any, ...]:
+    """What ``load_data`` reads and splits before encoding: (frame, name, label, target column,
+    identity, task, encoded target y, classes, train indices, val indices); ConfigError on bad
+    input. ``tunekit.predict``'s ``raw_split`` keeps the raw columns of the same split."""
+    _check_options(task=task, val_fraction=val_fraction, seed=seed, max_rows=max_rows)
+    frame, name, label, default_target, identity = _read_source(source, seed=seed, base_dir=base_dir)
+    target = _check_target_column(frame, target, default_target, label)
+    _check_values(frame, label)
+    frame = _subsample(frame, max_rows, seed, label)
+    task, y, classes = _encode_target(frame[target], target, task, label)
+    train, val = split_indices(y, classes=classes, target=target, val_fraction=val_fraction, seed=seed, label=label)
+    return frame, name, label, target, identity, task, y, classes, train, val
 
 
 def _subsample(frame: pd.DataFrame, max_rows: int | None, seed: int, label: str) -> pd.DataFrame:

@@ -133,22 +133,9 @@ def raw_split(
         >>> len(raw.train), len(raw.val), list(raw.features.columns)[:1]
         (120, 30, ['sepal length (cm)'])
     """
-    from tunekit.data._load import (
-        _check_options,
-        _check_target_column,
-        _check_values,
-        _encode_target,
-        _read_source,
-        _subsample,
-    )
-    from tunekit.data._prepare import split_indices
+    from tunekit.data._load import split_frame
 
-    _check_options(task=task, val_fraction=val_fraction, seed=seed, max_rows=max_rows)
-    frame, _name, label, default_target, _identity = _read_source(source, seed=seed, base_dir=base_dir)
-    target = _check_target_column(frame, target, default_target, label)
-    _check_values(frame, label)
-    frame = _subsample(frame, max_rows, seed, label)
-    task, y, classes = _encode_target(frame[target], target, task, label)
-    train, val = split_indices(y, classes=classes, target=target, val_fraction=val_fraction, seed=seed, label=label)
+    frame, _name, _label, target, _identity, task, _y, classes, train, val = split_frame(
+        source, target=target, task=task, val_fraction=val_fraction, seed=seed, max_rows=max_rows, base_dir=base_dir)
     return RawSplit(features=frame.drop(columns=[target]), target_name=target, target=frame[target], train=train,
                     val=val, task=task, classes=classes, sha256=full_sha256(source, base_dir))
