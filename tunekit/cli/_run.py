@@ -107,7 +107,7 @@ def progress(quiet: bool) -> tuple[bool, Callable[[Any, Any], None]]:
                    "in this process.")
 @click.option("--fuse", type=int, default=1, show_default=True, metavar="K",
               help="Train up to K trials at once as one network of stacked members, each still a whole trial "
-                   "(1: one trial at a time). Studies with their own build(hp), --dask and --prune-unhealthy "
+                   "(1: one trial at a time; with --dask, one task per batch of K). Studies with their own build(hp) "
                    "train unfused.")
 @tracking_options
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary.")

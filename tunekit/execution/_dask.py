@@ -3,8 +3,10 @@
 The client process is the only one that opens the study database (the default SQLite file
 works on a cluster without a database server): it claims trials under the study lock as a
 local worker does (``_loop._decide``: the budget, grid points, confirmation), lets the strategy
-choose their parameters, and submits each as a task (``_remote.remote_trial``) with the
-scattered plan, at most ``--workers`` at a time. It keeps the running trials' heartbeats,
+choose their parameters, and submits each as a task (``_remote.remote_batch``) with the
+scattered plan, at most ``--workers`` at a time; with ``--fuse K`` a task is a batch of up to
+K trials claimed together, trained on its worker as a local fused batch is (its groups one
+network each, every member its own trial). It keeps the running trials' heartbeats,
 records each result as it arrives, and:
 
 - a Dask worker that dies mid-trial (``KilledWorker``): the trial is failed ``worker lost (dask
@@ -29,7 +31,6 @@ from concurrent.futures import CancelledError
 import json
 import sys
 import time
-import warnings
 from typing import Any, Callable
 
 import optuna
@@ -37,10 +38,10 @@ from optuna.trial import TrialState
 
 from tunekit._errors import ConfigError, TunekitError
 from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, REPEATS, WORKER_ATTR
-from tunekit.storage._storage import study_lock
 from tunekit.execution._dask_cluster import (  # noqa: F401 - the connecting half, re-exported
     CONNECT_TIMEOUT, JOB_WAIT, JOBQUEUES, announce, connect, quiet_dask)
-from tunekit.execution._loop import OnTrial, _decide
+from tunekit.execution._fused import claim_batch
+from tunekit.execution._loop import OnTrial
 from tunekit.execution._own_model import SPACE_ADDED
 from tunekit.execution._signals import Interrupts
 from tunekit.execution._lost import retry_lost_trial
@@ -136,6 +137,43 @@ def _record(study: optuna.Study, trial: optuna.Trial, result: dict[str, Any]) ->
     return study.tell(trial, state=TrialState.FAIL)
 
 
+def _collect(study: optuna.Study, future: Any, running: dict[Any, list[optuna.Trial]],
+             sent: dict[Any, Any]) -> list[optuna.trial.FrozenTrial]:
+    """Record a finished task's trials; the frozen trials to report. A worker that died: its
+    trials fail ``worker lost`` and are retried once; a task that failed: each trial with the
+    reason; a ConfigError on the worker: the trials are recorded failed and the run stops."""
+    from distributed import KilledWorker
+
+    trials = running.pop(future)
+    sent.pop(future, None)
+    try:
+        results = future.result()
+    except KilledWorker as exc:
+        future.release()
+        address = getattr(getattr(exc, "last_worker", None), "address", None)
+        for trial in trials:
+            trial.set_user_attr(WORKER_ATTR, f"dask {address}" if address else "dask")
+            _fail(study, trial, f"worker lost (dask worker {address or '?'})")
+            retry_lost_trial(study, study._storage.get_trial(trial._trial_id))
+        return []
+    except Exception as exc:  # noqa: BLE001
+        if future.status == "cancelled" or isinstance(exc, CancelledError):
+            running[future] = trials  # marked interrupted with the others
+            raise OSError(f"its task {future.key} was cancelled") from None
+        future.release()
+        for trial in trials:  # e.g. the plan did not unpickle
+            _fail(study, trial, f"the Dask task failed: {one_line(exc)}")
+        return []
+    future.release()  # else a worker that dies holding the result makes Dask compute it again
+    config = next((r["error"] for r in results if r["state"] == "CONFIG"), None)
+    if config is not None:
+        for trial, result in zip(trials, results):
+            _record(study, trial, {**result, "state": "FAIL"})
+        numbers = ", ".join(str(t.number) for t in trials)
+        raise ConfigError(f"{config} (trial{'s' if len(trials) > 1 else ''} {numbers} stopped the run)")
+    return [_record(study, trial, result) for trial, result in zip(trials, results)]
+
+
 def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers: int, *,
                 on_trial: OnTrial | None = None, poll: float = 0.5) -> str:
     """Run ``plan``'s trials as Dask tasks until the budget (and any confirmation) is done.
@@ -149,7 +187,7 @@ def run_on_dask(study: optuna.Study, storage: Any, plan: Any, client: Any, n_wor
 def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers: int, interrupts: Interrupts, *,
            on_trial: OnTrial | None, poll: float) -> str:
     """``run_on_dask``'s loop: submit, wait, record; ``interrupts.check()`` at the top of every step."""
-    from distributed import KilledWorker, wait
+    from distributed import wait
     from distributed.client import FuturesCancelledError
 
     from tunekit._quiet_tf import import_keras_quietly
@@ -157,38 +195,36 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
     direction = study.direction.name.lower()
     confirm = (plan.confirm, plan.repeats) if plan.confirm else None
     grace = float(plan.grace_period or 3 * plan.heartbeat)
-    running: dict[Any, optuna.Trial] = {}
-    sent: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # each running trial's params and marks
-    asked: list[optuna.Trial] = []  # asked but not yet submitted: a Ctrl-C here must fail it too
+    fuse = int(plan.fuse) if plan.fuse > 1 and plan.spec.model is None else 1  # trials per task
+    running: dict[Any, list[optuna.Trial]] = {}  # each task's trials
+    sent: dict[Any, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}  # each task's params and marks
+    asked: list[optuna.Trial] = []  # asked but not yet submitted: a Ctrl-C here must fail them too
     started, away, beaten = time.monotonic(), 0.0, time.monotonic()
     try:
         client.run(import_keras_quietly)  # TensorFlow loaded on every worker without its start-up lines
         scattered = client.scatter(plan, broadcast=True, hash=False)  # the data set travels once per worker
 
-        def submit(trial: optuna.Trial, params: dict[str, Any], marks: dict[str, Any]) -> Any:
+        def submit(trials: list[optuna.Trial], params: list[dict[str, Any]], marks: list[dict[str, Any]]) -> Any:
             snapshot = _curves(study) if not isinstance(plan.pruner, optuna.pruners.NopPruner) else []
-            key = f"tunekit-{study.study_name}-{trial.number}-{time.time_ns()}"
-            sent[trial.number] = (params, marks)
-            return client.submit(_remote_trial(), scattered, trial.number, params, snapshot, direction, n_workers,
-                                 marks, pure=False, key=key)
+            key = f"tunekit-{study.study_name}-{trials[0].number}-{time.time_ns()}"
+            future = client.submit(_remote_batch(), scattered, [t.number for t in trials], params, snapshot, direction,
+                                   n_workers, marks, pure=False, key=key)
+            sent[future] = (params, marks)
+            return future
 
         while True:
             interrupts.check()  # a Ctrl-C noted since the last step
             timed_out = plan.timeout is not None and time.monotonic() - started >= plan.timeout
             decision = "wait"
             while not timed_out and len(running) < n_workers:
-                with study_lock(storage, study._study_id), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... with Study.optimize": beaten here
-                    decision = _decide(study, storage, plan.target, grace, confirm)
-                    trial = study.ask() if decision == "run" else None
-                    if trial is not None:
-                        asked.append(trial)
-                        storage.record_heartbeat(trial._trial_id)
-                if trial is None:
+                claim: dict[str, Any] = {"trials": asked}  # up to ``fuse`` trials, under the study lock
+                claim_batch(claim, study, storage, plan.target, grace, plan.heartbeat, confirm, fuse)
+                decision = claim.get("decision", "wait")
+                if not asked:
                     break
-                params = {**_offers(study, trial), **plan.spec.space.sample(trial)}
-                marks = {k: trial.user_attrs[k] for k in (CONFIRMS, REPEATS) if k in trial.user_attrs}
-                running[submit(trial, params, marks)] = trial
+                params = [{**_offers(study, t), **plan.spec.space.sample(t)} for t in asked]
+                marks = [{k: t.user_attrs[k] for k in (CONFIRMS, REPEATS) if k in t.user_attrs} for t in asked]
+                running[submit(list(asked), params, marks)] = list(asked)
                 asked.clear()
             if not running:
                 return "timeout" if timed_out else decision if decision in ("done", "exhausted") else "done"
@@ -203,9 +239,9 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
             if lost and client.status == "running":  # a dead worker held the plan's last copy (Dask's memory
                 scattered = client.scatter(plan, broadcast=True, hash=False)  # manager keeps one): send it again
                 for f in lost:
-                    trial = running.pop(f)
+                    trials = running.pop(f)
                     f.release()
-                    running[submit(trial, *sent[trial.number])] = trial
+                    running[submit(trials, *sent.pop(f))] = trials
             if client.status != "running":
                 away = away or time.monotonic()
                 if client.status != "connecting" or time.monotonic() - away > RECONNECT:
@@ -215,34 +251,12 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
             done = [f for f in running if f.done()]
             if time.monotonic() - beaten >= plan.heartbeat / 2:  # a running trial's heartbeat, as a local worker's
                 beaten = time.monotonic()
-                for trial in running.values():
+                for trial in (t for batch in running.values() for t in batch):
                     storage.record_heartbeat(trial._trial_id)
             for future in done:
-                trial = running.pop(future)
-                sent.pop(trial.number, None)
-                try:
-                    result = future.result()
-                except KilledWorker as exc:
-                    future.release()
-                    address = getattr(getattr(exc, "last_worker", None), "address", None)
-                    trial.set_user_attr(WORKER_ATTR, f"dask {address}" if address else "dask")
-                    _fail(study, trial, f"worker lost (dask worker {address or '?'})")
-                    retry_lost_trial(study, study._storage.get_trial(trial._trial_id))
-                    continue
-                except Exception as exc:  # noqa: BLE001
-                    if future.status == "cancelled" or isinstance(exc, CancelledError):
-                        running[future] = trial  # marked interrupted with the others below
-                        raise OSError(f"its task {future.key} was cancelled") from None
-                    future.release()
-                    _fail(study, trial, f"the Dask task failed: {one_line(exc)}")  # e.g. the plan did not unpickle
-                    continue
-                future.release()  # else a worker that dies holding the result makes Dask compute it again
-                if result["state"] == "CONFIG":
-                    _record(study, trial, {**result, "state": "FAIL"})
-                    raise ConfigError(f"{result['error']} (trial {trial.number} stopped the run)")
-                frozen = _record(study, trial, result)
-                if on_trial is not None:
-                    on_trial(study, frozen)
+                for frozen in _collect(study, future, running, sent):
+                    if on_trial is not None:
+                        on_trial(study, frozen)
     except KeyboardInterrupt:
         _abandon(study, client, running, asked)
         raise
@@ -255,7 +269,7 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
                            "run the same command again to resume") from None
 
 
-def _abandon(study: optuna.Study, client: Any, running: dict[Any, optuna.Trial], asked: list[optuna.Trial], *,
+def _abandon(study: optuna.Study, client: Any, running: dict[Any, list[optuna.Trial]], asked: list[optuna.Trial], *,
              cancel: bool = True) -> None:
     """Cancel the running tasks and mark their trials, and any asked but not yet submitted, FAIL
     ``interrupted`` (they do not count)."""
@@ -264,7 +278,7 @@ def _abandon(study: optuna.Study, client: Any, running: dict[Any, optuna.Trial],
             client.cancel(list(running))
         except Exception:  # noqa: BLE001 - the scheduler may be gone already
             pass
-    for trial in [*running.values(), *asked]:
+    for trial in [*(t for batch in running.values() for t in batch), *asked]:
         try:
             _fail(study, trial, INTERRUPTED)
         except Exception:  # noqa: BLE001 - keep marking the others
@@ -273,7 +287,7 @@ def _abandon(study: optuna.Study, client: Any, running: dict[Any, optuna.Trial],
     asked.clear()
 
 
-def _remote_trial() -> Callable[..., dict[str, Any]]:
-    from tunekit.execution._remote import remote_trial
+def _remote_batch() -> Callable[..., list[dict[str, Any]]]:
+    from tunekit.execution._remote import remote_batch
 
-    return remote_trial
+    return remote_batch

@@ -57,12 +57,10 @@ def core() -> Any:
     return _fused
 
 
-def unfused_reason(*, own_model: bool, dask: bool) -> str | None:
+def unfused_reason(*, own_model: bool) -> str | None:
     """Why a run asked to fuse trains unfused (a note for the user), None when it can fuse."""
     if own_model:
         return "--fuse needs the model factory; a study with its own build(hp) or HyperModel trains unfused"
-    if dask:
-        return "--fuse with --dask is not supported yet; the Dask tasks train unfused (one trial each)"
     return None
 
 

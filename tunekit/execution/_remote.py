@@ -22,7 +22,7 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
 
 from tunekit._errors import ConfigError, TrialError
-from tunekit._records import WORKER_ATTR
+from tunekit._records import FAIL_REASON, WORKER_ATTR
 from tunekit.execution import _own_model
 from tunekit.execution._own_model import SPACE_ADDED
 from tunekit.strategies._random import TrialSeededRandomSampler
@@ -31,16 +31,17 @@ from tunekit.strategies._random import TrialSeededRandomSampler
 _RUNNERS: dict[int, Any] = {}
 
 
-class _Numbered:
+class _Numbered(optuna.Trial):
     """An in-memory trial that answers with the study's trial number (the training seed is
-    derived from it)."""
+    derived from it); otherwise the asked trial itself (``study.tell`` takes it)."""
 
-    def __init__(self, trial: optuna.Trial, number: int) -> None:
-        self._trial = trial
-        self.number = number
+    def __init__(self, trial: optuna.Trial, number: int) -> None:  # the asked trial's state, not a new ask
+        self.__dict__.update(trial.__dict__)
+        self._study_number = number
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._trial, name)
+    @property
+    def number(self) -> int:
+        return self._study_number
 
 
 def _runner(plan: Any, n_workers: int) -> Any:
@@ -104,8 +105,50 @@ def remote_trial(plan: Any, number: int, params: dict[str, Any], snapshot: list[
         state, error = "CONFIG", str(exc)
     except TrialError as exc:
         state, error = "FAIL", str(exc)
+    return _result(study, trial, state, value, error)
+
+
+def _result(study: optuna.Study, trial: optuna.Trial, state: str, value: float | None,
+            error: str | None) -> dict[str, Any]:
+    """What the client records of ``trial`` (``_dask._record``)."""
     frozen = study._storage.get_trial(trial._trial_id)
     added = study.user_attrs.get(SPACE_ADDED)  # parameters met here first (build(hp)): the client merges them
     return {"state": state, "value": value, "error": error, "user_attrs": dict(frozen.user_attrs), "space_added": added,
             "intermediate": dict(frozen.intermediate_values), "params": dict(frozen.params),
             "distributions": dict(frozen.distributions)}
+
+
+def remote_batch(plan: Any, numbers: list[int], params: list[dict[str, Any]], snapshot: list[FrozenTrial],
+                 direction: str, n_workers: int, marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run trials ``numbers`` (``run --dask --fuse K``: one task per claimed batch) on this worker,
+    one result per trial as ``remote_trial``'s. One trial runs as ``remote_trial``; more train
+    as a local fused batch does (``_fused._Batch``: grouped, each group one network, each member
+    its own trial, pruned on the snapshot's curves). A ConfigError: every trial's state is CONFIG."""
+    if len(numbers) == 1:
+        return [remote_trial(plan, numbers[0], params[0], snapshot, direction, n_workers, marks[0])]
+    from tunekit.execution._fused import _Batch
+    from tunekit.execution._signals import Interrupts
+
+    runner = _runner(plan, n_workers)
+    study = optuna.create_study(direction=direction, pruner=plan.pruner, sampler=_FirstMet(plan.seed, numbers[0]))
+    study.add_trials(snapshot)
+    trials = []
+    for number, values, mark in zip(numbers, params, marks):
+        study.enqueue_trial(values, user_attrs=mark or None, skip_if_exists=False)
+        trials.append(_Numbered(study.ask(), number))
+    config = None
+    with Interrupts() as interrupts:  # no signal handlers off the main thread: only its bookkeeping
+        try:
+            for _ in _Batch(study, study._storage, runner, trials, (TrialError,), None, interrupts, 0.0).run():
+                pass
+        except ConfigError as exc:  # the client names the trials that stopped the run
+            config = str(exc.__cause__ or exc)
+    where, results = f"dask {_where()}", []
+    for trial in trials:
+        frozen = study._storage.get_trial(trial._trial_id)
+        state = "CONFIG" if config is not None else frozen.state.name
+        error = config if config is not None else frozen.user_attrs.get(FAIL_REASON)
+        result = _result(study, trial, state, frozen.value, error)
+        result["user_attrs"][WORKER_ATTR] = where
+        results.append(result)
+    return results

@@ -55,13 +55,13 @@ def finished_count(study: optuna.Study) -> int:
     return counted_trials(study)
 
 
-def _check_fuse(fuse: Any, spec: StudySpec, *, dask: str | None) -> int:
+def _check_fuse(fuse: Any, spec: StudySpec) -> int:
     """``fuse`` checked (an integer >= 1), or 1 with a note when this run cannot fuse."""
     from tunekit.execution._fused import unfused_reason
 
     if isinstance(fuse, bool) or not isinstance(fuse, int) or fuse < 1:
         raise ConfigError(f"fuse must be an integer >= 1 (1 trains one trial at a time), got {fuse!r}")
-    why = None if fuse == 1 else unfused_reason(own_model=spec.model is not None, dask=dask is not None)
+    why = None if fuse == 1 else unfused_reason(own_model=spec.model is not None)
     if why is not None:
         print(f"note: {why}", file=sys.stderr, flush=True)
         return 1
@@ -342,8 +342,8 @@ def run(
     """Run (or resume) a study until it has ``n_trials`` counted trials, and return it.
 
     ``fuse=K`` (K > 1) trains up to K trials at once as one network of stacked members, each
-    still a whole trial (``tunekit.execution._fused``); a study with its own build(hp), or a run
-    on ``dask``, trains unfused, with a note saying why.
+    still a whole trial (``tunekit.execution._fused``; on ``dask`` one task per batch); a study
+    with its own build(hp) trains unfused, with a note saying why.
 
     ``dask="tcp://host:8786"`` (or ``"local"``, ``"local:N"``) runs the trials as Dask tasks on
     that cluster, at most ``workers`` at a time (default: one per Dask worker); this process alone
@@ -373,7 +373,7 @@ def run(
     grace_period = check_run_numbers(n_trials, local_workers, heartbeat, grace_period, timeout, epochs)
     check_confirm(confirm, repeats, n_trials)
     check_study_name(study_name)
-    fuse = _check_fuse(fuse, spec, dask=dask)
+    fuse = _check_fuse(fuse, spec)
     db_retry = db_retry_seconds(db_retry)  # a database server unreachable this long stops the workers
     get_strategy(strategy)
     options = check_options(strategy, options)  # coerced to the declared types ("False" -> False)

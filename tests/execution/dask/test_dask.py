@@ -111,6 +111,27 @@ def test_grid_on_three_workers_takes_every_point_once(three: Cluster, tmp_path: 
     assert len(points) == len(set(points)) == 6
 
 
+def test_fused_batches_run_as_one_task_each(three: Cluster, tmp_path: Path, db_url: str) -> None:
+    """--dask with --fuse 4: each batch of 4 trials is one task, trained on one worker as one fused
+    group (each member its own trial, curve and seed), no "trains unfused" note."""
+    path = study_file(tmp_path, "fusedtasks", epochs=3)
+    result = invoke("run", str(path), "--storage", db_url, "--trials", "8", "--workers", "2", "--strategy", "random",
+                    "--fuse", "4", "--dask", three.address)
+    assert result.exit_code == 0, result.output
+    assert "unfused" not in result.stderr and "fused: 8 of 8 trials trained in 2 fused groups" in result.output
+    done = trials(db_url, "fusedtasks")
+    assert budget(done).counted == 8 and all(t.state == TrialState.COMPLETE for t in done)
+    groups: dict[int, list] = {}
+    for t in done:
+        groups.setdefault(t.user_attrs["fused_group"], []).append(t)
+    assert sorted(groups) == [0, 4], sorted(groups)
+    for first, members in groups.items():
+        assert sorted(t.user_attrs["fused_member"] for t in members) == [0, 1, 2, 3]
+        assert len({t.user_attrs["worker"] for t in members}) == 1  # one task, one worker
+        assert all(t.user_attrs["worker"].startswith("dask tcp://") for t in members)
+    assert len({t.user_attrs["seed"] for t in done}) == 8 and all(len(t.intermediate_values) == 3 for t in done)
+
+
 def test_pruning_happens_on_the_cluster(three: Cluster, tmp_path: Path, db_url: str) -> None:
     import tunekit
     from tunekit._spec import load_spec
@@ -127,26 +148,41 @@ def test_pruning_happens_on_the_cluster(three: Cluster, tmp_path: Path, db_url: 
 
 
 def test_a_killed_worker_loses_no_finished_trial(tmp_path: Path, db_url: str) -> None:
+    """--fuse 2 on 2 workers, 3 trials: a task of trials 0 and 1 (one fused batch) and one of trial
+    2. The worker holding the batch dies: both its trials fail ``worker lost`` and are retried
+    once with their parameters; the other task's trial is not touched."""
     cluster = Cluster(tmp_path, 2)
     try:
         path = study_file(tmp_path, "killed", epochs=80)
         proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "3", "--workers", "2",
-                      "--strategy", "random", "--dask", cluster.address])
+                      "--strategy", "random", "--fuse", "2", "--dask", cluster.address])
 
-        def two_running():
-            return len([t for t in trials(db_url, "killed") if t.state == TrialState.RUNNING]) == 2
+        def three_running():
+            return len([t for t in trials(db_url, "killed") if t.state == TrialState.RUNNING]) == 3
 
-        wait_for("two running trials", two_running, procs=[proc], timeout=120)
-        time.sleep(2)  # both tasks started on their workers
-        os.kill(cluster.workers[0].pid, signal.SIGKILL)
+        wait_for("three running trials", three_running, procs=[proc], timeout=120)
+        from distributed import Client
+
+        with Client(cluster.address, timeout=30) as client:
+            def batch_worker():
+                return next((w for w, keys in client.processing().items()
+                             if any(str(k).startswith("tunekit-killed-0-") for k in keys)), None)
+
+            worker = wait_for("the batch's task on a worker", batch_worker, procs=[proc], timeout=60)
+            time.sleep(2)  # the batch trains
+            os.kill(client.run(os.getpid)[worker], signal.SIGKILL)
         code, out, err = finish(proc)
         assert code == 0, err
         everything = trials(db_url, "killed")
         assert budget(everything).counted == 3
         lost = [t for t in everything if str(t.user_attrs.get(FAIL_REASON, "")).startswith("worker lost (dask worker")]
-        assert len(lost) == 1, [(t.number, t.state, t.user_attrs.get(FAIL_REASON)) for t in everything]
-        retry = [t for t in everything if lost[0].number in t.system_attrs.get("retry_history", [])]
-        assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == lost[0].params
+        assert sorted(t.number for t in lost) == [0, 1], [(t.number, t.state, t.user_attrs.get(FAIL_REASON))
+                                                         for t in everything]
+        for gone in lost:
+            retry = [t for t in everything if gone.number in t.system_attrs.get("retry_history", [])]
+            assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == gone.params
+        assert next(t for t in everything if t.number == 2).state == TrialState.COMPLETE
+        assert "fused: 2 of 3 trials trained in 1 fused group" in out, out  # the two retries, again one batch
     finally:
         cluster.stop()
 
