@@ -60,7 +60,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                             trials={"type": int, "default": None, "help": "configurations (64; quick 8)"},
                             epochs={"type": int, "default": None, "help": "epochs per trial (the study's 15; quick 2)"},
                             fuse={"default": None, "help": "K values, comma-separated (16,32; quick 4)"},
-                            health={"action": "store_true", "help": "probe training health on both paths (run's default)"})
+                            health={"action": "store_true", "help": "probe training health on both paths (run's default)"},
+                            in_process={"action": "store_true", "help": "run every contender in this process instead of "
+                                        "each in a fresh one (smoke tests: one TensorFlow start; the figures then "
+                                        "include the first contender's warm-up)"})
     _util.quiet()
     trials = args.trials or (8 if args.quick else 64)
     epochs = args.epochs or (2 if args.quick else 15)
@@ -77,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for r in range(rounds):
             order = names[r % len(names):] + names[:r % len(names)]
             for name in order:
-                out = _in_child(name, r, epochs, workdir, bool(args.health))
+                job = {"name": name, "round": r, "epochs": epochs, "workdir": str(workdir), "health": bool(args.health)}
+                out = _contender(job) if args.in_process else _in_child(job)
                 _util.log(f"  round {r} {name}: {out['wall']:.1f} s, {60 * out['trials'] / out['wall']:.1f} trials/min, "
                           f"best {out['best']:.3f}")
                 results[name].append(out)
@@ -86,20 +90,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return report(results, args, trials=trials, epochs=epochs, rounds=rounds, total=time.perf_counter() - start)
 
 
-def _in_child(name: str, r: int, epochs: int, workdir: Path, health: bool = False) -> dict[str, Any]:
-    """``child`` in a fresh Python process; its figures back as JSON."""
-    result = workdir / f"{r}-{name.replace(' ', '_')}.json"
-    job = json.dumps({"name": name, "round": r, "epochs": epochs, "workdir": str(workdir), "result": str(result),
-                      "health": health})
+def _in_child(job: dict[str, Any]) -> dict[str, Any]:
+    """``_contender(job)`` in a fresh Python process; its figures back as JSON."""
+    result = Path(job["workdir"]) / f"{job['round']}-{job['name'].replace(' ', '_')}.json"
     code = "import sys; from benchmarks.fused import child; child(sys.argv[1:])"
-    done = subprocess.run([sys.executable, "-c", code, job], cwd=Path(__file__).resolve().parent.parent)
+    done = subprocess.run([sys.executable, "-c", code, json.dumps({**job, "result": str(result)})],
+                          cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0 or not result.is_file():
-        raise RuntimeError(f"{name}, round {r}: the child process failed (exit {done.returncode})")
+        raise RuntimeError(f"{job['name']}, round {job['round']}: the child process failed (exit {done.returncode})")
     return json.loads(result.read_text())
 
 
 def child(argv: Sequence[str]) -> None:
-    """One contender's run: import everything, then time the search over the queued configurations."""
+    """The child process of ``_in_child``: import everything, run ``_contender``, write its figures."""
     job = json.loads(argv[0])
     _util.quiet()
     from benchmarks._kt import ensure_tensorboard_importable
@@ -111,6 +114,11 @@ def child(argv: Sequence[str]) -> None:
     import tunekit  # noqa: F401
     from tunekit.data import load_data  # noqa: F401
 
+    Path(job["result"]).write_text(json.dumps(_contender(job)))
+
+
+def _contender(job: dict[str, Any]) -> dict[str, Any]:
+    """One contender's run: time the search over the queued configurations."""
     workdir = Path(job["workdir"])
     configs = json.loads((workdir / "configs.json").read_text())
     folder = workdir / f"{job['round']}-{job['name'].replace(' ', '_')}"
@@ -124,9 +132,8 @@ def child(argv: Sequence[str]) -> None:
         values = _tunekit(configs, job["epochs"], folder, fuse, bool(job.get("health")))
     wall = time.perf_counter() - start
     finite = [v for v in values if v is not None and v == v]
-    out = {"wall": wall, "trials": len(values), "best": max(finite) if finite else float("nan"),
-           "mean": statistics.fmean(finite) if finite else float("nan"), "failed": len(values) - len(finite)}
-    Path(job["result"]).write_text(json.dumps(out))
+    return {"wall": wall, "trials": len(values), "best": max(finite) if finite else float("nan"),
+            "mean": statistics.fmean(finite) if finite else float("nan"), "failed": len(values) - len(finite)}
 
 
 def _tunekit(configs: list[dict[str, Any]], epochs: int, folder: Path, fuse: int, health: bool) -> list[float | None]:
@@ -218,6 +225,7 @@ def _flags(args: Any) -> str:
     extra = [f"--{flag} {getattr(args, flag)}" for flag in ("trials", "epochs", "fuse", "repeats")
              if getattr(args, flag) is not None]
     extra += ["--health"] if getattr(args, "health", False) else []
+    extra += ["--in-process"] if getattr(args, "in_process", False) else []
     return (" " + " ".join(extra)) if extra else ""
 
 

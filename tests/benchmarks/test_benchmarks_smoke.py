@@ -166,7 +166,7 @@ def test_runner_lists_the_benchmarks(capsys: pytest.CaptureFixture[str]) -> None
 def test_fused(tmp_path: Path) -> None:
     from benchmarks.fused import KT, UNFUSED, main
 
-    summary = main(["--quick", "--trials", "3", "--epochs", "1", "--fuse", "3", "--out", str(tmp_path)])
+    summary = main(["--quick", "--trials", "3", "--epochs", "1", "--fuse", "3", "--in-process", "--out", str(tmp_path)])
     assert set(summary) == {"tunekit --fuse 3", UNFUSED, KT}
     text = _written(tmp_path, "fused")
     rows = _rows(text, "trials / min")
