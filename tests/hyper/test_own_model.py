@@ -84,9 +84,11 @@ def test_every_strategy_runs_a_build_study(strategy: str, tmp_path: Path, db_url
     if strategy == "gp":
         pytest.importorskip("torch")
     spec = load_spec(write(tmp_path, BUILD))
-    study = tunekit.run(spec, strategy=strategy, n_trials=3, storage=db_url, seed=1)
+    study = tunekit.run(spec, strategy=strategy, n_trials=2, storage=db_url, seed=3)
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert len(done) == 3, [(t.number, t.state, t.user_attrs.get("fail_reason")) for t in study.trials]
+    assert len(done) == 2, [(t.number, t.state, t.user_attrs.get("fail_reason")) for t in study.trials]
+    # seed 3: the two trials take both sides of both conditions (kind, num_layers) with every strategy
+    assert {t.params["kind"] for t in done} == {"mlp", "wide"} and {t.params["num_layers"] for t in done} == {1, 2}
     for t in done:
         assert {"kind", "num_layers", "units_0", "activation", "lr"} <= set(t.params)  # the user's names
         assert ("wide_units" in t.params) == (t.params["kind"] == "wide")  # conditional, as declared
@@ -98,9 +100,11 @@ def test_every_strategy_runs_a_build_study(strategy: str, tmp_path: Path, db_url
 
 
 def test_grid_enumerates_a_build_space_exactly(tmp_path: Path, db_url: str) -> None:
-    text = BUILD.replace('hp.Float("lr", 1e-3, 1e-2, sampling="log")', '0.01').replace("range(hp.Int(\"num_layers\", 1, 2))", "range(1)")
+    text = (BUILD.replace('hp.Float("lr", 1e-3, 1e-2, sampling="log")', '0.01')
+            .replace("range(hp.Int(\"num_layers\", 1, 2))", "range(1)")
+            .replace('hp.Choice("activation", ["relu", "tanh"])', '"relu"'))  # 6 points: each one is a trial
     spec = load_spec(write(tmp_path, text, EPOCHS=1))
-    assert spec.space.grid_size() == 2 * 2 * 2 + 2 * 2  # kind=mlp: units x activation; wide adds wide_units
+    assert spec.space.grid_size() == 2 + 2 * 2  # kind=mlp: units; kind=wide: units x wide_units (conditional)
     study = tunekit.run(spec, strategy="grid", n_trials=50, storage=db_url)
     points = [tuple(sorted(t.params.items())) for t in study.trials if t.state == TrialState.COMPLETE]
     assert len(points) == len(set(points)) == spec.space.grid_size()
@@ -128,19 +132,8 @@ def test_a_hypermodel_fit_tunes_the_batch_size(tmp_path: Path, db_url: str, caps
     assert study.user_attrs["model"] == "Conv.build(hp)"
 
 
-def test_resume_checks_the_recorded_space(tmp_path: Path, db_url: str) -> None:
-    path = write(tmp_path, BUILD, EPOCHS=1)  # what is checked is the space, not the training
-    tunekit.run(load_spec(path), strategy="random", n_trials=1, storage=db_url)
-    study = tunekit.run(load_spec(path), strategy="random", n_trials=2, storage=db_url)
-    assert budget(study.trials).counted == 2
-    path.write_text(path.read_text().replace('"tanh"]', '"elu"]'))
-    before = [(t.number, t.state) for t in trials(db_url, "own")]
-    with pytest.raises(ConfigError, match=r"exists with another search space \('activation': Choice"):
-        tunekit.run(load_spec(path), strategy="random", n_trials=3, storage=db_url)
-    assert [(t.number, t.state) for t in trials(db_url, "own")] == before
-
-
-def test_best_retrains_the_users_model(tmp_path: Path, db_url: str) -> None:
+def test_best_retrains_the_users_model_and_resume_checks_the_recorded_space(tmp_path: Path, db_url: str) -> None:
+    """One study file for both (what is checked is the retraining and the space, not the training)."""
     from tests.conftest import invoke
 
     path = write(tmp_path, BUILD, EPOCHS=1)
@@ -148,6 +141,13 @@ def test_best_retrains_the_users_model(tmp_path: Path, db_url: str) -> None:
     result = invoke("best", "own", "--storage", db_url, "--save-model", str(tmp_path / "best.keras"))
     assert result.exit_code == 0, result.output
     assert "reproduces the trial" in result.output and (tmp_path / "best.keras").is_file()
+    study = tunekit.run(load_spec(path), strategy="tpe", n_trials=2, storage=db_url)  # resumed: one trial more
+    assert budget(study.trials).counted == 2
+    path.write_text(path.read_text().replace('"tanh"]', '"elu"]'))
+    before = [(t.number, t.state) for t in trials(db_url, "own")]
+    with pytest.raises(ConfigError, match=r"exists with another search space \('activation': Choice"):
+        tunekit.run(load_spec(path), strategy="tpe", n_trials=3, storage=db_url)
+    assert [(t.number, t.state) for t in trials(db_url, "own")] == before
     path.unlink()
     gone = invoke("best", "own", "--storage", db_url, "--save-model", str(tmp_path / "again.keras"))
     assert gone.exit_code == 2 and "that file is gone; restore it" in gone.output
