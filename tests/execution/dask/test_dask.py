@@ -20,53 +20,33 @@ from optuna.trial import TrialState
 
 from tests.conftest import invoke, one_error_line
 from tunekit._records import FAIL_REASON, budget
-from tunekit.execution._dask import CONNECT_TIMEOUT, RECONNECT
+from tunekit.execution._dask import RECONNECT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workers"))
 from workers_helpers import TUNEKIT, env, finish, start, trials, wait_for  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dask_helpers import Cluster, Ongoing, run_while  # noqa: E402
+
 pytestmark = pytest.mark.slow
-DASK = str(Path(sys.executable).with_name("dask"))
+#: The connect bound in the tests that wait it out (the README's 10 s is ``CONNECT_TIMEOUT``'s default):
+#: the same code path and message, a shorter wait.
+SHORT_CONNECT = 3
+
+
+@pytest.fixture
+def short_connect(monkeypatch: pytest.MonkeyPatch) -> int:
+    """``CONNECT_TIMEOUT`` at ``SHORT_CONNECT`` seconds for this test (read by ``_probe`` and ``connect``
+    when they run, in this process)."""
+    import tunekit.execution._dask_cluster as connecting
+
+    monkeypatch.setattr(connecting, "CONNECT_TIMEOUT", SHORT_CONNECT)
+    return SHORT_CONNECT
 
 
 def tunekit_lines(err: str) -> list[str]:
     """stderr without the "dask: N workers at ..." line and notes: what went wrong, and nothing else."""
     return [line for line in err.strip().splitlines() if not line.startswith(("dask: ", "note: "))]
-
-
-class Cluster:
-    """A scheduler and ``n`` workers (no nanny: a killed worker stays dead), each its own process."""
-
-    def __init__(self, folder: Path, n: int) -> None:
-        self.file = folder / "scheduler.json"
-        environment = {**env(), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": environment}
-        self.scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                           "--scheduler-file", str(self.file)], **quiet)
-        wait_for("the scheduler file", lambda: self.file.exists() and self.file.stat().st_size, timeout=60)
-        self.address = json.loads(self.file.read_text())["address"]
-        self.workers = [subprocess.Popen([DASK, "worker", "--scheduler-file", str(self.file), "--nthreads", "1",
-                                          "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}"],
-                                         **quiet) for i in range(n)]
-        from distributed import Client
-
-        with Client(self.address, timeout=30) as client:
-            if n:
-                client.wait_for_workers(n, timeout=90)
-            self.worker_addresses = sorted(client.scheduler_info()["workers"])
-
-    def stop(self) -> None:
-        """Kill the workers (one that trained a model takes 5-20 s to exit on SIGTERM: TensorFlow's
-        teardown), then stop the scheduler."""
-        for proc in self.workers:
-            proc.kill()
-        for proc in [*self.workers, self.scheduler]:
-            if proc is self.scheduler and proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -154,25 +134,28 @@ def test_a_killed_worker_loses_no_finished_trial(tmp_path: Path, db_url: str) ->
     cluster = Cluster(tmp_path, 2)
     try:
         path = study_file(tmp_path, "killed", epochs=80)
-        proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "3", "--workers", "2",
-                      "--strategy", "random", "--fuse", "2", "--dask", cluster.address])
 
-        def three_running():
-            return len([t for t in trials(db_url, "killed") if t.state == TrialState.RUNNING]) == 3
+        def kill_the_batch_worker(run: Ongoing) -> None:  # in a thread; the run (not what is tested) here
+            from distributed import Client
 
-        wait_for("three running trials", three_running, procs=[proc], timeout=120)
-        from distributed import Client
+            def three_running():
+                return len([t for t in trials(db_url, "killed") if t.state == TrialState.RUNNING]) == 3
 
-        with Client(cluster.address, timeout=30) as client:
-            def batch_worker():
-                return next((w for w, keys in client.processing().items()
-                             if any(str(k).startswith("tunekit-killed-0-") for k in keys)), None)
+            wait_for("three running trials", three_running, procs=[run], timeout=120)
+            with Client(cluster.address, timeout=30, set_as_default=False) as client:
+                def batch_worker():
+                    return next((w for w, keys in client.processing().items()
+                                 if any(str(k).startswith("tunekit-killed-0-") for k in keys)), None)
 
-            worker = wait_for("the batch's task on a worker", batch_worker, procs=[proc], timeout=60)
-            time.sleep(2)  # the batch trains
-            os.kill(client.run(os.getpid)[worker], signal.SIGKILL)
-        code, out, err = finish(proc)
-        assert code == 0, err
+                worker = wait_for("the batch's task on a worker", batch_worker, procs=[run], timeout=60)
+                time.sleep(2)  # the batch trains
+                os.kill(client.run(os.getpid)[worker], signal.SIGKILL)
+
+        trials(db_url, "killed")  # the database's tables made here: the thread's polls never race the run to it
+        result, _ = run_while(["run", str(path), "--storage", db_url, "--trials", "3", "--workers", "2", "--strategy",
+                               "random", "--fuse", "2", "--dask", cluster.address], kill_the_batch_worker, cluster)
+        out = result.output
+        assert result.exit_code == 0, out
         everything = trials(db_url, "killed")
         assert budget(everything).counted == 3
         lost = [t for t in everything if str(t.user_attrs.get(FAIL_REASON, "")).startswith("worker lost (dask worker")]
@@ -190,7 +173,7 @@ def test_a_killed_worker_loses_no_finished_trial(tmp_path: Path, db_url: str) ->
 def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_url: str) -> None:
     (tmp_path / "first").mkdir()
     cluster = Cluster(tmp_path / "first", 1)
-    path = study_file(tmp_path, "gone", epochs=60)
+    path = study_file(tmp_path, "gone", epochs=20)  # long enough to be seen running; the rerun trains 2 of them
     command = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random"]
     try:
         proc = start([*command, "--dask", cluster.address])
@@ -220,7 +203,7 @@ def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_u
     ("local:0", "write local or local:N with N >= 1"),
 ])
 def test_a_bad_address_is_one_line_and_writes_nothing(tiny_study_file: Path, db_url: str, address: str,
-                                                      message: str) -> None:
+                                                      message: str, short_connect: int) -> None:
     result = invoke("run", str(tiny_study_file), "--storage", db_url, "--trials", "2", "--dask", address)
     assert message in one_error_line(result)
     assert not Path(db_url.removeprefix("sqlite:///")).exists() or optuna.get_all_study_names(db_url) == []
@@ -249,9 +232,9 @@ def test_a_jobqueue_cluster_that_cannot_start_is_one_line(tiny_study_file: Path,
 
 
 def test_ctrl_c_cancels_the_tasks_and_a_rerun_resumes(three: Cluster, tmp_path: Path, db_url: str) -> None:
-    # trials of some 5 s: the signal lands mid-trial (sent as soon as one is running), and the rerun's
-    # two trials stay short
-    path = study_file(tmp_path, "stopped", epochs=200)
+    # trials of some 2-3 s on an idle machine: the signal (sent as soon as one is claimed, acted on
+    # within the client's 0.5 s poll) lands mid-trial, and the rerun's two trials stay short
+    path = study_file(tmp_path, "stopped", epochs=100)
     command = [*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--workers", "2", "--strategy",
                "random", "--dask", three.address]
     proc = start(command)
@@ -323,10 +306,10 @@ def test_a_parameter_first_met_on_a_worker_joins_the_study_space(three: Cluster,
     assert capfd.readouterr().err.count("(on a Dask worker) asked for 'batch_size'") == 1
 
 
-def test_something_that_is_not_dask_at_the_address_is_one_line_within_the_bound(tiny_study_file: Path,
-                                                                                 db_url: str) -> None:
+def test_something_that_is_not_dask_at_the_address_is_one_line_within_the_bound(tiny_study_file: Path, db_url: str,
+                                                                                 short_connect: int) -> None:
     """A real TCP listener on loopback that accepts and never answers (Dask's handshake alone would
-    wait minutes): one line, exit 2, within CONNECT_TIMEOUT, nothing written."""
+    wait minutes): one line, exit 2, within CONNECT_TIMEOUT (here ``short_connect``), nothing written."""
     listener = socket.create_server(("127.0.0.1", 0))
     accepted: list[socket.socket] = []
     threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
@@ -339,8 +322,8 @@ def test_something_that_is_not_dask_at_the_address_is_one_line_within_the_bound(
         listener.close()
         for conn in accepted:
             conn.close()
-    assert f"cannot reach the Dask scheduler at {address} (no answer within {CONNECT_TIMEOUT} s)" in one_error_line(result)
-    assert accepted and took < CONNECT_TIMEOUT + 10, took
+    assert f"cannot reach the Dask scheduler at {address} (no answer within {short_connect} s)" in one_error_line(result)
+    assert accepted and took < short_connect + 10, took
     assert not Path(db_url.removeprefix("sqlite:///")).exists() or optuna.get_all_study_names(db_url) == []
 
 
@@ -378,21 +361,26 @@ def test_a_recorded_trial_is_not_computed_again_when_its_worker_dies(tmp_path: P
     cluster = Cluster(tmp_path, 2)
     try:
         path = study_file(tmp_path, "again", epochs=20)
-        proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--workers", "1",
-                      "--strategy", "random", "--dask", cluster.address])
 
-        def first_recorded():
-            done = {t.number: t for t in trials(db_url, "again")}
-            return done.get(1) is not None and done[0].state == TrialState.COMPLETE and done[0]
+        def kill_trial_0s_worker(run: Ongoing) -> None:  # in a thread; the run (not what is tested) here
+            from distributed import Client
 
-        first = wait_for("trial 0 recorded, trial 1 running", first_recorded, procs=[proc], timeout=180)
+            def first_recorded():
+                done = {t.number: t for t in trials(db_url, "again")}
+                return done.get(1) is not None and done[0].state == TrialState.COMPLETE and done[0]
+
+            first = wait_for("trial 0 recorded, trial 1 running", first_recorded, procs=[run], timeout=180)
+            with Client(cluster.address, timeout=30, set_as_default=False) as client:
+                pids = client.run(os.getpid)
+                os.kill(pids[first.user_attrs["worker"].removeprefix("dask ")], signal.SIGKILL)
+
+        trials(db_url, "again")  # the database's tables made here: the thread's polls never race the run to it
+        result, _ = run_while(["run", str(path), "--storage", db_url, "--trials", "2", "--workers", "1", "--strategy",
+                               "random", "--dask", cluster.address], kill_trial_0s_worker, cluster)
+        assert result.exit_code == 0, result.output
         from distributed import Client
 
-        with Client(cluster.address, timeout=30) as client:
-            pids = client.run(os.getpid)
-            os.kill(pids[first.user_attrs["worker"].removeprefix("dask ")], signal.SIGKILL)
-            code, out, err = finish(proc)
-            assert code == 0, err
+        with Client(cluster.address, timeout=30, set_as_default=False) as client:
             starts = client.run_on_scheduler(lambda dask_scheduler: [
                 str(t[0]) for t in dask_scheduler.transition_log if t[2] == "processing"])
     finally:
