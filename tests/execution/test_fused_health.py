@@ -36,7 +36,7 @@ def fused_health(members: list[dict[str, Any]], seeds: list[int]) -> FusedHealth
 def keras_probe(member: dict[str, Any], seed: int) -> HealthProbe:
     xt, yt, xv, yv = data(TASK)
     p = resolve_params(member, task=TASK)
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)  # Keras' state; its gc.collect() only frees memory, slowly
     keras.utils.set_random_seed(seed)
     model = build_model(p, input_shape=(N_IN,), task=TASK, n_classes=3, steps_per_epoch=-(-N_TRAIN // p["batch_size"]))
     probe = HealthProbe(xt, yt)  # before early stopping, as the runner orders its callbacks
@@ -51,8 +51,14 @@ def close(a: Any, b: Any) -> bool:
     return bool(np.isclose(a, b, rtol=5e-3, atol=1e-6))
 
 
-def test_each_member_s_health_is_its_own_keras_fit_s() -> None:
-    health = fused_health(MEMBERS, SEEDS)
+@pytest.fixture(scope="module")
+def four() -> FusedHealth:
+    """The four ``MEMBERS`` trained as one group, shared by the tests (which only read it)."""
+    return fused_health(MEMBERS, SEEDS)
+
+
+def test_each_member_s_health_is_its_own_keras_fit_s(four: FusedHealth) -> None:
+    health = four
     for k, (member, seed) in enumerate(zip(MEMBERS, SEEDS)):
         mine, alone = health.members[k].series, keras_probe(member, seed).series
         assert (mine.layers, mine.activations, mine.units) == (alone.layers, alone.activations, alone.units)
@@ -68,9 +74,9 @@ def test_each_member_s_health_is_its_own_keras_fit_s() -> None:
         assert health.diagnosis(k).name == diagnose(alone).name
 
 
-def test_a_member_s_health_does_not_depend_on_its_neighbours() -> None:
-    with_three = fused_health(MEMBERS[:3], SEEDS[:3]).members[1].series
-    with_one = fused_health([MEMBERS[3], MEMBERS[1]], [SEEDS[3], SEEDS[1]]).members[1].series
+def test_a_member_s_health_does_not_depend_on_its_neighbours(four: FusedHealth) -> None:
+    with_three = four.members[1].series  # member 1 beside members 0, 2 and 3 (1 and 3 layers, wider, narrower)
+    with_one = fused_health([MEMBERS[3], MEMBERS[1]], [SEEDS[3], SEEDS[1]]).members[1].series  # beside 3 only
     assert with_three.epochs == with_one.epochs
     for name in ("loss", *FIGURES):
         assert np.allclose(np.array(getattr(with_three, name), dtype=float),

@@ -1,6 +1,7 @@
 """Fused execution (``run --fuse K``): each member of a fused group is a whole trial.
 
-Real Keras training on iris (120 training rows), real SQLite study databases, a real SIGINT.
+Real Keras training on iris (120 training rows), real SQLite study databases, a real SIGINT (the
+rerun after it is the CLI in-process) and a real SIGKILL.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 import tunekit
+from tests.conftest import invoke
 from tunekit import Choice, Float, Int, StudySpec
 from tunekit._records import FAIL_REASON, INTERRUPTED, PRUNED_REASON
 from tunekit.data import load_data
@@ -173,14 +175,13 @@ def test_ctrl_c_marks_every_running_member_interrupted_and_a_rerun_resumes(tmp_p
 
     wait_for("four fused members training", four_training, timeout=120, procs=(proc,))
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     stopped = trials(url, "iris_fused")
     assert [(t.state, t.user_attrs.get(FAIL_REASON)) for t in stopped] == [(TrialState.FAIL, INTERRUPTED)] * 4
-    again = start(args)
-    out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err
-    assert "fused: 4 of 4 trials trained in 1 fused group" in out  # the interrupted ones do not count
+    again = invoke(*args[len(TUNEKIT):])  # the rerun in-process: the interrupted process is what is tested
+    assert again.exit_code == 0, again.output
+    assert "fused: 4 of 4 trials trained in 1 fused group" in again.output  # the interrupted ones do not count
     assert [t.state for t in trials(url, "iris_fused")][4:] == [TrialState.COMPLETE] * 4
 
 
