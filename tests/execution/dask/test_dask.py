@@ -133,7 +133,7 @@ def test_a_killed_worker_loses_no_finished_trial(tmp_path: Path, db_url: str) ->
     once with their parameters; the other task's trial is not touched."""
     cluster = Cluster(tmp_path, 2)
     try:
-        path = study_file(tmp_path, "killed", epochs=80)
+        path = study_file(tmp_path, "killed", epochs=300)  # a fused pair of iris members: ~30 ms an epoch when idle
 
         def kill_the_batch_worker(run: Ongoing) -> None:  # in a thread; the run (not what is tested) here
             from distributed import Client
@@ -148,7 +148,7 @@ def test_a_killed_worker_loses_no_finished_trial(tmp_path: Path, db_url: str) ->
                                  if any(str(k).startswith("tunekit-killed-0-") for k in keys)), None)
 
                 worker = wait_for("the batch's task on a worker", batch_worker, procs=[run], timeout=60)
-                time.sleep(2)  # the batch trains
+                time.sleep(0.5)  # the batch's task set up; its 300 epochs take several seconds
                 os.kill(client.run(os.getpid)[worker], signal.SIGKILL)
 
         trials(db_url, "killed")  # the database's tables made here: the thread's polls never race the run to it

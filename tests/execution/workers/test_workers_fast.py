@@ -54,7 +54,8 @@ def test_grid_with_two_workers_evaluates_each_point_once(any_url: str) -> None:
 def test_sigkilled_worker_trial_fails_and_is_retried(any_url: str) -> None:
     _create(any_url, "kill")
     procs = [start([*CHEAP, any_url, "kill", "4", "--sleep", "1.5"]) for _ in range(2)]
-    victim = wait_for("a running trial", running_trial(any_url, "kill"), procs=procs)
+    running = running_trial(any_url, "kill")  # killed once both parameters are drawn (not between them)
+    victim = wait_for("a running trial", lambda: (t := running()) is not None and len(t.params) == 2 and t, procs=procs)
     os.kill(worker_pid(victim), signal.SIGKILL)
     results = {p.pid: finish(p) for p in procs}
     assert results[worker_pid(victim)][0] == -signal.SIGKILL
