@@ -18,7 +18,8 @@ Next to RSS, the C heap in use (glibc's ``mallinfo2``: bytes malloc has handed o
 back) tells a real allocation kept per trial from fragmentation (RSS up, heap in use flat).
 ``--space fixed`` trains one architecture every trial (only the learning rate is searched): the
 caches TensorFlow keys by tensor shape (oneDNN's primitives, per layer shape and batch size)
-then stop growing after the first trial, so what still grows is what every trial leaves. ``TF_ENABLE_ONEDNN_OPTS=0`` in the environment runs TensorFlow without oneDNN.
+then stop growing after the first trial, so what still grows is what every trial leaves. tunekit runs
+TensorFlow without oneDNN unless the environment says ``TF_ENABLE_ONEDNN_OPTS=1`` (which measures it with).
 
     python -m benchmarks.memory [--quick] [--trials N] [--runs R] [--models N] [--space search|fixed]
 """
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
          + (f" over {runs} repeated `tunekit.run` calls ({', '.join(map(str, _split(n_trials, runs)))} trials, "
             "a study each)" if runs > 1 else "")
          + f", SQLite storage, one process. RSS before the run: {before:.0f} MB."
-         + (f" TF_ENABLE_ONEDNN_OPTS={onednn}." if onednn else ""),
+         + f" TF_ENABLE_ONEDNN_OPTS={onednn or 'unset'} (a run of the model factory sets 0 unless the environment sets it).",
          f"**Target: RSS after {n_trials} trials − after {first} < {LIMIT_MB:.0f} MB — {verdict}: {growth:+.1f} MB** "
          f"({per_trial_kb:+.0f} kB per trial).",
          *_breakdown(rss, heap, marks, first)],

@@ -12,6 +12,12 @@ from typing import Iterator
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# What a run of the model factory gives its process (tunekit/_quiet_tf.py), here before a test module
+# imports TensorFlow itself: the tests and the CLI processes they start compute alike.
+from tunekit._quiet_tf import TF_DEFAULTS  # noqa: E402 - a leaf module: loads no TensorFlow
+
+for _name, _value in TF_DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "studies"

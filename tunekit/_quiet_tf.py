@@ -6,6 +6,27 @@ from __future__ import annotations
 import os
 import sys
 
+#: TensorFlow settings tunekit gives a process that trains the model factory's networks, before
+#: TensorFlow's first import, unless the environment already sets them.
+TF_DEFAULTS = {
+    # oneDNN's kernels are cached per thread, op and tensor shape and never released, so the
+    # resident memory of a process that trains model after model grows with every new layer
+    # shape a search tries (issue 27 item 26, benchmarks/results/memory-repeated.md). For the
+    # factory's Dense networks oneDNN is no faster; for convolutions it is (benchmarks/results/
+    # onednn.md), so a study of the user's own build(hp) keeps it, as does TF_ENABLE_ONEDNN_OPTS=1.
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+}
+
+
+def tf_environment_defaults(spec: object) -> None:
+    """Set ``TF_DEFAULTS`` for a study of the model factory (``spec.model`` None), where the
+    environment does not and TensorFlow is not loaded yet (its C++ side reads them once). The
+    processes a run starts (workers, a local Dask cluster) inherit them."""
+    if getattr(spec, "model", None) is not None or "tensorflow" in sys.modules:
+        return
+    for name, value in TF_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
 
 def import_keras_quietly() -> None:
     """Import TensorFlow and Keras with fd 2 silenced during the import only.

@@ -63,7 +63,11 @@ def test_streamed_in_batches_gives_the_same_file_and_the_study_form_retrains_the
     streamed = invoke("predict", "--model", "best.keras", "new.csv", "-o", "many.csv", "--key", "id", "--batch-rows", "7")
     assert streamed.exit_code == 0, streamed.output
     assert "predicting" in streamed.stderr  # the progress bar, on stderr, when there is more than one batch
-    assert Path("many.csv").read_text() == Path("one.csv").read_text()
+    # the same rows, keys and labels; probabilities equal to float rounding: without oneDNN (off in a process that
+    # trains the factory's networks, as this one) a matmul's last bit can depend on how many rows it holds
+    many, one = pd.read_csv("many.csv"), pd.read_csv("one.csv")
+    assert many[["id", "predicted_band"]].equals(one[["id", "predicted_band"]])
+    pd.testing.assert_frame_equal(many, one, check_exact=False, atol=1e-6, rtol=0)
     assert list(pd.read_csv("one.csv").columns)[:2] == ["id", "predicted_band"]
     retrained = invoke("predict", "houses", "new.csv", "-o", "study.csv", "--key", "id", "--storage", saved["url"])
     assert retrained.exit_code == 0, retrained.output

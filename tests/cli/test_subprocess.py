@@ -39,3 +39,39 @@ def test_help_and_version(tmp_path: Path) -> None:
     proc = tunekit("--help", cwd=tmp_path)
     assert proc.returncode == 0 and "run" in proc.stdout and "dashboard" in proc.stdout
     assert tunekit("--version", cwd=tmp_path).stdout.strip().endswith("0.1.0")
+
+
+PROBE_STUDY = '''
+import atexit, sys, types
+from pathlib import Path
+from tunekit import Int, StudySpec
+
+class Sentinel:  # deleted when the interpreter tears its modules down
+    def __del__(self):
+        Path("torn-down").write_text("yes")
+
+probe = types.ModuleType("tunekit_exit_probe")
+probe.sentinel = Sentinel()
+sys.modules["tunekit_exit_probe"] = probe
+atexit.register(lambda: Path("exit-handler").write_text("ran"))
+spec = StudySpec(data="iris", space={"units": Int(4, 8)}, fixed={"n_layers": 1}, epochs=1, name="probe")
+'''
+
+
+@pytest.mark.slow  # a tunekit process that trains one real model
+def test_a_command_that_trained_exits_without_the_interpreter_teardown(tmp_path: Path) -> None:
+    """After a command that loaded TensorFlow the process ends with os._exit once Python's exit handlers
+    ran and stdout/stderr are flushed: the teardown of TensorFlow's modules (about 1.5 s of CPU) is skipped,
+    nothing the command wrote is lost."""
+    (tmp_path / "probe.py").write_text(PROBE_STUDY)
+    proc = tunekit("run", "probe.py", "--trials", "1", "--strategy", "random", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "best val_accuracy" in proc.stdout and proc.stdout.rstrip().endswith("sqlite:///tunekit.db)")  # flushed
+    assert (tmp_path / "exit-handler").read_text() == "ran"  # atexit handlers (logging, Dask, MLflow) still run
+    assert not (tmp_path / "torn-down").exists()  # the modules were not torn down
+    study = optuna.load_study(study_name="probe", storage=f"sqlite:///{tmp_path / 'tunekit.db'}")
+    assert [t.state.name for t in study.trials] == ["COMPLETE"]
+    # the same command again finds its trial done and trains nothing: without TensorFlow, the interpreter's own exit
+    proc = tunekit("run", "probe.py", "--trials", "1", "--strategy", "random", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "torn-down").read_text() == "yes"

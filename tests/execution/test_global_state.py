@@ -46,13 +46,16 @@ after["generators"] = [drawn, generators()]
 after["states"] = [t.state.name for t in study.trials]
 from tunekit.execution._tf import PROCESS_STATE_KEPT
 after["kept"] = sorted(PROCESS_STATE_KEPT)
+from tensorflow.python.util import _pywrap_util_port
+after["onednn"] = [os.environ.get("TF_ENABLE_ONEDNN_OPTS"), bool(_pywrap_util_port.IsMklEnabled())]
 print(json.dumps({"before": before, "after": after}))
 """
 
 
 @pytest.mark.slow
 def test_a_run_from_python_leaves_the_process_as_it_found_it(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TUNEKIT_STORAGE")}
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TUNEKIT_STORAGE",
+                                                            "TF_ENABLE_ONEDNN_OPTS")}
     done = subprocess.run([sys.executable, "-c", SCRIPT, f"sqlite:///{tmp_path / 'g.db'}"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -66,7 +69,41 @@ def test_a_run_from_python_leaves_the_process_as_it_found_it(tmp_path: Path) -> 
     assert after["levels"] == before["levels"]
     assert after["generators"][1] == after["generators"][0]  # Python's and NumPy's random generators
     # what does stay is named, with its reason, in one place
-    assert after["kept"] == ["TF_CPP_MIN_LOG_LEVEL", "keras.backend.clear_session", "tensorflow global seed"]
+    assert after["kept"] == ["TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "keras.backend.clear_session",
+                             "tensorflow global seed"]
+    assert after["onednn"] == ["0", False]  # issue 27 item 26: oneDNN's per-shape caches grew a long search
+
+
+def _build(hp):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int("units", 4, 8)),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_the_onednn_default_is_for_the_factory_and_yields_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """oneDNN is off only for the model factory's Dense networks, where it is no faster (benchmarks/onednn.py);
+    a study of your own model keeps it, and so does a user who sets TF_ENABLE_ONEDNN_OPTS."""
+    from tunekit._quiet_tf import tf_environment_defaults
+    from tunekit._spec import StudySpec
+    from tunekit.space import Int
+
+    factory = StudySpec(data="iris", space={"units": Int(4, 8)}, epochs=1)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)  # as before TensorFlow's first import
+    tf_environment_defaults(factory)
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"  # the user's setting stays
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    tf_environment_defaults(factory)
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    tf_environment_defaults(StudySpec(data="iris", build=_build, epochs=1))
+    assert "TF_ENABLE_ONEDNN_OPTS" not in os.environ  # your own build(hp) may hold convolutions: oneDNN stays on
+    monkeypatch.setitem(sys.modules, "tensorflow", object())  # loaded: too late to change, nothing set
+    tf_environment_defaults(factory)
+    assert "TF_ENABLE_ONEDNN_OPTS" not in os.environ
 
 
 def test_the_kept_process_state_is_documented_in_the_design() -> None:

@@ -232,6 +232,42 @@ def test_a_shrinking_group_trains_its_members_as_before() -> None:
         np.testing.assert_allclose(a.final["loss"], b.final["loss"], rtol=1e-5)
 
 
+@pytest.mark.slow
+def test_an_xla_compiled_group_trains_as_the_traced_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``jit``: the epoch compiled by XLA gives the traced epoch's results to float rounding, and
+    the same results again when run again (a seed is a result); "auto" compiles when the steps
+    reach ``XLA_MIN_STEPS`` (here lowered to this training's). A last, shorter batch (rows not a
+    multiple of the batch size) is a step of its own."""
+    from tunekit.factory import _fused_cost
+    from tunekit.factory._fused_train import GroupTrainer
+
+    members = [{"n_layers": d, "units": u, "epochs": 3, "batch_norm": bn, "optimizer": o, "dropout": 0.2,
+                "activation": a, "batch_size": 40} for u, o, d, a, bn in (
+                    (16, "adam", 2, "relu", "after"), (8, "sgd", 1, "tanh", "before"))]
+    params = [resolve_params(m, task="binary") for m in members]
+    xt, yt, xv, yv = data("binary")
+    assert len(xt) % 40 != 0
+
+    def train(jit: bool | str) -> tuple[Any, list[Any]]:
+        trainer = GroupTrainer(params, [1, 2], input_shape=(N_IN,), task="binary", n_classes=None,
+                               data=(xt, yt, xv, yv), monitor="val_loss", mode="min", jit=jit)
+        return trainer, trainer.run(5, None)
+
+    compiled, xla = train(True)
+    traced, graph = train(False)
+    assert compiled._epoch_fn._jit_compile and not traced._epoch_fn._jit_compile
+    assert not GroupTrainer(params, [1, 2], input_shape=(N_IN,), task="binary", n_classes=None, data=(xt, yt, xv, yv),
+                            monitor="val_loss", mode="min").xla  # "auto": 3 steps an epoch, far from paying
+    monkeypatch.setattr(_fused_cost, "XLA_MIN_STEPS", 3 * 2)  # 3 steps x the 2 epochs after the first
+    chosen, again = train("auto")  # now compiled: the XLA run run again
+    assert chosen.xla and chosen._epoch_fn._jit_compile
+    for a, b, c in zip(xla, graph, again):
+        assert a.epochs_run == b.epochs_run == 3 and a.status == b.status == "done"
+        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-4)
+        np.testing.assert_allclose(a.final["loss"], b.final["loss"], rtol=1e-4)
+        assert a.history == c.history and a.final == c.final
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_the_stacked_forward_pass_equals_keras_with_the_same_weights(training: bool) -> None:
     import tensorflow as tf

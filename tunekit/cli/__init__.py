@@ -150,4 +150,53 @@ def main() -> None:
         cli.main()
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        sys.exit(130)
+        _exit_now(130)
+    except SystemExit as done:
+        _exit_now(done.code)
+
+
+#: Seconds the exit handlers may take before an exit that follows training ends the process anyway.
+EXIT_GRACE = 10.0
+
+
+def _exit_now(code: Any) -> NoReturn:
+    """End the ``tunekit`` process once its command is done: Python's exit handlers run and
+    stdout/stderr are flushed as at any exit, then the process ends without the interpreter's
+    teardown of TensorFlow's modules and C++ state, about 1 s of CPU after every command that
+    trained (``tests/cli/test_subprocess.py``). After a Ctrl-C (130) whatever it interrupted may
+    still hold a lock: no garbage collection then, and a watchdog ends the process if the exit
+    handlers wait longer than ``EXIT_GRACE`` (a double Ctrl-C once left a run hanging at exit in
+    CI). A plain exit where TensorFlow is not loaded, the code is not a number, or a thread is
+    still running after a command that was not interrupted."""
+    import threading
+
+    interrupted = code == 130
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    if "tensorflow" not in sys.modules or not isinstance(code, (int, type(None))) or (others and not interrupted):
+        sys.exit(code)
+    import atexit
+    import gc
+
+    status = code or 0
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the exit is decided: a Ctrl-C now would only garble it
+    threading.Thread(target=_exit_after, args=(EXIT_GRACE, status), daemon=True).start()
+    if not interrupted:
+        gc.collect()  # objects in reference cycles (an open file among them) are finalized, files flushed
+    atexit._run_exitfuncs()  # logging, multiprocessing, Dask and MLflow clean up as at any exit
+    _flush_and_exit(status)
+
+
+def _exit_after(seconds: float, status: int) -> None:
+    import time
+
+    time.sleep(seconds)
+    _flush_and_exit(status)
+
+
+def _flush_and_exit(status: int) -> NoReturn:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, RuntimeError):  # a closed pipe (`tunekit trials | head`); a flush under way
+            pass
+    os._exit(status)

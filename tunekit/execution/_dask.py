@@ -248,7 +248,9 @@ def _drive(study: optuna.Study, storage: Any, plan: Any, client: Any, n_workers:
                     raise OSError(f"no answer from the scheduler for {time.monotonic() - away:.0f} s")
             else:
                 away = 0.0
-            done = [f for f in running if f.done()]
+            # a task cancelled since ``lost`` was read (its worker just died) is resubmitted at the next step,
+            # not collected: collecting a cancelled task means the scheduler is gone
+            done = [f for f in running if f.done() and not (f.cancelled() and client.status == "running")]
             if time.monotonic() - beaten >= plan.heartbeat / 2:  # a running trial's heartbeat, as a local worker's
                 beaten = time.monotonic()
                 for trial in (t for batch in running.values() for t in batch):

@@ -24,6 +24,9 @@ from tunekit._quiet_tf import import_keras_quietly  # noqa: F401 - re-exported (
 PROCESS_STATE_KEPT: Mapping[str, str] = MappingProxyType({
     "TF_CPP_MIN_LOG_LEVEL": "set to 3 before TensorFlow's first import unless already set (TUNEKIT_TF_VERBOSE=1 "
                             "skips it): TensorFlow's C++ side reads it once, so it cannot be scoped.",
+    "TF_ENABLE_ONEDNN_OPTS": "set to 0 by a run of the model factory when TensorFlow is not loaded yet, unless "
+                             "already set (TF_ENABLE_ONEDNN_OPTS=1 keeps oneDNN): oneDNN's per-shape kernel caches "
+                             "grow with every layer shape a search tries; TensorFlow reads it once.",
     "keras.backend.clear_session": "each trial starts a fresh Keras session, so the layer-name counters and "
                                    "graph of models built before are reset.",
     "tensorflow global seed": "each trial sets it (keras.utils.set_random_seed); TensorFlow has no public way "
@@ -144,10 +147,10 @@ def release_free_memory() -> bool:
     What this cannot give back (issue 27, ``python -m benchmarks.memory``, whose table shows the
     C heap in use next to RSS): oneDNN's primitives, which TensorFlow caches per thread, op and
     tensor shape (in use, not garbage: they grow while new layer shapes and batch sizes appear and
-    stay flat when every trial trains one architecture, ``--space fixed``, or without oneDNN,
-    ``TF_ENABLE_ONEDNN_OPTS=0``), and the heap's fragmentation (RSS creeping up while the heap in
-    use stays flat). Python objects, TensorFlow's function library and its gradient registry stay
-    flat from trial to trial.
+    stay flat when every trial trains one architecture, ``--space fixed``; which is why tunekit
+    turns oneDNN off unless told otherwise, ``tunekit/_quiet_tf.py``), and the heap's fragmentation
+    (RSS creeping up while the heap in use stays flat). Python objects, TensorFlow's function
+    library and its gradient registry stay flat from trial to trial.
     """
     global _malloc_trim
     if _malloc_trim is None:

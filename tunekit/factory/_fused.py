@@ -10,8 +10,9 @@ group of 16 and 256 units pays 256 for both (the optimizer touches only a member
 parameters). Given the data's sizes, ``fused_groups`` splits a batch size's members where a
 cost model says the padding saved pays for another group's trace.
 
-One epoch of the whole group is one ``tf.function`` (a ``tf.while_loop`` over its steps,
-traced without AutoGraph):
+One epoch of the whole group is one ``tf.function`` (a ``tf.while_loop`` over its full
+batches and one step for the last, shorter one, traced without AutoGraph; compiled by XLA
+when the training's steps pay for the compile, ``_fused_cost.xla_pays``):
 per step one ``einsum`` per layer for all members, the loss the sum of the members' own mean
 losses (member k's weights see only member k's loss), and each member's own update rule
 (``_fused_optim``). The learning rates of the epoch's steps come from each member's own
@@ -43,34 +44,8 @@ from typing import Any
 
 import numpy as np
 
+from tunekit.factory._fused_cost import group_seconds
 from tunekit.factory._fused_types import MemberResult, OnEpoch, Watcher
-
-
-#: The cost model that splits a batch into groups (``fused_groups`` with the data's sizes),
-#: measured on 2 CPU cores (``benchmarks/fused.py``'s digits space): the first epoch's extra
-#: time of a group (its trace), the fixed time of one fused step, and the time of one padded
-#: parameter for one training row (forward and backward passes, about 6 flops, at ~10 GFLOPS).
-TRACE_SECONDS, STEP_SECONDS, PARAM_ROW_SECONDS = 1.0, 1e-3, 6e-10
-
-
-def padded_params(members: Sequence[Mapping[str, Any]], n_in: int, n_out: int) -> int:
-    """The weights a group of ``members`` computes, padding included: every member at the
-    group's widest units per layer and its deepest depth (``_fused_net``'s layout)."""
-    from tunekit.factory._catalog import layer_units
-
-    units = [layer_units(p) for p in members]
-    depth = max(len(u) for u in units)
-    widths = [max(u[min(i, len(u) - 1)] if u else n_in for u in units) for i in range(depth)]
-    fans = [n_in, *widths, n_out]
-    return len(members) * sum(a * b for a, b in zip(fans, fans[1:]))
-
-
-def group_seconds(members: Sequence[Mapping[str, Any]], *, n_in: int, n_out: int, n_train: int) -> float:
-    """The cost model's training time of ``members`` as one group (they share the batch size)."""
-    epochs = max(int(p["epochs"]) for p in members)
-    steps = max(1, math.ceil(n_train / int(members[0]["batch_size"])))
-    padded = padded_params(members, n_in, n_out)
-    return TRACE_SECONDS + epochs * (steps * STEP_SECONDS + n_train * padded * PARAM_ROW_SECONDS)
 
 
 def fused_groups(members: Sequence[Mapping[str, Any]], *, n_in: int | None = None, n_out: int | None = None,
@@ -132,7 +107,7 @@ def unfusable_reason(params: Mapping[str, Any]) -> str | None:
     Every knob of the factory's catalog fuses; what does not is a parameter set the core
     does not know (a key outside the catalog), which trains alone, the ordinary way.
     """
-    from tunekit.factory._catalog import DEFAULTS, _PER_LAYER
+    from tunekit.factory._catalog import _PER_LAYER, DEFAULTS
 
     unknown = [k for k in params if k not in DEFAULTS and not _PER_LAYER.match(str(k))]
     if unknown:
@@ -149,7 +124,7 @@ class FusedFit:
     _build: dict[str, Any] = field(default_factory=dict, repr=False)
     _params: list[Mapping[str, Any]] = field(default_factory=list, repr=False)
 
-    def member_model(self, k: int) -> "Any":
+    def member_model(self, k: int) -> Any:
         """Member k as a compiled ``keras.Sequential`` (``build_model`` with its trained weights):
         evaluates to ``members[k].final`` on the validation rows."""
         from tunekit.factory._build import build_model

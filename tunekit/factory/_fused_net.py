@@ -102,7 +102,11 @@ class StackedNet:
         bn = [p["batch_norm"] for p in members]
         self.bn_before, self.bn_after = tf.constant([b == "before" for b in bn]), tf.constant([b == "after" for b in bn])
         self.bn_kinds = sorted(set(bn) - {"none"})
+        self.bn_at = {"before": tf.reshape(self.bn_before, [-1, 1, 1]), "after": tf.reshape(self.bn_after, [-1, 1, 1])}
         self.use_bias = f32([[0.0 if b == "before" else 1.0] for b in bn])
+        self.bn_all = {kind: all(b == kind for b in bn) for kind in ("before", "after")}
+        # Layers where an active member is narrower than the group: only there the mask is applied.
+        self.narrow = [any(i < len(u) and u[i] < self.widths[i] for u in self.units) for i in range(self.n_layers)]
         self.gammas = [tf.Variable(tf.ones([self.k, w])) for w in self.widths]
         self.betas = [tf.Variable(tf.zeros([self.k, w])) for w in self.widths]
         self.moving_mean = [tf.Variable(tf.zeros([self.k, w]), trainable=False) for w in self.widths]
@@ -176,19 +180,21 @@ class StackedNet:
         h = x
         for i in range(self.n_layers):
             z = tf.einsum("kbi,kio->kbo" if i else "bi,kio->kbo", h, self.kernels[i])
-            z = z + (self.biases[i] * self.use_bias)[:, None, :]
+            bias = self.biases[i] * self.use_bias if "before" in self.bn_kinds else self.biases[i]
+            z = z + tf.expand_dims(bias, 1)
             if "before" in self.bn_kinds:
-                z = tf.where(self.bn_before[:, None, None], self._bn(z, i, training, stats), z)
+                z = self._bn_where("before", z, i, training, stats)
             z = self._activate(z, i)
             if capture is not None:
                 capture.append(z)
             if "after" in self.bn_kinds:
-                z = tf.where(self.bn_after[:, None, None], self._bn(z, i, training, stats), z)
-            z = z * self.masks[i]
+                z = self._bn_where("after", z, i, training, stats)
+            if self.narrow[i]:
+                z = z * self.masks[i]
             if training and any(r > 0 for r in self.dropout[i]):
                 z = z * self._dropout_scale(i, tf.shape(x)[0], step)
             h = z if all(self.active[i]) else tf.where(self.active_t[i], z, self._carried(h, i))
-        logits = tf.einsum("kbi,kio->kbo" if self.n_layers else "bi,kio->kbo", h, self.kernel_out) + self.bias_out[:, None, :]
+        logits = tf.einsum("kbi,kio->kbo" if self.n_layers else "bi,kio->kbo", h, self.kernel_out) + tf.expand_dims(self.bias_out, 1)
         return keras.activations.get(self.out_activation)(logits), stats
 
     def _carried(self, h: tf.Tensor, i: int) -> tf.Tensor:
@@ -215,21 +221,27 @@ class StackedNet:
             if name == "leaky_relu":
                 value = tf.where(h > 0, h, self.slope * h)
             elif name == "prelu":
-                alpha = self.alphas[i][:, None, :]
+                alpha = tf.expand_dims(self.alphas[i], 1)
                 value = tf.nn.relu(h) - alpha * tf.nn.relu(-h)
             else:
                 value = keras.activations.get(_KERAS_ACT.get(name, name))(h)
             out = value if out is None else tf.where(self.act_is[name], value, out)
         return out
 
+    def _bn_where(self, kind: str, z: tf.Tensor, i: int, training: bool, stats: list) -> tf.Tensor:
+        """Batch norm at ``kind`` ("before"/"after" the activation) for the members placing it there."""
+        if self.bn_all[kind]:
+            return self._bn(z, i, training, stats)
+        return tf.where(self.bn_at[kind], self._bn(z, i, training, stats), z)
+
     def _bn(self, h: tf.Tensor, i: int, training: bool, stats: list) -> tf.Tensor:
         if training:
-            mean, var = tf.nn.moments(h, axes=[1])
+            mean, var = tf.nn.moments(h, axes=[1], keepdims=True)  # [K, 1, W]
             stats.append((mean, var))
         else:
-            mean, var = self.moving_mean[i].value(), self.moving_var[i].value()
-        scale = self.gammas[i] * tf.math.rsqrt(var + _BN_EPS)
-        return (h - mean[:, None, :]) * scale[:, None, :] + self.betas[i][:, None, :]
+            mean, var = tf.expand_dims(self.moving_mean[i], 1), tf.expand_dims(self.moving_var[i], 1)
+        scale = tf.expand_dims(self.gammas[i], 1) * tf.math.rsqrt(var + _BN_EPS)
+        return (h - mean) * scale + tf.expand_dims(self.betas[i], 1)
 
     def update_moving(self, stats: list[tuple[tf.Tensor, tf.Tensor]], update: tf.Tensor) -> None:
         """Fold the batch statistics of ``forward(training=True)`` into the moving ones."""
@@ -239,9 +251,9 @@ class StackedNet:
                 if kind not in self.bn_kinds:
                     continue
                 mean, var = next(index)
-                keep = (update & flag & tf.constant(self.active[i]))[:, None]
+                keep = tf.expand_dims(update & flag & tf.constant(self.active[i]), 1)
                 for moving, batch in ((self.moving_mean[i], mean), (self.moving_var[i], var)):
-                    new = moving * _BN_MOMENTUM + batch * (1.0 - _BN_MOMENTUM)
+                    new = moving * _BN_MOMENTUM + tf.squeeze(batch, 1) * (1.0 - _BN_MOMENTUM)
                     moving.assign(tf.where(keep, new, moving))
 
     def _dropout_scale(self, i: int, batch: tf.Tensor, step: tf.Tensor) -> tf.Tensor:

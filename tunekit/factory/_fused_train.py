@@ -17,9 +17,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tunekit.factory._fused_types import Logs, MemberResult, MemberState, OnEpoch, Watcher
+from tunekit.factory._fused_cost import xla_pays
 from tunekit.factory._fused_net import StackedNet
 from tunekit.factory._fused_optim import StackedOptimizer
+from tunekit.factory._fused_types import (
+    Logs,
+    MemberResult,
+    MemberState,
+    OnEpoch,
+    Watcher,
+)
 from tunekit.factory._schedules import make_learning_rate
 
 _LOSSES = {
@@ -51,7 +58,7 @@ class GroupTrainer:
 
     def __init__(self, params: Sequence[Mapping[str, Any]], seeds: Sequence[int], *, input_shape: tuple[int, ...],
                  task: str, n_classes: int | None, data: tuple[np.ndarray, ...], monitor: str, mode: str,
-                 shrink: str = "auto", watcher: Watcher | None = None) -> None:
+                 shrink: str = "auto", jit: str | bool = "auto", watcher: Watcher | None = None) -> None:
         x_train, y_train, x_val, y_val = data
         self.members, self.seeds, self.task = list(params), list(seeds), task
         self.n_in = int(np.prod(input_shape))
@@ -71,6 +78,9 @@ class GroupTrainer:
         self.final: list[Logs] = [{} for _ in params]
         self._vector_schedules: dict[int, Any] = {}
         self.shrink = shrink  # "auto": when it pays for its retrace; "always" / "never" (tests)
+        # XLA: True / False; "auto": when the training's steps pay for the compile (``xla_pays``:
+        # decided from the sizes alone, so the same seed still gives the same result).
+        self.xla = jit if isinstance(jit, bool) else xla_pays(self.steps, max(int(p["epochs"]) for p in params))
         self.watcher = watcher
         self._build(list(range(len(params))))
 
@@ -89,7 +99,8 @@ class GroupTrainer:
         self.best = {name: tf.Variable(v) for name, v in self.net.named().items()}
         widest = max([*self.net.widths, self.n_out, 1])
         self.val_chunk = max(1, min(int(self.x_val.shape[0]), _VAL_BYTES // (4 * self.k * widest)))
-        self._epoch_fn = tf.function(self._train_epoch, reduce_retracing=True, autograph=False)
+        self._epoch_fn = tf.function(self._train_epoch, reduce_retracing=True, autograph=False,
+                                     jit_compile=self.xla)
         self._eval_fn = tf.function(self._evaluate, autograph=False)
         self._keep_fn = tf.function(self._keep, autograph=False)
 
@@ -112,7 +123,7 @@ class GroupTrainer:
             copy(old, new)
         # The kept members' variables all were in the old group: each new slot part is the old one's.
         where = [old_names.index(name) for name in self.net.named(trainable_only=True)]
-        for kind, slots in self.opt.flat.items():
+        for kind, slots in self.opt.slot_vars.items():
             for slot in slots:
                 self.opt.load_slot(kind, slot, [
                     tf.gather(old_opt.slot(kind, slot, i), index)[tuple(slice(0, n) for n in shape)]
@@ -126,7 +137,7 @@ class GroupTrainer:
     # -- inside the graph -------------------------------------------------------------------
     def _member_losses(self, y: tf.Tensor, pred: tf.Tensor, penalty: bool = True) -> tf.Tensor:
         """Each member's mean loss on the batch, plus its L1/L2 penalty (unless not ``penalty``): [K]."""
-        y_k = tf.broadcast_to(y[None], tf.concat([[self.k], tf.shape(y)], 0))
+        y_k = tf.broadcast_to(tf.expand_dims(y, 0), tf.concat([[self.k], tf.shape(y)], 0))
         out = None
         for name in self.losses:
             value = tf.reduce_mean(_LOSSES[name](y_k, pred), axis=1)
@@ -136,41 +147,47 @@ class GroupTrainer:
     def _metrics(self, y: tf.Tensor, pred: tf.Tensor) -> tf.Tensor:
         """Per-member sums over the batch of each metric: [K, M]."""
         if self.task == "multiclass":
-            hit = tf.cast(tf.equal(tf.argmax(pred, axis=-1, output_type=tf.int32), y[None]), tf.float32)
-            return tf.reduce_sum(hit, axis=1)[:, None]
+            hit = tf.cast(tf.equal(tf.argmax(pred, axis=-1, output_type=tf.int32), tf.expand_dims(y, 0)), tf.float32)
+            return tf.reduce_sum(hit, axis=1, keepdims=True)
         if self.task == "binary":
-            hit = tf.cast(tf.equal(tf.cast(pred > 0.5, tf.float32), y[None]), tf.float32)
-            return tf.reduce_sum(hit, axis=[1, 2])[:, None]
-        err = pred - y[None]
+            hit = tf.cast(tf.equal(tf.cast(pred > 0.5, tf.float32), tf.expand_dims(y, 0)), tf.float32)
+            return tf.reshape(tf.reduce_sum(hit, axis=[1, 2]), [-1, 1])
+        err = pred - tf.expand_dims(y, 0)
         return tf.stack([tf.reduce_sum(tf.abs(err), axis=[1, 2]), tf.reduce_sum(tf.square(err), axis=[1, 2])], 1)
 
     def _train_epoch(self, perm: tf.Tensor, lr_table: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """One epoch of every member still training: (loss sums [K], metric sums [K, M], rows [K]).
-        Traced without AutoGraph (its source transformation cost seconds per group): the steps
-        are an explicit ``tf.while_loop``."""
-        def step(s: tf.Tensor, loss_sum: tf.Tensor, metric_sum: tf.Tensor, rows: tf.Tensor) -> tuple[tf.Tensor, ...]:
-            idx = perm[s * self.batch:(s + 1) * self.batch]
-            xb, yb = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
-            n = tf.cast(tf.shape(idx)[0], tf.float32)
-            live = self.training.value()
-            with tf.GradientTape() as tape:
-                pred, stats = self.net.forward(xb, training=True, step=self.iterations.value())
-                losses = self._member_losses(yb, pred)
-                total = tf.reduce_sum(tf.where(live, losses, 0.0))
-            grads = tape.gradient(total, self.net.trainable)
-            finite = tf.math.is_finite(losses)
-            update = live & finite
-            self.opt.apply(grads, lr_table[s], self.iterations.value(), update)
-            self.net.update_moving(stats, update)
-            self.iterations.assign_add(tf.cast(update, tf.int64))
-            self.training.assign(update)
-            return (s + 1, loss_sum + tf.where(live, losses * n, 0.0),
-                    metric_sum + tf.where(live[:, None], self._metrics(yb, pred), 0.0),
-                    rows + tf.cast(live, tf.float32) * n)
+        Traced without AutoGraph (its source transformation cost seconds per group): the full
+        batches are an explicit ``tf.while_loop``, the last, shorter batch one more step; every
+        batch has a static size, which XLA (``jit``) needs."""
+        def step(size: int) -> Any:
+            def body(s: tf.Tensor, loss_sum: tf.Tensor, metric_sum: tf.Tensor, rows: tf.Tensor) -> tuple[tf.Tensor, ...]:
+                idx = tf.slice(perm, tf.reshape(s * self.batch, [1]), [size])
+                xb, yb = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
+                live = self.training.value()
+                with tf.GradientTape() as tape:
+                    pred, stats = self.net.forward(xb, training=True, step=self.iterations.value())
+                    losses = self._member_losses(yb, pred)
+                    total = tf.reduce_sum(tf.where(live, losses, 0.0))
+                grads = tape.gradient(total, self.net.trainable)
+                finite = tf.math.is_finite(losses)
+                update = live & finite
+                self.opt.apply(grads, tf.gather(lr_table, s), self.iterations.value(), update)
+                self.net.update_moving(stats, update)
+                self.iterations.assign_add(tf.cast(update, tf.int64))
+                self.training.assign(update)
+                return (s + 1, loss_sum + tf.where(live, losses * float(size), 0.0),
+                        metric_sum + tf.where(tf.expand_dims(live, 1), self._metrics(yb, pred), 0.0),
+                        rows + tf.cast(live, tf.float32) * float(size))
+            return body
 
-        zeros = (tf.zeros([self.k]), tf.zeros([self.k, len(self.metric_names)]), tf.zeros([self.k]))
-        _, loss_sum, metric_sum, rows = tf.while_loop(lambda s, *_: s < self.steps, step, (tf.constant(0), *zeros))
-        return loss_sum, metric_sum, rows
+        state = (tf.constant(0), tf.zeros([self.k]), tf.zeros([self.k, len(self.metric_names)]), tf.zeros([self.k]))
+        full, tail = divmod(self.n_train, self.batch)
+        if full:
+            state = tf.while_loop(lambda s, *_: s < full, step(self.batch), state)
+        if tail:
+            state = step(tail)(*state)
+        return state[1], state[2], state[3]
 
     def _evaluate(self) -> tuple[tf.Tensor, tf.Tensor]:
         """Validation (inference mode): (mean loss [K], mean metrics [K, M])."""
@@ -183,7 +200,10 @@ class GroupTrainer:
             return c + 1, loss_sum + self._member_losses(yb, pred) * n, metric_sum + self._metrics(yb, pred)
 
         zeros = (tf.zeros([self.k]), tf.zeros([self.k, len(self.metric_names)]))
-        _, loss_sum, metric_sum = tf.while_loop(lambda c, *_: c < -(-n_val // chunk), part, (tf.constant(0), *zeros))
+        if n_val <= chunk:  # one chunk (most tabular validation sets): no loop to trace
+            _, loss_sum, metric_sum = part(tf.constant(0), *zeros)
+        else:
+            _, loss_sum, metric_sum = tf.while_loop(lambda c, *_: c < -(-n_val // chunk), part, (tf.constant(0), *zeros))
         return loss_sum / n_val, metric_sum / n_val
 
     def _keep(self, mask: tf.Tensor, to_best: bool) -> None:

@@ -219,8 +219,7 @@ def _raw_rows_model(model: Any, dataset: Any, load_args: dict[str, Any]) -> tupl
     raw split)``. TunekitError when that encoding does not give the study's own validation matrix."""
     import numpy as np
 
-    from tunekit.predict import encode_rows, fit_encoding, raw_split
-    from tunekit.predict import wrap_model
+    from tunekit.predict import encode_rows, fit_encoding, raw_split, wrap_model
 
     args = dict(load_args)
     raw = raw_split(args.pop("source"), **args)
@@ -245,6 +244,7 @@ def retrain_best(study: optuna.Study, *, echo: Any = None, fmt: str = "keras") -
     The model takes raw rows (one input per data column, by name, tunekit's encoding inside); a
     study of the user's own ``build(hp)`` gives the model as built.
     """
+    from tunekit._quiet_tf import tf_environment_defaults
     from tunekit.execution import import_keras_quietly, trial_seed
     from tunekit.predict._card import OWN_MODEL_NOTE, model_card
 
@@ -258,6 +258,7 @@ def retrain_best(study: optuna.Study, *, echo: Any = None, fmt: str = "keras") -
     params = runner.params_for(dict(best.params))
     seed = trial_seed(runner.seed, best.number)  # what the runner derives for this trial number
     notes = _seed_notes(best, seed)
+    tf_environment_defaults(runner.spec)  # as the trial's own process had it
     import_keras_quietly()  # TensorFlow's C++ start-up lines are not tunekit's to print
     if echo:
         echo(f"retraining trial {best.number} (seed {seed}, {params['epochs']} epochs) on {dataset.n_train} training rows ...")

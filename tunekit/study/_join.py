@@ -9,6 +9,7 @@ from typing import Any, Callable
 import optuna
 
 from tunekit._errors import ConfigError
+from tunekit._quiet_tf import tf_environment_defaults
 from tunekit._records import RUN_ATTR, counted_trials
 from tunekit._spec import StudySpec
 from tunekit.storage._storage import no_study, open_storage, resolve_url
@@ -57,6 +58,7 @@ def join(
     import os
     import socket
 
+    tf_environment_defaults(spec)  # before TensorFlow loads: oneDNN off for the factory's networks
     check_join_numbers(n_trials, threads, timeout)
     check_study_name(study_name)
     if threads is not None:

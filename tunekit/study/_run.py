@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Mapping
 import optuna
 
 from tunekit._errors import ConfigError
+from tunekit._quiet_tf import tf_environment_defaults
 from tunekit._records import METRICS_BY_TASK, RUN_ATTR, counted_trials
 from tunekit._spec import StudySpec
 from tunekit.storage._storage import delete_new_study, disk_full, open_storage, resolve_url, settle, study_names
@@ -369,6 +370,7 @@ def run(
         >>> study = tunekit.run(spec, strategy="tpe", n_trials=20, storage="sqlite:///tunekit.db", workers=2)  # doctest: +SKIP
         >>> study.best_params  # doctest: +SKIP
     """
+    tf_environment_defaults(spec)  # before TensorFlow loads: oneDNN off for the factory's networks
     local_workers = 1 if workers is None else workers  # with dask, None: one trial per Dask worker
     grace_period = check_run_numbers(n_trials, local_workers, heartbeat, grace_period, timeout, epochs)
     check_confirm(confirm, repeats, n_trials)

@@ -63,7 +63,7 @@ class PrivatePostgres:
     def start(self) -> None:
         self._as_postgres(
             f"{self.bindir}/pg_ctl -D {self.data} -l {self.data}/log -w "
-            f"-o '-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data} -c fsync=off' start"
+            f"-o '-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data} -c fsync=off -c max_connections=200' start"
         )
 
     def stop(self) -> None:
@@ -92,8 +92,9 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 def trial_study(long_study: Callable[..., Path]) -> Path:
     """A tiny Keras study ``outage`` on iris whose trials last a few seconds: long enough to be
     seen RUNNING, and to report epochs through the outage, on an idle machine too (25 epochs,
-    about 1 s a trial, let a run of 3 finish before the test saw one running)."""
-    return long_study("outage", epochs=100)
+    about 1 s a trial, let a run of 3 finish before the test saw one running; so did 100 epochs
+    once in CI, where each poll opens the PostgreSQL study anew)."""
+    return long_study("outage", epochs=300)
 
 
 @pytest.mark.slow

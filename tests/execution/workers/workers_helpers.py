@@ -29,10 +29,16 @@ def start(args: list[str], **kwargs: object) -> subprocess.Popen:
 
 
 def trials(url: str, name: str) -> list[FrozenTrial]:
+    """The study's trials, read through a storage whose connections are closed before returning:
+    a poll loop at 10 Hz that left each engine to the garbage collector once ran a private
+    PostgreSQL server (100 connections) out of clients in CI."""
+    storage = optuna.storages.RDBStorage(url)
     try:
-        return optuna.load_study(study_name=name, storage=url).get_trials(deepcopy=False)
+        return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
     except KeyError:  # not created yet
         return []
+    finally:
+        storage.engine.dispose()
 
 
 def wait_for(what: str, check: Callable[[], object], timeout: float = 90.0, procs: tuple = ()) -> object:

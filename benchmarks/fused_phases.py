@@ -1,0 +1,185 @@
+"""Where a fused batch's time goes: per group, building, tracing, the first epoch, later epochs.
+
+The demo space's configurations (``benchmarks.fused.configurations``: its defaults, then
+random draws, seed 0) are split into groups as ``tunekit run --fuse`` splits a batch
+(``fused_groups`` with the data's sizes), and each group is timed phase by phase on digits:
+
+- ``build``: the stacked variables and the members' initial weights (``GroupTrainer``);
+- ``trace``: Python building the epoch's graph (``get_concrete_function``);
+- ``first``: the first epoch's call, which includes TensorFlow's graph optimisation and kernel
+  set-up; ``first - epoch`` is that set-up;
+- ``epoch``: a later epoch (the steady cost); ``eval``: the validation function's first call
+  (its trace included) and ``nodes`` the epoch graph's node count.
+
+``--run`` instead times what a user waits for, as ``benchmarks.fused`` times its contenders (study
+creation and queueing included): ``tunekit.run(spec, n_trials=N, fuse=K)`` over
+the same configurations queued on a SQLite study, in this process. ``--root DIR`` imports
+tunekit from another checkout (``DIR/tunekit``), so two versions can be compared side by
+side, interleaved, with this file (run it as ``python benchmarks/fused_phases.py``)::
+
+    for r in 1 2; do for c in /old/checkout /new/checkout; do
+        python benchmarks/fused_phases.py --run --root $c --trials 64 --epochs 5 --fuse 32; done; done
+
+``--xla`` trains each group twice, compiled by XLA and traced (``GroupTrainer(jit=...)``), and
+says whether ``jit="auto"`` compiles it (``tunekit.factory._fused_cost.xla_pays``: by the count
+of steps after the first epoch); ``--rows N`` uses generated data of N training rows instead
+of digits.
+
+    python -m benchmarks.fused_phases [--quick] [--trials N] [--epochs N] [--run [--fuse K]] [--root DIR]
+                                      [--xla [--rows N]]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def _args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="8 configurations, 2 epochs")
+    parser.add_argument("--trials", type=int, default=None, help="configurations (32; quick 8)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per configuration (5; quick 2)")
+    parser.add_argument("--run", action="store_true", help="time tunekit.run(fuse=K) instead of the phases")
+    parser.add_argument("--fuse", type=int, default=32, help="K for --run (32)")
+    parser.add_argument("--root", type=Path, default=None, help="import tunekit from this checkout")
+    parser.add_argument("--xla", action="store_true", help="each group trained with and without XLA instead")
+    parser.add_argument("--rows", type=int, default=None, help="--xla: generated data of this many training rows "
+                        "(64 features, 10 classes) instead of digits")
+    return parser.parse_args(list(argv) if argv is not None else None)
+
+
+def phases(configs: list[dict[str, Any]], epochs: int) -> list[dict[str, float]]:
+    """One row per group: its size and the seconds of each phase."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tunekit.data import load_data
+    from tunekit.factory import _fused, resolve_params
+    from tunekit.factory._fused_train import GroupTrainer, epoch_order
+
+    ds = load_data("digits")
+    params = [resolve_params({**c, "epochs": epochs}, task=ds.task) for c in configs]
+    n_in = int(np.prod(ds.input_shape))
+    rows = []
+    for group in _fused.fused_groups(params, n_in=n_in, n_out=int(ds.n_classes), n_train=len(ds.x_train)):
+        t0 = time.perf_counter()
+        trainer = GroupTrainer([params[i] for i in group], list(group), input_shape=ds.input_shape, task=ds.task,
+                               n_classes=ds.n_classes, data=(ds.x_train, ds.y_train, ds.x_val, ds.y_val),
+                               monitor="val_accuracy", mode="max")
+        t1 = time.perf_counter()
+        order = tf.constant(epoch_order(0, 0, trainer.n_train))
+        lr = trainer._lr_table([True] * len(group))
+        graph = trainer._epoch_fn.get_concrete_function(order, lr).graph
+        t2 = time.perf_counter()
+        trainer._epoch_fn(order, lr)[0].numpy()
+        t3 = time.perf_counter()
+        trainer._epoch_fn(order, lr)[0].numpy()
+        t4 = time.perf_counter()
+        trainer._eval_fn()[0].numpy()
+        t5 = time.perf_counter()
+        nodes = len(graph.as_graph_def().node) + sum(len(f.node_def) for f in graph.as_graph_def().library.function)
+        rows.append({"members": len(group), "batch": int(params[group[0]]["batch_size"]), "build": t1 - t0,
+                     "trace": t2 - t1, "first": t3 - t2, "epoch": t4 - t3, "eval": t5 - t4, "nodes": nodes})
+    return rows
+
+
+def xla(configs: list[dict[str, Any]], epochs: int, rows: int | None) -> list[dict[str, Any]]:
+    """One row per group: ``GroupTrainer.run`` with XLA (``jit=True``) and without, each timed
+    whole (build, compile or trace, every epoch), and whether ``jit="auto"`` compiles."""
+    import numpy as np
+
+    from tunekit.data import load_data
+    from tunekit.factory import _fused, resolve_params
+    from tunekit.factory._fused_cost import xla_pays
+    from tunekit.factory._fused_train import GroupTrainer
+
+    if rows is None:
+        ds = load_data("digits")
+        data, n_in, n_out = (ds.x_train, ds.y_train, ds.x_val, ds.y_val), int(np.prod(ds.input_shape)), int(ds.n_classes)
+    else:
+        from sklearn.datasets import make_classification
+
+        x, y = make_classification(n_samples=rows + 2_000, n_features=64, n_informative=20, n_classes=10, random_state=0)
+        x = x.astype(np.float32)
+        data, n_in, n_out = (x[:rows], y[:rows], x[rows:], y[rows:]), 64, 10
+    params = [resolve_params({**c, "epochs": epochs}, task="multiclass") for c in configs]
+    out = []
+    for group in _fused.fused_groups(params, n_in=n_in, n_out=n_out, n_train=len(data[0])):
+        members = [params[i] for i in group]
+        seconds = {}
+        for jit in (True, False):
+            start = time.perf_counter()
+            GroupTrainer(members, list(group), input_shape=(n_in,), task="multiclass", n_classes=n_out, data=data,
+                         monitor="val_accuracy", mode="max", jit=jit).run(0, None)
+            seconds[jit] = time.perf_counter() - start
+        steps = -(-len(data[0]) // int(members[0]["batch_size"]))
+        out.append({"members": len(group), "batch": int(members[0]["batch_size"]), "xla": seconds[True],
+                    "traced": seconds[False], "later_steps": steps * (epochs - 1), "auto": xla_pays(steps, epochs)})
+    return out
+
+
+def timed_run(configs: list[dict[str, Any]], epochs: int, fuse: int) -> float:
+    """Seconds of ``tunekit.run`` over the queued configurations (``benchmarks.fused``'s contender)."""
+    from benchmarks.fused import _tunekit
+
+    folder = Path(tempfile.mkdtemp(prefix="tunekit-phases-"))
+    start = time.perf_counter()
+    _tunekit(configs, epochs, folder, fuse, False)
+    return time.perf_counter() - start
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _args(argv)
+    if args.root is not None:
+        sys.path.insert(0, str(args.root.resolve()))
+    sys.path.insert(1, str(HERE.parent))
+    from benchmarks import _util
+    from benchmarks.fused import configurations
+
+    _util.quiet()
+    n, epochs = args.trials or (8 if args.quick else 32), args.epochs or (2 if args.quick else 5)
+    configs = configurations(n)
+    import tunekit
+
+    where = Path(tunekit.__file__).resolve().parent.parent
+    if args.run:
+        seconds = timed_run(configs, epochs, args.fuse)
+        print(f"tunekit from {where}: {n} configurations x {epochs} epochs, fuse={args.fuse}: {seconds:.2f} s")
+        return 0
+    if args.xla:
+        rows = xla(configs, epochs, args.rows)
+        data = "digits" if args.rows is None else f"{args.rows} generated rows"
+        print(f"tunekit from {where}: {n} configurations x {epochs} epochs on {data}, {len(rows)} groups")
+        print("\n".join(_util.table(["members", "batch", "steps after epoch 1", "XLA s", "traced s", "traced / XLA",
+                                     "auto compiles"],
+                                    [[r["members"], r["batch"], r["later_steps"], f"{r['xla']:.2f}",
+                                      f"{r['traced']:.2f}", f"{r['traced'] / r['xla']:.2f}x",
+                                      "yes" if r["auto"] else "no"] for r in rows])))
+        auto = sum(r["xla"] if r["auto"] else r["traced"] for r in rows)
+        traced = sum(r["traced"] for r in rows)
+        print(f"sum: XLA {sum(r['xla'] for r in rows):.1f} s, traced {traced:.1f} s, auto {auto:.1f} s "
+              f"(traced / auto {traced / auto:.2f}x)")
+        return 0
+    rows = phases(configs, epochs)
+    print(f"tunekit from {where}: {n} configurations x {epochs} epochs, {len(rows)} groups")
+    print("\n".join(_util.table(["members", "batch", "build s", "trace s", "first epoch s", "later epoch s",
+                                 "eval s", "nodes"],
+                                [[r["members"], r["batch"], *(f"{r[k]:.2f}" for k in ("build", "trace", "first", "epoch",
+                                                                                      "eval")), r["nodes"]]
+                                 for r in rows])))
+    total = {k: sum(r[k] for r in rows) for k in ("build", "trace", "first", "epoch", "eval")}
+    print("sum: " + ", ".join(f"{k} {v:.2f} s" for k, v in total.items())
+          + f"; set-up of the first call {total['first'] - total['epoch']:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
