@@ -58,7 +58,7 @@ def test_a_registered_strategy_that_shares_its_seed_gets_the_studys_seed_in_ever
 
 
 def test_a_registered_strategy_that_decides_every_point_skips_the_defaults(plug_in) -> None:
-    from tunekit.study._run import _enqueue_defaults
+    from tunekit.study._open import _enqueue_defaults
 
     spec = StudySpec(data="iris", space=SPACE, epochs=1)
     plug_in("no_defaults", tries_defaults=False)

@@ -17,20 +17,17 @@ ConfigError then leaves an existing database exactly as it was.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
-import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
 import optuna
 
 from tunekit._errors import ConfigError
 from tunekit._quiet_tf import tf_environment_defaults
-from tunekit._records import METRICS_BY_TASK, RUN_ATTR, counted_trials
+from tunekit._records import METRICS_BY_TASK, counted_trials
 from tunekit._spec import StudySpec
-from tunekit.storage._storage import delete_new_study, disk_full, open_storage, resolve_url, settle, study_names
-from tunekit._version import __version__
+from tunekit.storage._storage import open_storage, resolve_url, settle
 from tunekit.execution import (
     DEFAULT_HEARTBEAT,
     Interrupts,
@@ -41,11 +38,9 @@ from tunekit.execution import (
 )
 from tunekit.strategies import check_options, get_strategy, make_pruner
 from tunekit.study._confirmed import check_confirm, confirmations_missing, record_confirmed
-from tunekit.study._checks import (
-    check_compatible, check_data_file, check_fixed, check_run_numbers, check_study_name,
-    data_file_changed, input_notes, stored_metric,
-)
-from tunekit.study._resume import quietly, resumed
+from tunekit.study._checks import check_run_numbers, check_study_name, input_notes
+from tunekit.study._open import open_study, resume_plan, run_config
+from tunekit.study._resume import quietly
 from tunekit.study._warm import add_warm_start, plan_warm_start
 from tunekit.tracking import Tracking, track_run
 
@@ -187,128 +182,11 @@ def _dask_session(address: str | None, workers: int | None) -> Iterator[tuple[An
         restore()
 
 
-def _enqueue_defaults(study: optuna.Study, spec: StudySpec, strategy: str) -> None:
-    """A new study's first trial tries the space's declared ``default=`` values (what a
-    keras-tuner user expects of ``default=``; keras-tuner 1.4.8 itself starts from a random
-    point); the strategy samples every parameter without one. A strategy that decides every
-    point itself (``Strategy.tries_defaults`` False: grid) starts with its own."""
-    defaults = spec.space.defaults()
-    if defaults and get_strategy(strategy).tries_defaults and not study.get_trials(deepcopy=False):
-        study.enqueue_trial(defaults, user_attrs={"start": "defaults"}, skip_if_exists=True)
-
-
-def _write_attrs(study: optuna.Study, rdb: Any, attrs: Mapping[str, Any], metric: str, *, new: bool, url: str) -> None:
-    """Write the study's metric name and missing attributes. When a write fails (a full disk,
-    a lost server) a study created by this run is deleted, so no study is left without its
-    attributes (if even the delete fails, the next ``run`` completes them)."""
-    try:
-        if study.metric_names is None:
-            with warnings.catch_warnings():  # experimental in Optuna; stable enough for a label
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                study.set_metric_names([metric])  # the dashboard then says val_accuracy, not "Objective 0"
-        for key, value in attrs.items():
-            if key not in study.user_attrs or (key in ("tunekit_version", "fixed") and study.user_attrs[key] != value) \
-                    or (key == "dataset" and data_file_changed(study.user_attrs[key], value)):  # taken before any trial
-                study.set_user_attr(key, value)
-    except Exception as exc:
-        if new:
-            delete_new_study(rdb, study.study_name)
-        full = disk_full(exc, url)
-        if full is not None:
-            raise full from exc
-        raise
-
-
-def _study_attrs(plan: WorkerPlan, direction: str, data_desc: str) -> dict[str, Any]:
-    """The study's user attributes: what the reports, ``join`` and a resumed run read."""
-    spec, dataset = plan.spec, plan.dataset
-    return {
-        "space": spec.space.to_json(),
-        "data": data_desc,
-        "dataset": json.dumps(dataset.describe(), sort_keys=True, default=str),
-        "task": dataset.task,
-        "metric": plan.metric,
-        "direction": direction,
-        "seed": plan.seed,
-        "epochs": plan.epochs or spec.epochs,
-        "fixed": json.dumps(spec.fixed, sort_keys=True, default=str),
-        "data_seed": spec.seed,
-        "val_fraction": spec.val_fraction,
-        "max_rows": spec.max_rows,
-        "base_dir": spec.base_dir,
-        "tunekit_version": __version__,
-        **({} if spec.model is None else {"model": spec.model.label, "study_file": spec.source}),  # your own build(hp)
-    }
-
-
-def _record_run(study: optuna.Study, run_config: dict[str, Any]) -> None:
-    """Record how this run goes on: the strategies used in turn, the strategy and seed now in
-    force (each trial records its own training seed), and the run's settings for ``join``."""
-    strategy, seed = run_config["strategy"], run_config["seed"]
-    strategies = list(study.user_attrs.get("strategies", []))
-    if not strategies or strategies[-1] != strategy:
-        study.set_user_attr("strategies", strategies + [strategy])
-    study.set_user_attr("strategy", strategy)
-    if study.user_attrs.get("seed") != seed:
-        study.set_user_attr("seed", seed)
-    if study.user_attrs.get(RUN_ATTR) != run_config:
-        study.set_user_attr(RUN_ATTR, run_config)
-
-
 def _pruner(pruner: optuna.pruners.BasePruner | str | None, max_epochs: int) -> tuple[optuna.pruners.BasePruner, str | None]:
     """The pruner to use and its name (None for a pruner object given by the caller)."""
     if pruner is None or isinstance(pruner, str):
         return make_pruner(pruner, max_epochs=max_epochs), pruner
     return pruner, None
-
-
-def _run_config(plan: WorkerPlan, pruner_name: str | None, seed_given: bool) -> dict[str, Any]:
-    """This run's settings as recorded for ``join`` (``RUN_ATTR``)."""
-    return {
-        "strategy": plan.strategy, "options": dict(plan.options), "seed": plan.seed, "seed_given": seed_given,
-        "epochs": plan.epochs, "pruner": pruner_name, "n_trials": plan.target, "heartbeat": plan.heartbeat,
-        "grace_period": plan.grace_period, "health": plan.health, "prune_unhealthy": plan.prune_unhealthy,
-        **({"confirm": plan.confirm, "repeats": plan.repeats} if plan.confirm else {}),
-        **({"fuse": plan.fuse} if plan.fuse > 1 else {}),
-    }
-
-
-def _resume(
-    rdb: Any, plan: WorkerPlan, direction: str, data_desc: str, pruner_name: str | None, *, given_seed: int | None,
-) -> tuple[WorkerPlan, str, bool, str | None]:
-    """Check an existing study against the plan and take its settings (metric, seed, epochs):
-    (plan, direction, whether the seed was given, a note for the user). A new study keeps the plan."""
-    spec, name, metric = plan.spec, plan.study_name, plan.metric
-    if name not in study_names(rdb):
-        return plan, direction, given_seed is not None, None
-    existing = optuna.load_study(study_name=name, storage=rdb)
-    metric, direction = stored_metric(existing.user_attrs, spec, metric, direction)
-    check_compatible(existing.user_attrs, spec, data_desc, metric, direction, name)
-    check_fixed(existing.user_attrs, spec, name, trained=counted_trials(existing) > 0)
-    data_note = check_data_file(existing.user_attrs, plan.dataset.describe(), name, trained=counted_trials(existing) > 0)
-    if existing.direction.name.lower() != direction:
-        raise ConfigError(f"study {name!r} exists with direction {existing.direction.name.lower()}; pass --study-name NEW")
-    epochs, seed, seed_given, note = resumed(existing.user_attrs, existing.user_attrs.get(RUN_ATTR) or {}, spec, name,
-                                            strategy=plan.strategy, seed=given_seed, epochs=plan.epochs)
-    pruner = plan.pruner
-    if pruner_name is not None:
-        pruner = make_pruner(pruner_name, max_epochs=epochs or spec.epochs)
-    note = "; ".join(line for line in (note, data_note) if line) or None
-    return replace(plan, metric=metric, seed=seed, epochs=epochs, pruner=pruner), direction, seed_given, note
-
-
-def _open_study(rdb: Any, plan: WorkerPlan, direction: str, data_desc: str, run_config: dict[str, Any]) -> optuna.Study:
-    """Create or load the study, write its attributes and this run's settings, and queue the
-    defaults trial of a new study."""
-    new_study = plan.study_name not in study_names(rdb)
-    study = optuna.create_study(
-        storage=rdb, sampler=plan.sampler(), pruner=plan.pruner, study_name=plan.study_name, direction=direction,
-        load_if_exists=True,
-    )
-    _write_attrs(study, rdb, _study_attrs(plan, direction, data_desc), plan.metric, new=new_study, url=plan.url)
-    _record_run(study, run_config)
-    _enqueue_defaults(study, plan.spec, plan.strategy)
-    return study
 
 
 @quietly
@@ -422,12 +300,12 @@ def _run_plan(plan: WorkerPlan, req: _Request) -> optuna.Study:
     """``run`` once the plan is checked: open or resume the study, run it, record the confirmed best."""
     url, heartbeat, grace_period = plan.url, plan.heartbeat, plan.grace_period
     rdb = open_storage(url, create=True, heartbeat_interval=heartbeat, grace_period=grace_period, on_lost_trial=retry_lost_trial)
-    plan, direction, seed_given, note = _resume(rdb, plan, req.direction, req.data_desc, req.pruner_name,
+    plan, direction, seed_given, note = resume_plan(rdb, plan, req.direction, req.data_desc, req.pruner_name,
                                                 given_seed=req.given_seed)
     warm = None if req.warm_start is None else plan_warm_start(
         rdb, req.warm_start, study_name=plan.study_name, space=plan.spec.space, metric=plan.metric, direction=direction,
         strategy=plan.strategy)
-    study = _open_study(rdb, plan, direction, req.data_desc, _run_config(plan, req.pruner_name, seed_given))
+    study = open_study(rdb, plan, direction, req.data_desc, run_config(plan, req.pruner_name, seed_given))
     for line in (note, None if warm is None else add_warm_start(study, warm)):
         if line is not None:
             print(f"note: {line}", file=sys.stderr, flush=True)
