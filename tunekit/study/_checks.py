@@ -154,3 +154,46 @@ def input_notes(spec: StudySpec, strategy: str, train_rows: int) -> list[str]:
         notes.append(f"batch_size values {text} are more than the {train_rows} training rows: they train as one "
                      f"step on all {train_rows} rows")
     return notes
+
+
+def check_main_guard(what: str) -> None:
+    """Refuse a script that starts processes (``what``: ``workers=2``, ``dask="local"``) from code
+    outside ``if __name__ == "__main__":``: each new process imports the script again (Python's
+    ``spawn``, which TensorFlow needs) and would start processes of its own; multiprocessing stops
+    every one of them with a long traceback. Said once here, before the database is touched. A
+    notebook, ``python -c`` or a guarded call passes."""
+    import ast
+    import os
+    import sys
+
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not path or not os.path.isfile(path):
+        return
+    frame, outer = sys._getframe(1), None
+    while frame is not None:  # the script's own top-level code: its outermost frame
+        if frame.f_globals.get("__name__") == "__main__" and frame.f_code.co_name == "<module>":
+            outer = frame
+        frame = frame.f_back
+    if outer is None or os.path.abspath(outer.f_code.co_filename) != os.path.abspath(path):
+        return
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return
+    line = outer.f_lineno
+    if not any(_is_main_test(node.test) and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line)
+               for node in ast.walk(tree) if isinstance(node, ast.If)):
+        raise ConfigError(f"{what} starts processes that each import {path} again (line {line} would run in every "
+                          "one of them): put that call under `if __name__ == \"__main__\":`")
+
+
+def _is_main_test(test: Any) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    import ast
+
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return (any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+            and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides))

@@ -38,7 +38,7 @@ from tunekit.execution import (
 )
 from tunekit.strategies import check_options, get_strategy, make_pruner
 from tunekit.study._confirmed import check_confirm, confirmations_missing, record_confirmed
-from tunekit.study._checks import check_run_numbers, check_study_name, input_notes
+from tunekit.study._checks import check_main_guard, check_run_numbers, check_study_name, input_notes
 from tunekit.study._open import open_study, resume_plan, run_config
 from tunekit.study._resume import quietly
 from tunekit.study._warm import add_warm_start, plan_warm_start
@@ -258,6 +258,10 @@ def run(
     get_strategy(strategy)
     options = check_options(strategy, options)  # coerced to the declared types ("False" -> False)
     pruner, pruner_name = _pruner(pruner, epochs or spec.epochs)
+    if dask is None and local_workers > 1:
+        check_main_guard(f"workers={local_workers}")
+    elif dask is not None and dask.strip().lower().startswith("local"):
+        check_main_guard(f"dask={dask!r}")
     dataset, metric, direction, data_desc = _resolve(spec)
     url = resolve_url(storage)
     plan = WorkerPlan(
