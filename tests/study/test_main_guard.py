@@ -70,3 +70,15 @@ def test_a_guarded_call_a_function_under_the_guard_and_python_c_pass(tmp_path: P
     code = "from tunekit.study._checks import check_main_guard; check_main_guard('workers=2'); print('passed')"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "passed", proc.stderr  # no script to import again
+
+
+def test_a_local_dask_cluster_that_forks_is_not_refused() -> None:
+    """Dask configured to fork its workers imports nothing again (checked by hand: an unguarded
+    ``dask="local:2"`` script then trains, exit 0): only a spawning cluster needs the guard."""
+    import dask
+
+    from tunekit.study._run import _dask_forks
+
+    assert not _dask_forks()  # Dask's default: spawn
+    with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}):
+        assert _dask_forks()
