@@ -77,8 +77,9 @@ def test_a_local_dask_cluster_that_forks_is_not_refused() -> None:
     ``dask="local:2"`` script then trains, exit 0): only a spawning cluster needs the guard."""
     import dask
 
-    from tunekit.study._run import _dask_forks
+    from tunekit.execution import dask_spawns_here
 
-    assert not _dask_forks()  # Dask's default: spawn
+    assert dask_spawns_here("local") and dask_spawns_here("local:2")  # Dask's default: spawn
+    assert not dask_spawns_here("tcp://127.0.0.1:8786") and not dask_spawns_here("localhost:8786")
     with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}):
-        assert _dask_forks()
+        assert not dask_spawns_here("local:2")

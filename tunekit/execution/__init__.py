@@ -20,11 +20,11 @@ from tunekit.execution._signals import Interrupts, WorkerStopped
 from tunekit.execution._trial import RunnerTrial
 from tunekit.execution._tf import import_keras_quietly, limit_tf_threads, quiet_optuna, thread_budget
 
-from tunekit.execution._dask import connect as dask_connect, run_on_dask
+from tunekit.execution._dask import connect as dask_connect, run_on_dask, spawns_here as dask_spawns_here
 
 __all__ = [
     "DEFAULT_HEARTBEAT", "DatabaseUnreachable", "Interrupts", "OnTrial", "RunnerTrial", "Speedups", "TrialRunner",
     "WorkerPlan", "WorkerStopped",
-    "dask_connect", "db_retry_seconds", "default_speedups", "fused_summary", "import_keras_quietly", "join_study", "limit_tf_threads", "quiet_optuna",
+    "dask_connect", "dask_spawns_here", "db_retry_seconds", "default_speedups", "fused_summary", "import_keras_quietly", "join_study", "limit_tf_threads", "quiet_optuna",
     "retry_lost_trial", "run_on_dask", "run_processes", "thread_budget", "trial_seed", "work", "worker_count", "worker_seed",
 ]

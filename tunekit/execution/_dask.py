@@ -39,7 +39,7 @@ from optuna.trial import TrialState
 from tunekit._errors import ConfigError, TunekitError
 from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, REPEATS, WORKER_ATTR
 from tunekit.execution._dask_cluster import (  # noqa: F401 - the connecting half, re-exported
-    CONNECT_TIMEOUT, JOB_WAIT, JOBQUEUES, announce, connect, quiet_dask)
+    CONNECT_TIMEOUT, JOB_WAIT, JOBQUEUES, announce, connect, quiet_dask, spawns_here)
 from tunekit.execution._fused import claim_batch
 from tunekit.execution._loop import OnTrial
 from tunekit.execution._own_model import SPACE_ADDED

@@ -95,6 +95,23 @@ def _probe(address: str) -> None:
         raise ConfigError(f"{address} is a Dask worker, not its scheduler; pass the scheduler's address") from None
 
 
+def is_local(address: str) -> bool:
+    """``local`` or ``local:N``: a ``LocalCluster`` that ``connect`` starts on this machine."""
+    return address == "local" or address.startswith("local:")
+
+
+def spawns_here(address: str) -> bool:
+    """Whether ``connect(address)`` starts worker processes that import this process's main module
+    again: a ``LocalCluster`` that spawns them (Dask's default; one configured to fork does not)."""
+    if not is_local(address):
+        return False
+    try:
+        import dask
+    except ImportError:  # connect says so
+        return False
+    return dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "fork"
+
+
 def connect(address: str, n_workers: int | None) -> tuple[Any, Any]:
     """(client, cluster or None) for ``--dask ADDRESS``: ``local`` or ``local:N`` starts a
     ``LocalCluster`` (N processes, one thread each; default ``n_workers`` or 1); ``slurm``, ``pbs``,
@@ -107,7 +124,7 @@ def connect(address: str, n_workers: int | None) -> tuple[Any, Any]:
         raise ConfigError("--dask needs Dask: pip install 'dask[distributed]'") from None
     cluster = None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited by a local cluster's worker processes
-    if address == "local" or address.startswith("local:"):
+    if is_local(address):
         count = address.partition(":")[2]
         if count and (not count.isdigit() or int(count) < 1):
             raise ConfigError(f"--dask {address}: write local or local:N with N >= 1 worker processes")

@@ -32,6 +32,7 @@ from tunekit.execution import (
     DEFAULT_HEARTBEAT,
     Interrupts,
     WorkerPlan,
+    dask_spawns_here,
     db_retry_seconds,
     retry_lost_trial,
     run_processes,
@@ -182,15 +183,6 @@ def _dask_session(address: str | None, workers: int | None) -> Iterator[tuple[An
         restore()
 
 
-def _dask_forks() -> bool:
-    """Whether a local Dask cluster forks its workers (configured so; Dask's default spawns them)."""
-    try:
-        import dask
-    except ImportError:
-        return False
-    return dask.config.get("distributed.worker.multiprocessing-method", "spawn") == "fork"
-
-
 def _pruner(pruner: optuna.pruners.BasePruner | str | None, max_epochs: int) -> tuple[optuna.pruners.BasePruner, str | None]:
     """The pruner to use and its name (None for a pruner object given by the caller)."""
     if pruner is None or isinstance(pruner, str):
@@ -269,7 +261,7 @@ def run(
     pruner, pruner_name = _pruner(pruner, epochs or spec.epochs)
     if dask is None and local_workers > 1:
         check_main_guard(f"workers={local_workers}")
-    elif dask is not None and dask.strip().lower().startswith("local") and not _dask_forks():
+    elif dask is not None and dask_spawns_here(dask):
         check_main_guard(f"dask={dask!r}")
     dataset, metric, direction, data_desc = _resolve(spec)
     url = resolve_url(storage)
