@@ -167,6 +167,14 @@ def _studies_and_attrs(db: Path) -> dict[str, set[str]]:
         con.close()
 
 
+def _trial_count(db: Path) -> int:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    finally:
+        con.close()
+
+
 @pytest.mark.slow
 def test_a_full_disk_never_leaves_a_study_without_its_attributes(small_tmpfs: Tmpfs, tmp_path: Path) -> None:
     """Every amount of free space from none to enough: the run either works, or says 'disk full'
@@ -197,11 +205,15 @@ def test_a_full_disk_never_leaves_a_study_without_its_attributes(small_tmpfs: Tm
 
 @pytest.mark.slow
 def test_a_full_disk_under_worker_processes_says_disk_full(tmpfs: Tmpfs, study_db: Path, tmp_path: Path) -> None:
-    """The disk fills while worker processes run trials: the run stops with the same one line."""
+    """The disk fills while a worker process runs a trial: the run stops with the same one line.
+    (``--workers 2`` with one trial left starts one worker process: one is enough to fill the disk.)"""
     (tmp_path / "tiny.py").write_text(TINY_STUDY)
     db = tmpfs.folder / "study.db"
     shutil.copy(study_db, db)
-    tmpfs.leave_free(30 * 4096)  # room for the run's own writes, not for 40 trials
-    result = invoke("run", str(tmp_path / "tiny.py"), "--trials", "40", "--workers", "2", "--storage", f"sqlite:///{db}")
+    tmpfs.leave_free(30 * 4096)  # room for the run's own writes and a trial's start, not for its end
+    result = invoke("run", str(tmp_path / "tiny.py"), "--trials", "2", "--workers", "2", "--storage", f"sqlite:///{db}")
     last = result.output.strip().splitlines()[-1]
     assert result.exit_code == 1 and _FULL.match(last), result.output
+    assert "starting 1 worker" in result.output, result.output
+    (tmpfs.folder / "filler").unlink()  # room to read what the run left
+    assert _trial_count(db) == 2  # the worker's trial began: the disk filled under it, not before it

@@ -126,20 +126,23 @@ def test_pruning(tmp_path: Path) -> None:
 def test_memory(tmp_path: Path) -> None:
     from benchmarks.memory import main
 
-    summary = main(["--quick", "--trials", "4", "--first", "3", "--epochs", "1", "--models", "4", "--out", str(tmp_path)])
-    assert set(summary["rss"]) == {3, 4}
+    # the fewest that still count growth: 2 trials (growth after the 1st), 2 plain-loop models (after the 1st)
+    summary = main(["--quick", "--trials", "2", "--first", "1", "--epochs", "1", "--models", "2", "--out", str(tmp_path)])
+    assert set(summary["rss"]) == {1, 2}
     text = _written(tmp_path, "memory")
-    assert "RSS after 4 trials − after 3" in text and "a plain Keras loop, side by side" in text
+    assert "RSS after 2 trials − after 1" in text and "a plain Keras loop, side by side" in text
     rss = summary["rss"]
     assert all(math.isfinite(mb) and mb > 0 for mb in rss.values()), rss
-    assert summary["growth_mb"] == rss[4] - rss[3]
+    assert summary["growth_mb"] == rss[2] - rss[1]
     rows = _rows(text, "RSS (MB)")
-    assert set(rows) == {"3", "4"} and rows["3"]["change since 3 trials (MB)"] in ("0", "0.0")
+    assert set(rows) == {"1", "2"} and rows["1"]["change since 1 trials (MB)"] in ("0", "0.0")
     verdict, figure = _target(text)
     assert figure == pytest.approx(summary["growth_mb"], abs=0.06)
     # the cause, counted: every plain-loop model leaves its traced graphs registered, unless released
-    assert summary["plain_loop"][False]["left"] >= 4
+    assert summary["plain_loop"][False]["left"] >= 2
     assert summary["plain_loop"][True]["left"] == 0
+    for loop in summary["plain_loop"].values():  # growth per model: of the model after the first, from its own RSS
+        assert loop["per_model"] == loop["rss_end"] - loop["rss10"]
 
 
 def test_sampler_cost_covers_every_registered_strategy(tmp_path: Path) -> None:
@@ -166,8 +169,8 @@ def test_runner_lists_the_benchmarks(capsys: pytest.CaptureFixture[str]) -> None
 def test_fused(tmp_path: Path) -> None:
     from benchmarks.fused import KT, UNFUSED, main
 
-    summary = main(["--quick", "--trials", "3", "--epochs", "1", "--fuse", "3", "--in-process", "--out", str(tmp_path)])
-    assert set(summary) == {"tunekit --fuse 3", UNFUSED, KT}
+    summary = main(["--quick", "--trials", "2", "--epochs", "1", "--fuse", "2", "--in-process", "--out", str(tmp_path)])
+    assert set(summary) == {"tunekit --fuse 2", UNFUSED, KT}
     text = _written(tmp_path, "fused")
     rows = _rows(text, "trials / min")
     assert set(rows) == set(summary)
@@ -178,6 +181,6 @@ def test_fused(tmp_path: Path) -> None:
         assert 0 < facts["best"] <= 1
     assert summary[UNFUSED]["vs_unfused"] == 1.0 and summary[KT]["vs_keras_tuner"] == 1.0
     verdict, figure = _target(text)
-    fused = summary["tunekit --fuse 3"]
+    fused = summary["tunekit --fuse 2"]
     assert figure == pytest.approx(fused["vs_unfused"], abs=0.006)
     assert verdict == ("met" if fused["vs_unfused"] >= 4 and fused["vs_keras_tuner"] >= 8 else "missed")

@@ -89,8 +89,10 @@ def test_health_cost(tmp_path: Path) -> None:
 def test_health_prune(tmp_path: Path) -> None:
     from benchmarks.health_prune import PRUNE, WITHOUT, main
 
-    trials, epochs = 5, 5  # 5 epochs: probed after 0, 1, 4, 5, so probes - 1 would not count the epochs
-    summary = main(["--quick", "--seeds", "1", "--trials", str(trials), "--epochs", str(epochs), "--target", "0.5",
+    trials, epochs = 2, 5  # 5 epochs: probed after 0, 1, 4, 5, so probes - 1 would not count the epochs
+    # seed 0: trial 0 is the zero-initialized one (pruned), trial 1 completes near val_accuracy 0.16, so the
+    # target 0.15 is reached in both runs (should a machine's numbers differ, the "not reached" cells are checked)
+    summary = main(["--quick", "--seeds", "1", "--trials", str(trials), "--epochs", str(epochs), "--target", "0.15",
                     "--out", str(tmp_path)])
     text = _written(tmp_path, "health_prune")
     without, prune = summary[WITHOUT], summary[PRUNE]

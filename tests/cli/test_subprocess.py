@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,16 +17,6 @@ TUNEKIT = Path(sys.executable).parent / "tunekit"
 def tunekit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([str(TUNEKIT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-
-
-@pytest.mark.slow  # a tunekit process that trains two real models
-def test_default_storage_is_sqlite_in_working_directory(tiny_study_file: Path, tmp_path: Path) -> None:
-    proc = tunekit("run", str(tiny_study_file), "--trials", "2", "--strategy", "tpe", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "tunekit.db").is_file()
-    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'tunekit.db'}")
-    assert len(study.trials) == 2
-    assert "best val_accuracy" in proc.stdout
 
 
 def test_bad_input_exit_code_and_one_line(tmp_path: Path) -> None:
@@ -58,20 +49,41 @@ spec = StudySpec(data="iris", space={"units": Int(4, 8)}, fixed={"n_layers": 1},
 '''
 
 
-@pytest.mark.slow  # a tunekit process that trains one real model
-def test_a_command_that_trained_exits_without_the_interpreter_teardown(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One ``tunekit run`` process with no --storage that trained one real model: (its working folder, the process)."""
+    folder = tmp_path_factory.mktemp("probe")
+    (folder / "probe.py").write_text(PROBE_STUDY)
+    return folder, tunekit("run", "probe.py", "--trials", "1", "--strategy", "random", cwd=folder)
+
+
+@pytest.mark.slow  # a tunekit process that trains a real model (shared with the test below)
+def test_default_storage_is_sqlite_in_working_directory(trained: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    folder, proc = trained
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "tunekit.db").is_file()
+    study = optuna.load_study(study_name="probe", storage=f"sqlite:///{folder / 'tunekit.db'}")
+    assert len(study.trials) == 1
+    assert "best val_accuracy" in proc.stdout
+
+
+@pytest.mark.slow  # a tunekit process that trains a real model (shared with the test above)
+def test_a_command_that_trained_exits_without_the_interpreter_teardown(
+        trained: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     """After a command that loaded TensorFlow the process ends with os._exit once Python's exit handlers
     ran and stdout/stderr are flushed: the teardown of TensorFlow's modules (about 1.5 s of CPU) is skipped,
     nothing the command wrote is lost."""
-    (tmp_path / "probe.py").write_text(PROBE_STUDY)
-    proc = tunekit("run", "probe.py", "--trials", "1", "--strategy", "random", cwd=tmp_path)
+    folder, proc = trained
     assert proc.returncode == 0, proc.stderr
     assert "best val_accuracy" in proc.stdout and proc.stdout.rstrip().endswith("sqlite:///tunekit.db)")  # flushed
-    assert (tmp_path / "exit-handler").read_text() == "ran"  # atexit handlers (logging, Dask, MLflow) still run
-    assert not (tmp_path / "torn-down").exists()  # the modules were not torn down
-    study = optuna.load_study(study_name="probe", storage=f"sqlite:///{tmp_path / 'tunekit.db'}")
+    assert (folder / "exit-handler").read_text() == "ran"  # atexit handlers (logging, Dask, MLflow) still run
+    assert not (folder / "torn-down").exists()  # the modules were not torn down
+    study = optuna.load_study(study_name="probe", storage=f"sqlite:///{folder / 'tunekit.db'}")
     assert [t.state.name for t in study.trials] == ["COMPLETE"]
     # the same command again finds its trial done and trains nothing: without TensorFlow, the interpreter's own exit
-    proc = tunekit("run", "probe.py", "--trials", "1", "--strategy", "random", cwd=tmp_path)
+    again = folder.with_name(folder.name + "-again")
+    shutil.copytree(folder, again)  # the shared run's folder stays as the run left it
+    (again / "exit-handler").unlink()
+    proc = tunekit("run", "probe.py", "--trials", "1", "--strategy", "random", cwd=again)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "torn-down").read_text() == "yes"
+    assert (again / "exit-handler").read_text() == "ran" and (again / "torn-down").read_text() == "yes"

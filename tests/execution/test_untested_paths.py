@@ -45,20 +45,27 @@ def _training_workers(db_url: str) -> list[str]:
         return []
 
 
-def _two_long_workers(tmp_path: Path, db_url: str) -> tuple[subprocess.Popen, list[str]]:
-    """``tunekit run --workers 2`` on the long study, once both workers train."""
+def _two_long_workers(tmp_path: Path, db_url: str, on_training=None) -> tuple[subprocess.Popen, list[str]]:
+    """``tunekit run --workers 2`` on the long study, once both workers train (each passed to
+    ``on_training`` as soon as it is seen training)."""
     study_file = tmp_path / "long.py"
     study_file.write_text(LONG_STUDY)
     proc = subprocess.Popen([TUNEKIT, "run", str(study_file), "--strategy", "random", "--trials", "4", "--workers", "2",
                              "--heartbeat", "1", "--grace-period", "2", "--storage", db_url],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     end = time.monotonic() + 300
-    while len(workers := _training_workers(db_url)) < 2:
-        if proc.poll() is not None or time.monotonic() > end:
+    seen: list[str] = []
+    while len(seen) < 2:
+        for worker in _training_workers(db_url):
+            if worker not in seen:
+                seen.append(worker)
+                if on_training is not None:
+                    on_training(worker)
+        if len(seen) < 2 and (proc.poll() is not None or time.monotonic() > end):
             proc.kill()
             raise AssertionError(f"the two workers did not start training: {proc.communicate()}")
         time.sleep(0.2)
-    return proc, workers
+    return proc, seen
 
 
 def _error_line(err: str) -> str:
@@ -96,10 +103,11 @@ def test_worker_threads_sets_tensorflow_threads(tiny_study_file: Path, db_url: s
 
 @pytest.mark.slow
 def test_every_worker_killed_by_a_signal_is_one_line(tmp_path: Path, db_url: str) -> None:
-    proc, workers = _two_long_workers(tmp_path, db_url)
+    def kill(worker: str) -> None:  # each worker as soon as it trains: the first need not train on meanwhile
+        os.kill(int(worker.rpartition(":")[2]), signal.SIGKILL)
+
+    proc, _ = _two_long_workers(tmp_path, db_url, on_training=kill)
     try:
-        for worker in workers:
-            os.kill(int(worker.rpartition(":")[2]), signal.SIGKILL)
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

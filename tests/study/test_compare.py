@@ -29,8 +29,8 @@ def cli_with_compare():
 def test_compare_runs_real_studies_and_writes_table_and_plots(tiny_study_file: Path, db_url: str,
                                                               tmp_path: Path, cli_with_compare) -> None:
     out = tmp_path / "cmp"
-    result = invoke("compare", str(tiny_study_file), "--strategies", "random,metropolis", "--trials", "3", "--seeds", "2",
-                    "--storage", db_url, "--out", str(out), "-O", "metropolis.n_startup_trials=2")
+    result = invoke("compare", str(tiny_study_file), "--strategies", "random,metropolis", "--trials", "2", "--seeds", "2",
+                    "--storage", db_url, "--out", str(out), "-O", "metropolis.n_startup_trials=1")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split()[:4] == ["strategy", "seeds", "median", "best"]
@@ -49,13 +49,13 @@ def test_compare_runs_real_studies_and_writes_table_and_plots(tiny_study_file: P
     assert names == sorted(study_name_for("tiny", s, seed) for s in ("random", "metropolis") for seed in (0, 1))
     for name in names:
         study = optuna.load_study(study_name=name, storage=db_url)
-        assert len(study.trials) == 3 and study.user_attrs["strategy"] in name
+        assert len(study.trials) == 2 and study.user_attrs["strategy"] in name
     # the table the library returns agrees with the studies
     spec = load_spec(str(tiny_study_file))
-    table = compare(spec, strategies=["random"], n_trials=3, seeds=2, storage=db_url, out_dir=out)  # resumes: no new trial
+    table = compare(spec, strategies=["random"], n_trials=2, seeds=2, storage=db_url, out_dir=out)  # resumes: no new trial
     best = [optuna.load_study(study_name=study_name_for("tiny", "random", s), storage=db_url).best_value for s in (0, 1)]
     assert table.loc[0, "median_best"] == pytest.approx(sum(best) / 2)
-    assert all(len(optuna.load_study(study_name=n, storage=db_url).trials) == 3 for n in names)
+    assert all(len(optuna.load_study(study_name=n, storage=db_url).trials) == 2 for n in names)
 
 
 @pytest.mark.parametrize(("args", "message"), [

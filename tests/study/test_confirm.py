@@ -63,10 +63,10 @@ def test_the_best_is_the_best_mean_and_the_noise_is_pooled() -> None:
 @pytest.mark.slow
 def test_confirmation_on_a_real_study(db_url: str, tmp_path: Path) -> None:
     spec = tunekit.StudySpec(**{**TINY_SPEC, "data": "digits", "max_rows": 400})
-    study = tunekit.run(spec, strategy="random", n_trials=4, storage=db_url, seed=3, confirm=2, repeats=2)
+    study = tunekit.run(spec, strategy="random", n_trials=3, storage=db_url, seed=3, confirm=2, repeats=2)
     everything = study.trials
     extra = [t for t in everything if CONFIRMS in t.user_attrs]
-    assert budget(everything).counted == 4 and len(extra) == 4 and all(t.state == TrialState.COMPLETE for t in extra)
+    assert budget(everything).counted == 3 and len(extra) == 4 and all(t.state == TrialState.COMPLETE for t in extra)
     top = chosen(everything, k=2, maximize=True)
     for head in top:
         mine = [t for t in extra if t.user_attrs[CONFIRMS] == head.number]
@@ -81,7 +81,7 @@ def test_confirmation_on_a_real_study(db_url: str, tmp_path: Path) -> None:
     assert summary["trial"] == max(means, key=means.get)
     assert summary["confirmed"]["mean"] == pytest.approx(means[summary["trial"]]) and summary["confirmed"]["n"] == 3
     lines = list(run_summary(study, db_url))
-    assert "(4 complete; not counted: 4 confirmation runs (--confirm))" in lines[0]
+    assert "(3 complete; not counted: 4 confirmation runs (--confirm))" in lines[0]
     assert f"runs of trial {summary['trial']}'s configuration, confirmed; noise level" in lines[1]
     df = trials_frame(study)
     assert df.loc[df["number"] == summary["trial"], "config_n"].item() == 3
@@ -95,7 +95,7 @@ def test_confirmation_on_a_real_study(db_url: str, tmp_path: Path) -> None:
     assert report.exit_code == 0, report.output
     assert f"runs of trial {summary['trial']}&#x27;s configuration, confirmed" in (tmp_path / "r.html").read_text() \
         or f"runs of trial {summary['trial']}'s configuration, confirmed" in (tmp_path / "r.html").read_text()
-    again = tunekit.run(spec, strategy="random", n_trials=4, storage=db_url, seed=3, confirm=2, repeats=2)
+    again = tunekit.run(spec, strategy="random", n_trials=3, storage=db_url, seed=3, confirm=2, repeats=2)
     assert len(again.trials) == len(everything)  # resumed: nothing to add
     shown = invoke("best", study.study_name, "--storage", db_url, "--save-model", str(tmp_path / "b.keras"))
     assert shown.exit_code == 0, shown.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -30,16 +32,24 @@ def _runs(url: str, study: str) -> tuple[list, list]:
 
 
 def test_run_logs_each_trial_as_a_nested_run(mlflow_server: str, db_url: str, tmp_path) -> None:
-    study = tunekit.run(StudySpec(**TINY_SPEC, name="live"), strategy="random", n_trials=2, storage=db_url, seed=3,
-                        workers=2, mlflow=mlflow_server, tensorboard=str(tmp_path / "tb"))
+    """Trial 0 trained in this process, trial 1 (the same study resumed with ``workers=2``, one trial
+    left: one worker process) in a worker process: both logged by the process that called ``run``,
+    each under the parent run of the run that trained it, trial 0 not sent twice."""
+    spec, tb = StudySpec(**TINY_SPEC, name="live"), str(tmp_path / "tb")
+    tunekit.run(spec, strategy="random", n_trials=1, storage=db_url, seed=3, mlflow=mlflow_server, tensorboard=tb)
+    study = tunekit.run(spec, strategy="random", n_trials=2, storage=db_url, seed=3, workers=2, mlflow=mlflow_server,
+                        tensorboard=tb)
     parents, runs = _runs(mlflow_server, "live")
-    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-    assert parents[0].data.tags["tunekit.role"] == "run" and parents[0].data.tags["tunekit.database"] == db_url
+    parents.sort(key=lambda r: r.info.start_time)
+    assert len(parents) == 2 and all(p.info.status == "FINISHED" for p in parents)  # one parent run per run
+    assert all(p.data.tags["tunekit.role"] == "run" and p.data.tags["tunekit.database"] == db_url for p in parents)
     assert [r.data.tags["tunekit.trial_number"] for r in runs] == ["0", "1"]
+    here = [r.data.tags["tunekit.worker"].rpartition(":")[2] == str(os.getpid()) for r in runs]
+    assert here == [True, False]  # trial 1 trained in a worker process, logged from this one
     client = MlflowClient(tracking_uri=mlflow_server)
     for run, trial in zip(runs, study.trials):
         tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
-        assert tags["mlflow.parentRunId"] == parents[0].info.run_id and run.info.status == "FINISHED"
+        assert tags["mlflow.parentRunId"] == parents[trial.number].info.run_id and run.info.status == "FINISHED"
         assert tags["tunekit.study"] == "live" and tags["tunekit.state"] == "complete" and tags["tunekit.health"]
         assert {k: params[k] for k in trial.params} == {k: str(v) for k, v in trial.params.items()}
         assert params["n_layers"] == "1" and params["batch_size"] == "32"  # the fixed values too
@@ -52,7 +62,7 @@ def test_run_logs_each_trial_as_a_nested_run(mlflow_server: str, db_url: str, tm
         assert run.info.start_time == int(trial.datetime_start.timestamp() * 1000)
     best = [r.data.tags.get("tunekit.best") for r in runs]
     assert best[study.best_trial.number] == "true" and best.count("true") == 1
-    assert parents[0].data.tags["tunekit.best_trial"] == str(study.best_trial.number)
+    assert parents[-1].data.tags["tunekit.best_trial"] == str(study.best_trial.number)
     link = optuna.load_study(study_name="live", storage=db_url).user_attrs["mlflow"]
     assert link["uri"] == mlflow_server and link["experiment_id"] == runs[0].info.experiment_id
     assert sorted(p.name for p in (tmp_path / "tb").iterdir() if p.is_dir()) == ["trial-0000", "trial-0001"]

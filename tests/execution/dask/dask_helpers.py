@@ -16,6 +16,9 @@ from workers_helpers import env, wait_for  # noqa: E402
 from tests.conftest import invoke  # noqa: E402
 
 DASK = str(Path(sys.executable).with_name("dask"))
+#: Dask's statistical profiler off in the tests' workers: it samples each task's stack every
+#: 10 ms (a deep TensorFlow stack while a trial trains), CPU that none of the tests looks at.
+NO_PROFILER = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
 class Cluster:
@@ -25,7 +28,8 @@ class Cluster:
     def __init__(self, folder: Path, n: int) -> None:
         self.file = folder / "scheduler.json"
         assert not self.file.exists(), self.file  # a stale file would send the workers to a dead scheduler
-        environment = {**env(), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        environment = {**env(), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
+                       **NO_PROFILER}
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": environment}
         self.scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                            "--scheduler-file", str(self.file)], **quiet)

@@ -26,12 +26,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workers"))
 from workers_helpers import TUNEKIT, env, finish, start, trials, wait_for  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dask_helpers import Cluster, Ongoing, run_while  # noqa: E402
+from dask_helpers import NO_PROFILER, Cluster, Ongoing, run_while  # noqa: E402
 
 pytestmark = pytest.mark.slow
 #: The connect bound in the tests that wait it out (the README's 10 s is ``CONNECT_TIMEOUT``'s default):
 #: the same code path and message, a shorter wait.
 SHORT_CONNECT = 3
+
+
+@pytest.fixture(autouse=True)
+def no_profiler(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Dask's profiler off in the workers of ``--dask local`` clusters too (``NO_PROFILER``): in a
+    ``tunekit run`` process's environment, and in this process's Dask configuration, which a local
+    cluster's workers inherit."""
+    import dask
+    import distributed  # noqa: F401  (its defaults in dask.config first: leaving ``set`` would drop them)
+
+    for key, value in NO_PROFILER.items():
+        monkeypatch.setenv(key, value)
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        yield
 
 
 @pytest.fixture

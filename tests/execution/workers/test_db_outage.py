@@ -89,26 +89,34 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture
-def trial_study(long_study: Callable[..., Path]) -> Path:
-    """A tiny Keras study ``outage`` on iris whose trials last a few seconds: long enough to be
-    seen RUNNING, and to report epochs through the outage, on an idle machine too (25 epochs,
-    about 1 s a trial, let a run of 3 finish before the test saw one running; so did 100 epochs
-    once in CI, where each poll opens the PostgreSQL study anew)."""
-    return long_study("outage", epochs=300)
+def trial_study(marked_study: Callable[..., tuple[Path, Path]]) -> tuple[Path, Path]:
+    """A tiny Keras study ``outage`` on iris whose trials train (and report an epoch about every
+    0.3 s) until the test writes the marker: seen RUNNING, and reporting epochs through the
+    outage, however loaded the machine (fixed lengths were not: 25 epochs, about 1 s a trial,
+    let a run of 3 finish before the test saw one running; so did 100 epochs once in CI).
+    (the study file, the marker)."""
+    return marked_study("outage")
 
 
 @pytest.mark.slow
-def test_workers_ride_out_an_outage_and_quick_restarts(private_postgres: PrivatePostgres, trial_study: Path) -> None:
-    url = private_postgres.url
-    proc = start([*TUNEKIT, "run", str(trial_study), "--storage", url, "--trials", "3", "--workers", "2",
+def test_workers_ride_out_an_outage_and_quick_restarts(private_postgres: PrivatePostgres,
+                                                       trial_study: tuple[Path, Path]) -> None:
+    """Two workers' trials span a 4 s outage and three quick restarts; they then end (the marker),
+    and a third trial is claimed and trained after it: all three complete, exit 0."""
+    url, (study, marker) = private_postgres.url, trial_study
+    proc = start([*TUNEKIT, "run", str(study), "--storage", url, "--trials", "3", "--workers", "2",
                   "--strategy", "random", "--db-retry", "60", "-q"])
-    wait_for("a running trial", running_trial(url, "outage"), procs=[proc])
-    private_postgres.stop()
-    time.sleep(4)  # the outage: longer than a pooled connection's retry, shorter than --db-retry
-    private_postgres.start()
-    for _ in range(3):  # then three quick restarts in a row
+    try:
+        # 240 s: the parent builds the first model (importing TensorFlow) before it starts the workers
+        wait_for("a running trial", running_trial(url, "outage"), timeout=240, procs=[proc])
         private_postgres.stop()
+        time.sleep(4)  # the outage: longer than a pooled connection's retry, shorter than --db-retry
         private_postgres.start()
+        for _ in range(3):  # then three quick restarts in a row
+            private_postgres.stop()
+            private_postgres.start()
+    finally:
+        marker.touch()  # the running trials end after their epoch; the third trains one
     code, out, err = finish(proc, timeout=240)
     assert code == 0, err
     assert "Traceback" not in err and "error:" not in err, err
@@ -120,11 +128,12 @@ def test_workers_ride_out_an_outage_and_quick_restarts(private_postgres: Private
 
 
 @pytest.mark.slow
-def test_an_outage_longer_than_db_retry_stops_with_the_cause(private_postgres: PrivatePostgres, trial_study: Path) -> None:
+def test_an_outage_longer_than_db_retry_stops_with_the_cause(private_postgres: PrivatePostgres,
+                                                             trial_study: tuple[Path, Path]) -> None:
     url = private_postgres.url
-    proc = start([*TUNEKIT, "run", str(trial_study), "--storage", url, "--trials", "2", "--strategy", "random",
+    proc = start([*TUNEKIT, "run", str(trial_study[0]), "--storage", url, "--trials", "2", "--strategy", "random",
                   "--db-retry", "3", "-q"])
-    wait_for("a running trial", running_trial(url, "outage"), procs=[proc])
+    wait_for("a running trial", running_trial(url, "outage"), timeout=240, procs=[proc])
     private_postgres.stop()
     code, out, err = finish(proc, timeout=120)
     assert code == 1, err

@@ -12,12 +12,15 @@ from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_
 
 
 @pytest.mark.slow
-def test_every_worker_stops_on_an_outage_as_an_outage(private_postgres: PrivatePostgres, trial_study: Path) -> None:
-    url = private_postgres.url
-    run = start([*TUNEKIT, "run", str(trial_study), "--storage", url, "--trials", "200", "--workers", "2",
+def test_every_worker_stops_on_an_outage_as_an_outage(private_postgres: PrivatePostgres,
+                                                      trial_study: tuple[Path, Path]) -> None:
+    """The run's two workers and a joined worker, each in a trial (the marker never written: they
+    train until the outage), all stop with the outage as the cause."""
+    url, (study, _) = private_postgres.url, trial_study
+    run = start([*TUNEKIT, "run", str(study), "--storage", url, "--trials", "200", "--workers", "2",
                  "--strategy", "random", "--db-retry", "3", "-q"])
-    wait_for("a running trial", running_trial(url, "outage"), procs=[run])
-    joined = start([*TUNEKIT, "worker", str(trial_study), "--storage", url, "--db-retry", "3", "-q"])
+    wait_for("a running trial", running_trial(url, "outage"), timeout=240, procs=[run])
+    joined = start([*TUNEKIT, "worker", str(study), "--storage", url, "--db-retry", "3", "-q"])
     wait_for("a running trial of the joined worker", lambda: [
         t for t in trials(url, "outage") if t.state.name == "RUNNING" and "worker" in t.user_attrs and worker_pid(t) == joined.pid],
         timeout=240, procs=[run, joined])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from optuna.trial import TrialState
@@ -40,14 +41,23 @@ def test_run_workers_survives_a_sigkilled_worker(db_url: str, tiny_long_study: P
     _check_lost_and_retried(db_url, "tinylong", victim.number, 3)
 
 
-def test_worker_command_killed_on_postgres(postgres_url: str, tiny_long_study: Path) -> None:
-    started = invoke("run", str(tiny_long_study), "--storage", postgres_url, "--trials", "1", "--strategy", "random",
+def test_worker_command_killed_on_postgres(postgres_url: str, marked_study: Callable[..., tuple[Path, Path]]) -> None:
+    """Two ``tunekit worker`` processes join a study; one, SIGKILLed in its trial (trials last until
+    the marker), loses it: the trial fails and is retried, the survivor reaches the count."""
+    study, marker = marked_study("tinylong")
+    marker.touch()  # this first trial trains one epoch
+    started = invoke("run", str(study), "--storage", postgres_url, "--trials", "1", "--strategy", "random",
                      *FAST_HEARTBEAT)  # the study, made in this process: the workers joining it are what is tested
     assert started.exit_code == 0, started.output
-    workers = [start([*TUNEKIT, "worker", str(tiny_long_study), "--storage", postgres_url, "--trials", "3"]) for _ in range(2)]
-    victim = wait_for("a trial of a joined worker", running_trial(postgres_url, "tinylong"), procs=workers)
-    killed = [w for w in workers if w.pid == worker_pid(victim)][0]
-    os.kill(killed.pid, signal.SIGKILL)
+    marker.unlink()  # the workers' trials last until the kill
+    workers = [start([*TUNEKIT, "worker", str(study), "--storage", postgres_url, "--trials", "3"]) for _ in range(2)]
+    try:
+        victim = wait_for("a trial of a joined worker", running_trial(postgres_url, "tinylong"), timeout=240,
+                          procs=workers)
+        killed = [w for w in workers if w.pid == worker_pid(victim)][0]
+        os.kill(killed.pid, signal.SIGKILL)
+    finally:
+        marker.touch()
     survivor = [w for w in workers if w is not killed][0]
     code, out, err = finish(survivor)
     assert code == 0, err
