@@ -185,6 +185,27 @@ def test_ctrl_c_marks_every_running_member_interrupted_and_a_rerun_resumes(tmp_p
     assert [t.state for t in trials(url, "iris_fused")][4:] == [TrialState.COMPLETE] * 4
 
 
+def test_after_a_write_cut_short_every_member_is_still_failed_interrupted(db_url: str) -> None:
+    """A Ctrl-C inside a member's storage write (a report) leaves the session's connection gone
+    mid-transaction; the next write fails once, rolling it back. Every member not told is still
+    failed ``interrupted`` (CI once saw the first member left RUNNING by the Ctrl-C test above)."""
+    import sqlalchemy
+
+    from tunekit.execution._fused import _Batch
+    from tunekit.execution._signals import Interrupts
+    from tunekit.storage._storage import open_storage
+
+    storage = open_storage(db_url, create=True)
+    study = optuna.create_study(storage=storage, study_name="cut")
+    trials = [study.ask() for _ in range(3)]
+    session = storage.scoped_session()
+    session.execute(sqlalchemy.text("SELECT 1"))
+    session.connection().invalidate()  # what a write interrupted between its statements leaves
+    _Batch(study, storage, None, trials, (), None, Interrupts(), 0.0)._fail_rest(INTERRUPTED)
+    stopped = optuna.load_study(study_name="cut", storage=db_url).trials
+    assert [(t.state, t.user_attrs.get(FAIL_REASON)) for t in stopped] == [(TrialState.FAIL, INTERRUPTED)] * 3
+
+
 def test_a_killed_fused_worker_s_members_are_all_retried(tmp_path: Path) -> None:
     import os
 

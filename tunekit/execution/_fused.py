@@ -223,16 +223,24 @@ class _Batch:
             return None
 
     def _fail_rest(self, reason: str, *, stop: bool = False) -> None:
-        """Fail every trial not told yet with ``reason`` (``stop``: the run stops, not counted)."""
+        """Fail every trial not told yet with ``reason`` (``stop``: the run stops, not counted).
+        Each is tried twice: a Ctrl-C that lands inside a member's storage write (a report) leaves
+        the session to fail the next write once, which rolls it back (seen in CI: the first member
+        stayed RUNNING). The database may also be what stopped the run: then the trial stays RUNNING
+        and is retried as lost."""
         for trial in self.trials:
             if trial._trial_id in self.told:
                 continue
-            with contextlib.suppress(Exception):  # the database may be what stopped the run
-                if stop:
-                    stop_run(trial, reason)
-                    self._tell(trial, None, TrialState.FAIL)
-                else:
-                    self._tell(trial, None, TrialState.FAIL, reason)
+            for _ in range(2):
+                try:
+                    if stop:
+                        stop_run(trial, reason)
+                        self._tell(trial, None, TrialState.FAIL)
+                    else:
+                        self._tell(trial, None, TrialState.FAIL, reason)
+                    break
+                except Exception:
+                    continue
 
 
 def record_final(runner: "TrialRunner", trial: Any, final: dict[str, float], history: dict[str, list[float]]) -> float | None:
