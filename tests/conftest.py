@@ -48,7 +48,9 @@ def _frozen_heap() -> Iterator[None]:
     collection per trial, collections triggered by tracing) skip it: in a pytest worker holding
     every imported module they cost 0.1-0.5 s each, about a sixth of an in-process test's CPU.
     This is what ``tunekit.run`` does for a run (``Speedups.freeze_gc``); it leaves a freeze it did
-    not make alone. The previous tests' garbage is collected before every 20th test.
+    not make alone. What the test made and left in cycles is collected as it ends (a PostgreSQL
+    transaction left open blocked the next test's DROP SCHEMA for 30 s in CI otherwise); what an
+    earlier test left tied to older objects, before every 20th test.
     ``TUNEKIT_TEST_GC_FREEZE=0`` turns it off, to measure it (``tests/cpu_report.py``)."""
     global _tests_seen
     if gc.get_freeze_count() or os.environ.get("TUNEKIT_TEST_GC_FREEZE") == "0":  # a freeze not ours; or measuring
@@ -61,6 +63,7 @@ def _frozen_heap() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.collect()  # the test's own garbage (an open transaction, a file), still frozen: only what it made
         gc.unfreeze()
 
 
