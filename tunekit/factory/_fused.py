@@ -10,9 +10,10 @@ group of 16 and 256 units pays 256 for both (the optimizer touches only a member
 parameters). Given the data's sizes, ``fused_groups`` splits a batch size's members where a
 cost model says the padding saved pays for another group's trace.
 
-One epoch of the whole group is one ``tf.function`` (a ``tf.while_loop`` over its full
-batches and one step for the last, shorter one, traced without AutoGraph; compiled by XLA
-when the training's steps pay for the compile, ``_fused_cost.xla_pays``):
+One epoch of the whole group is one ``tf.function`` (a ``tf.while_loop`` over its batches,
+the last one shorter, traced without AutoGraph; compiled by XLA when the training's steps pay
+for the compile, ``_fused_cost.xla_pays``, as a loop over the full batches and one more step
+for the shorter one, since XLA needs static shapes):
 per step one ``einsum`` per layer for all members, the loss the sum of the members' own mean
 losses (member k's weights see only member k's loss), and each member's own update rule
 (``_fused_optim``). The learning rates of the epoch's steps come from each member's own

@@ -157,12 +157,14 @@ class GroupTrainer:
 
     def _train_epoch(self, perm: tf.Tensor, lr_table: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """One epoch of every member still training: (loss sums [K], metric sums [K, M], rows [K]).
-        Traced without AutoGraph (its source transformation cost seconds per group): the full
-        batches are an explicit ``tf.while_loop``, the last, shorter batch one more step; every
-        batch has a static size, which XLA (``jit``) needs."""
-        def step(size: int) -> Any:
+        Traced without AutoGraph (its source transformation cost seconds per group): the batches
+        are an explicit ``tf.while_loop``. Compiled by XLA (``jit``), which needs static shapes,
+        the loop covers the full batches and the last, shorter batch is one more step."""
+        def step(size: int | None) -> Any:  # None: the batch's size is computed in the graph
             def body(s: tf.Tensor, loss_sum: tf.Tensor, metric_sum: tf.Tensor, rows: tf.Tensor) -> tuple[tf.Tensor, ...]:
-                idx = tf.slice(perm, tf.reshape(s * self.batch, [1]), [size])
+                rows_now = size if size is not None else tf.minimum(self.batch, self.n_train - s * self.batch)
+                n = float(size) if size is not None else tf.cast(rows_now, tf.float32)
+                idx = tf.slice(perm, tf.reshape(s * self.batch, [1]), tf.reshape(rows_now, [1]))
                 xb, yb = tf.gather(self.x_train, idx), tf.gather(self.y_train, idx)
                 live = self.training.value()
                 with tf.GradientTape() as tape:
@@ -176,12 +178,15 @@ class GroupTrainer:
                 self.net.update_moving(stats, update)
                 self.iterations.assign_add(tf.cast(update, tf.int64))
                 self.training.assign(update)
-                return (s + 1, loss_sum + tf.where(live, losses * float(size), 0.0),
+                return (s + 1, loss_sum + tf.where(live, losses * n, 0.0),
                         metric_sum + tf.where(tf.expand_dims(live, 1), self._metrics(yb, pred), 0.0),
-                        rows + tf.cast(live, tf.float32) * float(size))
+                        rows + tf.cast(live, tf.float32) * n)
             return body
 
         state = (tf.constant(0), tf.zeros([self.k]), tf.zeros([self.k, len(self.metric_names)]), tf.zeros([self.k]))
+        if not self.xla:  # one loop whose last batch is shorter: half the graph to build and optimise
+            state = tf.while_loop(lambda s, *_: s < self.steps, step(None), state)
+            return state[1], state[2], state[3]
         full, tail = divmod(self.n_train, self.batch)
         if full:
             state = tf.while_loop(lambda s, *_: s < full, step(self.batch), state)
