@@ -92,12 +92,12 @@ def test_initial_weights_are_the_ones_build_model_draws(member: dict[str, Any]) 
     np.testing.assert_array_equal(model.get_layer("output").get_weights()[0], mine["kernel_out"])
 
 
-# Members of one group (batch 16; 0 to 3 layers, 2 unless said) that differ in every knob but
-# dropout; each trains exactly as its own Keras fit fed the same batches, up to float rounding.
+# Members of one group (batch 16; 0 to 3 layers, 2 unless said) that differ in every knob, dropout
+# included; each trains exactly as its own Keras fit fed the same batches, up to float rounding.
 EXACT: dict[str, list[dict[str, Any]]] = {
     "multiclass": [
-        {"units": 8, "n_layers": 1, "optimizer": "adam", "learning_rate": 0.01, "epochs": 4},
-        {"units": 12, "activation": "prelu", "batch_norm": "before", "optimizer": "sgd", "momentum": 0.9,
+        {"units": 8, "n_layers": 1, "optimizer": "adam", "learning_rate": 0.01, "epochs": 4, "dropout": 0.3},
+        {"units": 12, "activation": "prelu", "batch_norm": "before", "optimizer": "sgd", "momentum": 0.9, "dropout_1": 0.5,
          "nesterov": True, "learning_rate": 0.05, "schedule": "step", "decay_epochs": 1, "epochs": 3},
         {"units": 6, "units_1": 10, "activation": "tanh", "batch_norm": "after", "l2": 0.01,
          "optimizer": "rmsprop", "learning_rate": 0.005, "clipnorm": 0.5, "schedule": "cosine", "epochs": 4},
@@ -112,12 +112,13 @@ EXACT: dict[str, list[dict[str, Any]]] = {
     ],
     "regression": [
         {"units": 8, "loss": "huber", "optimizer": "adam", "learning_rate": 0.01, "schedule": "exponential", "epochs": 3},
-        {"units": 10, "n_layers": 3, "loss": "mae", "activation": "elu", "batch_norm": "after", "optimizer": "sgd",
+        {"units": 10, "n_layers": 3, "loss": "mae", "activation": "elu", "batch_norm": "after", "optimizer": "sgd", "dropout": 0.2,
          "learning_rate": 0.01, "epochs": 3},
     ],
     "binary": [
         {"units": 8, "loss": "hinge", "activation": "sigmoid", "optimizer": "adam", "learning_rate": 0.01, "epochs": 3},
-        {"units": 5, "n_layers": 1, "activation": "swish", "optimizer": "rmsprop", "learning_rate": 0.003, "epochs": 3},
+        {"units": 5, "n_layers": 1, "activation": "swish", "optimizer": "rmsprop", "learning_rate": 0.003, "epochs": 3,
+         "dropout": 0.1},
         {"units": 6, "optimizer": "sgd", "learning_rate": 1.0, "patience": 2, "schedule": "plateau",
          "plateau_patience": 1, "epochs": 10},  # the plateau halves its rate, then it stops early
     ],
@@ -237,35 +238,39 @@ def test_an_xla_compiled_group_trains_as_the_traced_one(monkeypatch: pytest.Monk
     """``jit``: the epoch compiled by XLA gives the traced epoch's results to float rounding, and
     the same results again when run again (a seed is a result); "auto" compiles when the steps
     reach ``XLA_MIN_STEPS`` (here lowered to this training's). A last, shorter batch (rows not a
-    multiple of the batch size) is a step of its own."""
+    multiple of the batch size) is a step of its own. Dropout's masks differ (XLA's random numbers are
+    not TensorFlow's kernels': compiled, they are a hash), so the member with dropout is compared
+    only with itself run again; its neighbours are the same either way."""
     from tunekit.factory import _fused_cost
     from tunekit.factory._fused_train import GroupTrainer
 
-    members = [{"n_layers": d, "units": u, "epochs": 3, "batch_norm": bn, "optimizer": o, "dropout": 0.2,
-                "activation": a, "batch_size": 40} for u, o, d, a, bn in (
-                    (16, "adam", 2, "relu", "after"), (8, "sgd", 1, "tanh", "before"))]
+    members = [{"n_layers": d, "units": u, "epochs": 3, "batch_norm": bn, "optimizer": o, "dropout": r,
+                "activation": a, "batch_size": 40} for u, o, d, a, bn, r in (
+                    (16, "adam", 2, "relu", "after", 0.0), (8, "sgd", 1, "tanh", "before", 0.0),
+                    (12, "adam", 2, "elu", "none", 0.3))]
     params = [resolve_params(m, task="binary") for m in members]
     xt, yt, xv, yv = data("binary")
     assert len(xt) % 40 != 0
 
     def train(jit: bool | str) -> tuple[Any, list[Any]]:
-        trainer = GroupTrainer(params, [1, 2], input_shape=(N_IN,), task="binary", n_classes=None,
+        trainer = GroupTrainer(params, [1, 2, 3], input_shape=(N_IN,), task="binary", n_classes=None,
                                data=(xt, yt, xv, yv), monitor="val_loss", mode="min", jit=jit)
         return trainer, trainer.run(5, None)
 
     compiled, xla = train(True)
     traced, graph = train(False)
     assert compiled._epoch_fn._jit_compile and not traced._epoch_fn._jit_compile
-    assert not GroupTrainer(params, [1, 2], input_shape=(N_IN,), task="binary", n_classes=None, data=(xt, yt, xv, yv),
+    assert not GroupTrainer(params, [1, 2, 3], input_shape=(N_IN,), task="binary", n_classes=None, data=(xt, yt, xv, yv),
                             monitor="val_loss", mode="min").xla  # "auto": 3 steps an epoch, far from paying
     monkeypatch.setattr(_fused_cost, "XLA_MIN_STEPS", 3 * 2)  # 3 steps x the 2 epochs after the first
     chosen, again = train("auto")  # now compiled: the XLA run run again
     assert chosen.xla and chosen._epoch_fn._jit_compile
-    for a, b, c in zip(xla, graph, again):
+    for k, (a, b, c) in enumerate(zip(xla, graph, again)):
         assert a.epochs_run == b.epochs_run == 3 and a.status == b.status == "done"
-        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-4)
-        np.testing.assert_allclose(a.final["loss"], b.final["loss"], rtol=1e-4)
         assert a.history == c.history and a.final == c.final
+        if members[k]["dropout"] == 0:
+            np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-4)
+            np.testing.assert_allclose(a.final["loss"], b.final["loss"], rtol=1e-4)
 
 
 @pytest.mark.parametrize("training", [True, False])

@@ -6,8 +6,8 @@ seeds are trained twice on the same split for the same epochs: the ordinary way
 (``TrialRunner.train``: ``build_model`` + ``model.fit`` on the runner's seeded ``tf.data`` pipeline)
 and fused (``fit_fused``: one fit per seed and group of ``fused_groups``, cut to at most ``FUSE``
 members; every member of a fit has that seed, and it seeds the batch order too, as ``run --fuse``
-does). Same seed -> same initial weights; the batch order and the dropout masks come from different
-generators, so the two are compared as samples: ``|mean_fused - mean_unfused| <= 2 * sqrt(se_f**2 +
+does). Same seed -> same initial weights and dropout masks; the batch order comes from a different
+generator, so the two are compared as samples: ``|mean_fused - mean_unfused| <= 2 * sqrt(se_f**2 +
 se_u**2)``, each standard error (``std(ddof=1) / sqrt(5)``) floored (``floor``: half a validation row
 of accuracy, 0.5% of the mean RMSE), so that a configuration whose 5 values barely move is not held
 to an exactness the batch order alone cannot promise. ``test_each_member_trains_as_its_own_keras_fit``

@@ -9,8 +9,9 @@ with fewer layers than the group passes its last hidden output on unchanged (``_
 through the layers it lacks, whose weights of it stay zero. Padding costs arithmetic only: a
 group of widths 32 and 256 computes 256 for both. Each knob that differs between members is computed once per distinct value
 and selected per member (``tf.where`` on the member axis): activations, batch-norm
-placement, losses. Dropout hashes each member's own seed, step count, layer, row and unit
-into its mask, so a member's randomness does not depend on its neighbours.
+placement, losses. Dropout draws each member's mask as its own Keras ``Dropout`` layer would
+(its seed, its step count), so a member's randomness is its unfused trial's and does not
+depend on its neighbours.
 
 Initial weights are the ones ``build_model`` would draw after ``keras.utils.set_random_seed
 (seed)``: the same initializer class seeded, layer by layer, from ``random.Random(seed)``
@@ -46,7 +47,8 @@ def _pad(arrays: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
 
 def initial_weights(p: Mapping[str, Any], seed: int, n_in: int, n_out: int) -> dict[str, np.ndarray]:
     """Member weights as ``build_model(p)`` draws them after ``keras.utils.set_random_seed(seed)``:
-    ``kernel_i``, ``bias_i``, ``alpha_i`` (PReLU), ``kernel_out``, ``bias_out``."""
+    ``kernel_i``, ``bias_i``, ``alpha_i`` (PReLU), ``kernel_out``, ``bias_out``; and
+    ``dropout_seed_i``, the seed of layer i's ``Dropout`` (where it has one)."""
     rng = random.Random(seed)
 
     def draw(shape: tuple[int, int]) -> np.ndarray:
@@ -62,8 +64,8 @@ def initial_weights(p: Mapping[str, Any], seed: int, n_in: int, n_out: int) -> d
         out[f"kernel_{i}"] = draw((fan_in, units))
         out[f"bias_{i}"] = np.zeros(units, np.float32)
         out[f"alpha_{i}"] = np.full(units, p["leaky_alpha"], np.float32)
-        if layer_dropout(p, i) > 0:
-            rng.randint(1, int(1e9))  # the Dropout layer's SeedGenerator draws its seed here
+        if layer_dropout(p, i) > 0:  # the Dropout layer's SeedGenerator draws its seed here
+            out[f"dropout_seed_{i}"] = np.asarray(rng.randint(1, int(1e9)), np.int32)
         fan_in = units
     out["kernel_out"] = draw((fan_in, n_out))
     out["bias_out"] = np.zeros(n_out, np.float32)
@@ -74,8 +76,8 @@ class StackedNet:
     """The variables and the forward pass of K members (of any depths: see ``carry``)."""
 
     def __init__(self, members: Sequence[Mapping[str, Any]], seeds: Sequence[int], *, n_in: int,
-                 n_out: int, out_activation: str) -> None:
-        self.members = list(members)
+                 n_out: int, out_activation: str, xla: bool = False) -> None:
+        self.members, self.xla = list(members), xla
         self.k, self.n_in, self.n_out = len(members), n_in, n_out
         self.out_activation = out_activation
         self.depths = [int(p["n_layers"]) for p in members]
@@ -119,7 +121,10 @@ class StackedNet:
                        for i in range(self.n_layers)] if "prelu" in self.acts else []
         self.dropout = [[layer_dropout(p, i) if i < d else 0.0 for p, d in zip(members, self.depths)]
                         for i in range(self.n_layers)]
-        self.drop_seeds = [int(s) for s in seeds]  # training seeds: below TRAINING_SEED_LIMIT, int64 as they are
+        # Each Dropout layer's seed (None without one), and the training seeds (XLA's hashed masks)
+        self.drop_seeds = [[int(w[f"dropout_seed_{i}"]) if f"dropout_seed_{i}" in w else None for w in inits]
+                           for i in range(self.n_layers)]
+        self.train_seeds = [int(s) for s in seeds]  # below TRAINING_SEED_LIMIT, int64 as they are
         self.l1, self.l2 = f32([p["l1"] for p in members]), f32([p["l2"] for p in members])
         self.any_reg = any(p["l1"] > 0 or p["l2"] > 0 for p in members)
 
@@ -259,12 +264,34 @@ class StackedNet:
     def _dropout_scale(self, i: int, batch: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
         """[K, B, W]: 0 for a dropped unit, 1 / (1 - rate) for a kept one, 1 without dropout.
 
-        Each entry's uniform number is a hash (SplitMix64's finalizer) of the member's own seed,
-        its own update count and depth, the layer, the row and the unit: a member's masks do
-        not depend on its neighbours or on the group's width, and the whole group's masks are a
-        few element-wise ops instead of one random op per member."""
+        Member k's mask is the one its own Keras ``Dropout`` layer draws at its ``step``-th
+        training call: ``tf.nn.experimental.stateless_dropout``'s uniform numbers over [B, its
+        units], seeded ``[layer seed, step]`` as Keras' ``SeedGenerator`` seeds it; so a member's
+        masks are its unfused trial's and do not depend on its neighbours or the group's width.
+        Compiled by XLA, the masks are a hash instead (``_hashed_scale``)."""
+        if self.xla:
+            return self._hashed_scale(i, batch, step)
+        step32, width = tf.cast(step, tf.int32), self.widths[i]
+        ones, rows = None, []
+        for k, (rate, seed) in enumerate(zip(self.dropout[i], self.drop_seeds[i])):
+            if rate <= 0 or seed is None:
+                ones = tf.ones(tf.stack([batch, width])) if ones is None else ones
+                rows.append(ones)
+                continue
+            units = self.units[k][i]
+            u = tf.random.stateless_uniform(tf.stack([batch, units]), seed=tf.stack([tf.constant(seed), step32[k]]))
+            scale = tf.where(u >= rate, tf.constant(1.0 / (1.0 - rate), tf.float32), 0.0)
+            rows.append(tf.pad(scale, [[0, 0], [0, width - units]], constant_values=1.0) if units < width else scale)
+        return tf.stack(rows)
+
+    def _hashed_scale(self, i: int, batch: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+        """``_dropout_scale`` in an epoch compiled by XLA, whose random ops draw other numbers than
+        TensorFlow's kernels from the same seed: each entry's uniform number is a hash
+        (SplitMix64's finalizer) of the member's training seed, its own update count and depth,
+        the layer, the row and the unit, so a member's masks still do not depend on its
+        neighbours or the group's width (a few element-wise ops, which XLA fuses)."""
         rate = tf.constant([[[r]] for r in self.dropout[i]], tf.float32)
-        seed = tf.constant([[[s]] for s in self.drop_seeds], tf.int64)
+        seed = tf.constant([[[s]] for s in self.train_seeds], tf.int64)
         depth = tf.constant([[[d + 1]] for d in self.depths], tf.int64)
         counter = tf.reshape(tf.cast(step, tf.int64), [-1, 1, 1]) * depth + i
         rows = tf.reshape(tf.range(tf.cast(batch, tf.int64), dtype=tf.int64), [1, -1, 1])

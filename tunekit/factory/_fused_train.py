@@ -90,7 +90,7 @@ class GroupTrainer:
         self.slots, self.k = slots, len(slots)
         self.params = params = [self.members[i] for i in slots]
         self.net = StackedNet(params, [self.seeds[i] for i in slots], n_in=self.n_in, n_out=self.n_out,
-                              out_activation=self.out_act)
+                              out_activation=self.out_act, xla=self.xla)
         self.opt = StackedOptimizer(params, self.net.trainable, self.net.real())
         self.losses = sorted({str(p["loss"]) for p in params})
         self.loss_is = {n: tf.constant([p["loss"] == n for p in params]) for n in self.losses}
