@@ -20,13 +20,18 @@ side, interleaved, with this file (run it as ``python benchmarks/fused_phases.py
     for r in 1 2; do for c in /old/checkout /new/checkout; do
         python benchmarks/fused_phases.py --run --root $c --trials 64 --epochs 5 --fuse 32; done; done
 
+``--floor`` sets each group's later epoch beside the arithmetic it holds: the same epoch as bare
+``einsum`` layers (ReLU, a sum of squares as the loss, plain SGD) at the group's padded shapes,
+the padded and the members' own GFLOP (about 6 flops per weight and row), and the machine's
+``matmul`` GFLOPS: how far the fused step is from its arithmetic, and what the rest is.
+
 ``--xla`` trains each group twice, compiled by XLA and traced (``GroupTrainer(jit=...)``), and
 says whether ``jit="auto"`` compiles it (``tunekit.factory._fused_cost.xla_pays``: by the count
 of steps after the first epoch); ``--rows N`` uses generated data of N training rows instead
 of digits.
 
     python -m benchmarks.fused_phases [--quick] [--trials N] [--epochs N] [--run [--fuse K]] [--root DIR]
-                                      [--xla [--rows N]]
+                                      [--xla [--rows N]] [--floor]
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--fuse", type=int, default=32, help="K for --run (32)")
     parser.add_argument("--root", type=Path, default=None, help="import tunekit from this checkout")
     parser.add_argument("--xla", action="store_true", help="each group trained with and without XLA instead")
+    parser.add_argument("--floor", action="store_true", help="each group's later epoch beside its bare arithmetic")
     parser.add_argument("--rows", type=int, default=None, help="--xla: generated data of this many training rows "
                         "(64 features, 10 classes) instead of digits")
     return parser.parse_args(list(argv) if argv is not None else None)
@@ -126,6 +132,74 @@ def xla(configs: list[dict[str, Any]], epochs: int, rows: int | None) -> list[di
     return out
 
 
+def _matmul_gflops() -> float:
+    """The machine's float32 ``matmul`` speed (1024 x 1024, best of 20 calls in a graph)."""
+    import tensorflow as tf
+
+    a = tf.random.normal([1024, 1024])
+    f = tf.function(lambda a: tf.matmul(a, a))
+    f(a).numpy()
+    best = float("inf")
+    for _ in range(20):
+        start = time.perf_counter()
+        f(a).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * 1024**3 / best / 1e9
+
+
+def floor(configs: list[dict[str, Any]], epochs: int) -> tuple[float, list[dict[str, Any]]]:
+    """(matmul GFLOPS, one row per group): a later epoch of the group, the same epoch as bare
+    ``einsum`` layers at its padded shapes, its padded and its members' own GFLOP per epoch."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tunekit.data import load_data
+    from tunekit.factory import _fused, resolve_params
+    from tunekit.factory._catalog import layer_units
+    from tunekit.factory._fused_train import GroupTrainer, epoch_order
+
+    ds = load_data("digits")
+    params = [resolve_params({**c, "epochs": epochs}, task=ds.task) for c in configs]
+    n_in, n_out, n = int(np.prod(ds.input_shape)), int(ds.n_classes), len(ds.x_train)
+    flops = lambda fans, k=1: 6 * n * k * sum(a * b for a, b in zip(fans, fans[1:]))  # noqa: E731
+    rows = []
+    for group in _fused.fused_groups(params, n_in=n_in, n_out=n_out, n_train=n):
+        trainer = GroupTrainer([params[i] for i in group], list(group), input_shape=ds.input_shape, task=ds.task,
+                               n_classes=ds.n_classes, data=(ds.x_train, ds.y_train, ds.x_val, ds.y_val),
+                               monitor="val_accuracy", mode="max")
+        order, lr = tf.constant(epoch_order(0, 0, n)), trainer._lr_table([True] * len(group))
+        k, batch, fans = len(group), trainer.batch, [n_in, *trainer.net.widths, n_out]
+        weights = [tf.Variable(tf.random.normal([k, a, b]) * 0.05) for a, b in zip(fans, fans[1:])]
+        x = trainer.x_train
+
+        def bare(order: tf.Tensor) -> tf.Tensor:
+            def body(s: tf.Tensor) -> tuple[tf.Tensor]:
+                xb = tf.gather(x, order[s * batch:(s + 1) * batch])
+                with tf.GradientTape() as tape:
+                    h = tf.broadcast_to(xb, tf.stack([k, tf.shape(xb)[0], n_in]))
+                    for w in weights[:-1]:
+                        h = tf.nn.relu(tf.einsum("kbi,kio->kbo", h, w))
+                    out = tf.einsum("kbi,kio->kbo", h, weights[-1])
+                    loss = tf.reduce_sum(out * out)
+                for w, g in zip(weights, tape.gradient(loss, weights)):
+                    w.assign_sub(1e-6 * g)
+                return (s + 1,)
+            return tf.while_loop(lambda s: s < trainer.steps, body, (tf.constant(0),))[0]
+
+        seconds = {}
+        for name, fn in (("epoch", lambda: trainer._epoch_fn(order, lr)[0]),
+                         ("bare", tf.function(bare, autograph=False).get_concrete_function(order))):
+            call = fn if name == "epoch" else (lambda f=fn: f(order))
+            call().numpy(), call().numpy()
+            start = time.perf_counter()
+            call().numpy()
+            seconds[name] = time.perf_counter() - start
+        own = sum(flops([n_in, *layer_units(params[i]), n_out]) for i in group)
+        rows.append({"members": k, "batch": batch, "widths": trainer.net.widths, **seconds,
+                     "padded": flops(fans, k) / 1e9, "own": own / 1e9})
+    return _matmul_gflops(), rows
+
+
 def timed_run(configs: list[dict[str, Any]], epochs: int, fuse: int) -> float:
     """Seconds of ``tunekit.run`` over the queued configurations (``benchmarks.fused``'s contender)."""
     from benchmarks.fused import _tunekit
@@ -153,6 +227,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.run:
         seconds = timed_run(configs, epochs, args.fuse)
         print(f"tunekit from {where}: {n} configurations x {epochs} epochs, fuse={args.fuse}: {seconds:.2f} s")
+        return 0
+    if args.floor:
+        gflops, rows = floor(configs, epochs)
+        print(f"tunekit from {where}: {n} configurations, {len(rows)} groups; matmul {gflops:.0f} GFLOPS")
+        print("\n".join(_util.table(["members", "batch", "widths", "later epoch s", "bare einsum epoch s",
+                                     "padded GFLOP", "own GFLOP", "own at matmul speed s"],
+                                    [[r["members"], r["batch"], "-".join(map(str, r["widths"])), f"{r['epoch']:.3f}",
+                                      f"{r['bare']:.3f}", f"{r['padded']:.2f}", f"{r['own']:.2f}",
+                                      f"{r['own'] / gflops:.3f}"] for r in rows])))
+        total = {k: sum(r[k] for r in rows) for k in ("epoch", "bare", "padded", "own")}
+        print(f"sum: later epoch {total['epoch']:.2f} s, bare einsum {total['bare']:.2f} s "
+              f"({total['epoch'] / total['bare']:.1f}x), padded {total['padded']:.1f} GFLOP, own {total['own']:.1f} "
+              f"GFLOP ({total['own'] / gflops:.3f} s at matmul speed)")
         return 0
     if args.xla:
         rows = xla(configs, epochs, args.rows)

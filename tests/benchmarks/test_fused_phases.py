@@ -36,3 +36,15 @@ def test_every_group_is_timed_with_and_without_xla(capsys) -> None:
     slack = 0.005 + 0.005 * (1 + float(traced) / float(compiled)) / (float(compiled) - 0.005)
     assert abs(float(ratio[:-1]) - float(traced) / float(compiled)) <= slack + 1e-9, out
     assert out[-1].startswith("sum: XLA ") and out[-1].endswith("x)"), out
+
+
+def test_each_group_s_epoch_is_set_beside_its_bare_arithmetic(capsys) -> None:
+    assert main(["--floor", "--trials", "2"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert " configurations, " in out[0] and out[0].endswith(" GFLOPS") and float(out[0].split()[-2]) > 0, out
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in out[3:-1]]
+    assert sum(int(r[0]) for r in rows) == 2, out
+    for members, batch, widths, epoch, bare, padded, own, at_speed in rows:
+        assert float(epoch) > 0 and float(bare) > 0, out
+        assert float(padded) >= float(own) > 0, out  # padding only adds arithmetic
+    assert out[-1].startswith("sum: later epoch ") and "bare einsum" in out[-1], out
