@@ -7,9 +7,11 @@ output is multiplied by a ``[K, 1, W_i]`` unit mask, and the optimizer updates o
 entries ``real()`` marks), and the next layer's kernel rows for them are zero too. A member
 with fewer layers than the group passes its last hidden output on unchanged (``_carried``)
 through the layers it lacks, whose weights of it stay zero. Padding costs arithmetic only: a
-group of widths 32 and 256 computes 256 for both. Each knob that differs between members is computed once per distinct value
-and selected per member (``tf.where`` on the member axis): activations, batch-norm
-placement, losses. Dropout draws each member's mask as its own Keras ``Dropout`` layer would
+group of widths 32 and 256 computes 256 for both. Activations are computed per run of members
+sharing one (``GroupTrainer`` orders a group's members by activation): the layer's output split
+on the member axis, each run's own activation, joined again. Batch-norm placement and losses
+are computed once per distinct value for all members and selected per member (``tf.where`` on
+the member axis): on such small tensors the extra ops of a split cost what they save. Dropout draws each member's mask as its own Keras ``Dropout`` layer would
 (its seed, its step count), so a member's randomness is its unfused trial's and does not
 depend on its neighbours.
 
@@ -20,6 +22,7 @@ in the order ``build_model`` constructs its layers (tested equal).
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,6 +39,15 @@ _BN_MOMENTUM, _BN_EPS = 0.99, 1e-3
 _GOLDEN, _M1, _M2 = -7046029254386353131, -4658895280553007687, -7723592293110705685
 _C1, _C2, _C3 = 0x632BE59BD9B4E019 - 2**63, 0x27BB2EE687B0B0FD, 0x165667B19E3779F9
 _KERAS_ACT = {"swish": "silu"}
+
+
+def _runs(values: Sequence[Any]) -> list[tuple[Any, int, int]]:
+    """Consecutive equal ``values`` as (value, first index, end index)."""
+    out: list[tuple[Any, int, int]] = []
+    for value, run in itertools.groupby(values):
+        first = out[-1][2] if out else 0
+        out.append((value, first, first + len(list(run))))
+    return out
 
 
 def _pad(arrays: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
@@ -115,7 +127,9 @@ class StackedNet:
         self.moving_var = [tf.Variable(tf.ones([self.k, w]), trainable=False) for w in self.widths]
         acts = [str(p["activation"]) for p in members]
         self.acts = sorted(set(acts))
-        self.act_is = {a: tf.reshape(tf.constant([x == a for x in acts]), [-1, 1, 1]) for a in self.acts}
+        # The members as runs of one activation each, (name, first, end): a group sorted by activation
+        # (``GroupTrainer`` sorts it) applies each one to its own members' rows only.
+        self.act_runs = _runs(acts)
         self.slope = tf.reshape(f32([p["leaky_alpha"] for p in members]), [-1, 1, 1])
         self.alphas = [tf.Variable(_pad([w.get(f"alpha_{i}", none1) for w in inits], (self.widths[i],)))
                        for i in range(self.n_layers)] if "prelu" in self.acts else []
@@ -221,17 +235,20 @@ class StackedNet:
         return total
 
     def _activate(self, h: tf.Tensor, i: int) -> tf.Tensor:
-        out = None
-        for name in self.acts:
+        """Each member's own activation: one op per run of members sharing it (``act_runs``), on
+        those members' rows (a ``split`` and a ``concat``: their gradients are each other)."""
+        runs = self.act_runs
+        parts = [h] if len(runs) == 1 else tf.split(h, [end - first for _, first, end in runs], axis=0)
+        out = []
+        for (name, first, end), part in zip(runs, parts):
             if name == "leaky_relu":
-                value = tf.where(h > 0, h, self.slope * h)
+                out.append(tf.where(part > 0, part, self.slope[first:end] * part))
             elif name == "prelu":
-                alpha = tf.expand_dims(self.alphas[i], 1)
-                value = tf.nn.relu(h) - alpha * tf.nn.relu(-h)
+                alpha = tf.expand_dims(self.alphas[i][first:end], 1)
+                out.append(tf.nn.relu(part) - alpha * tf.nn.relu(-part))
             else:
-                value = keras.activations.get(_KERAS_ACT.get(name, name))(h)
-            out = value if out is None else tf.where(self.act_is[name], value, out)
-        return out
+                out.append(keras.activations.get(_KERAS_ACT.get(name, name))(part))
+        return out[0] if len(out) == 1 else tf.concat(out, axis=0)
 
     def _bn_where(self, kind: str, z: tf.Tensor, i: int, training: bool, stats: list) -> tf.Tensor:
         """Batch norm at ``kind`` ("before"/"after" the activation) for the members placing it there."""

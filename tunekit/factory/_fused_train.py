@@ -82,7 +82,9 @@ class GroupTrainer:
         # decided from the sizes alone, so the same seed still gives the same result).
         self.xla = jit if isinstance(jit, bool) else xla_pays(self.steps, max(int(p["epochs"]) for p in params))
         self.watcher = watcher
-        self._build(list(range(len(params))))
+        # Slots ordered by activation: each one is computed on its own members, a contiguous run
+        # of them (``StackedNet.act_runs``)
+        self._build(sorted(range(len(params)), key=lambda m: (str(params[m]["activation"]), m)))
 
     def _build(self, slots: list[int]) -> None:
         """The stacked network, optimizer and traced functions of the members ``slots`` (original
