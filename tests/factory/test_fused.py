@@ -97,8 +97,8 @@ def test_initial_weights_are_the_ones_build_model_draws(member: dict[str, Any]) 
 EXACT: dict[str, list[dict[str, Any]]] = {
     "multiclass": [
         {"units": 8, "n_layers": 1, "optimizer": "adam", "learning_rate": 0.01, "epochs": 4, "dropout": 0.3},
-        {"units": 12, "activation": "prelu", "batch_norm": "before", "optimizer": "sgd", "momentum": 0.9, "dropout_1": 0.5,
-         "nesterov": True, "learning_rate": 0.05, "schedule": "step", "decay_epochs": 1, "epochs": 3},
+        {"units": 12, "activation": "prelu", "batch_norm": "before", "optimizer": "sgd", "momentum": 0.9,
+         "dropout_1": 0.5, "nesterov": True, "learning_rate": 0.05, "schedule": "step", "decay_epochs": 1, "epochs": 3},
         {"units": 6, "units_1": 10, "activation": "tanh", "batch_norm": "after", "l2": 0.01,
          "optimizer": "rmsprop", "learning_rate": 0.005, "clipnorm": 0.5, "schedule": "cosine", "epochs": 4},
         {"units": 8, "activation": "leaky_relu", "leaky_alpha": 0.1, "l1": 0.001, "optimizer": "adamw",
@@ -112,8 +112,8 @@ EXACT: dict[str, list[dict[str, Any]]] = {
     ],
     "regression": [
         {"units": 8, "loss": "huber", "optimizer": "adam", "learning_rate": 0.01, "schedule": "exponential", "epochs": 3},
-        {"units": 10, "n_layers": 3, "loss": "mae", "activation": "elu", "batch_norm": "after", "optimizer": "sgd", "dropout": 0.2,
-         "learning_rate": 0.01, "epochs": 3},
+        {"units": 10, "n_layers": 3, "loss": "mae", "activation": "elu", "batch_norm": "after", "optimizer": "sgd",
+         "dropout": 0.2, "learning_rate": 0.01, "epochs": 3},
     ],
     "binary": [
         {"units": 8, "loss": "hinge", "activation": "sigmoid", "optimizer": "adam", "learning_rate": 0.01, "epochs": 3},

@@ -31,9 +31,10 @@ Equivalence, tested in ``tests/factory/test_fused*.py``: a member starts from th
 ``build_model`` draws after ``keras.utils.set_random_seed(seed)``, and, fed the same batches,
 trains as its own Keras ``fit`` with ``training_callbacks`` to float rounding (every knob,
 dropout included: a member's masks are the ones its own ``Dropout`` layer draws, except in an
-epoch compiled by XLA, which hashes them); its results do not depend on its neighbours. Cost of fusing: one trace per group (and per shrink)
-instead of one per trial; each distinct activation, loss, batch-norm placement and optimizer
-kind in a group is computed for all members and selected.
+epoch compiled by XLA, which hashes them); its results do not depend on its neighbours. Cost
+of fusing: one trace per group (and per shrink) instead of one per trial; each distinct loss,
+batch-norm placement and optimizer kind in a group is computed for all members and selected
+(activations: each on its own members, see ``_fused_net``).
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ group of widths 32 and 256 computes 256 for both. Activations are computed per r
 sharing one (``GroupTrainer`` orders a group's members by activation): the layer's output split
 on the member axis, each run's own activation, joined again. Batch-norm placement and losses
 are computed once per distinct value for all members and selected per member (``tf.where`` on
-the member axis): on such small tensors the extra ops of a split cost what they save. Dropout draws each member's mask as its own Keras ``Dropout`` layer would
-(its seed, its step count), so a member's randomness is its unfused trial's and does not
-depend on its neighbours.
+the member axis): on such small tensors the extra ops of a split cost what they save. Dropout
+draws each member's mask as its own Keras ``Dropout`` layer would (its seed, its step count),
+so a member's randomness is its unfused trial's and does not depend on its neighbours.
 
 Initial weights are the ones ``build_model`` would draw after ``keras.utils.set_random_seed
 (seed)``: the same initializer class seeded, layer by layer, from ``random.Random(seed)``
