@@ -20,6 +20,10 @@ side, interleaved, with this file (run it as ``python benchmarks/fused_phases.py
     for r in 1 2; do for c in /old/checkout /new/checkout; do
         python benchmarks/fused_phases.py --run --root $c --trials 64 --epochs 5 --fuse 32; done; done
 
+``--grappler-once`` times the phases as ``GroupTrainer.run`` runs them, with TensorFlow's graph
+optimiser making one pass over each function instead of two (its default; without the option the
+phases are timed with the default, so the two can be compared side by side).
+
 ``--floor`` sets each group's later epoch beside the arithmetic it holds: the same epoch as bare
 ``einsum`` layers (ReLU, a sum of squares as the loss, plain SGD) at the group's padded shapes,
 the padded and the members' own GFLOP (about 6 flops per weight and row), and the machine's
@@ -31,7 +35,7 @@ of steps after the first epoch); ``--rows N`` uses generated data of N training 
 of digits.
 
     python -m benchmarks.fused_phases [--quick] [--trials N] [--epochs N] [--run [--fuse K]] [--root DIR]
-                                      [--xla [--rows N]] [--floor]
+                                      [--xla [--rows N]] [--floor] [--grappler-once]
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--fuse", type=int, default=32, help="K for --run (32)")
     parser.add_argument("--root", type=Path, default=None, help="import tunekit from this checkout")
     parser.add_argument("--xla", action="store_true", help="each group trained with and without XLA instead")
+    parser.add_argument("--grappler-once", action="store_true", help="phases with one Grappler pass per function "
+                        "(as GroupTrainer.run), not the default two")
     parser.add_argument("--floor", action="store_true", help="each group's later epoch beside its bare arithmetic")
     parser.add_argument("--rows", type=int, default=None, help="--xla: generated data of this many training rows "
                         "(64 features, 10 classes) instead of digits")
@@ -255,8 +261,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sum: XLA {sum(r['xla'] for r in rows):.1f} s, traced {traced:.1f} s, auto {auto:.1f} s "
               f"(traced / auto {traced / auto:.2f}x)")
         return 0
-    rows = phases(configs, epochs)
-    print(f"tunekit from {where}: {n} configurations x {epochs} epochs, {len(rows)} groups")
+    if args.grappler_once:
+        from tunekit.factory._fused_train import _grappler_once
+
+        with _grappler_once():
+            rows = phases(configs, epochs)
+    else:
+        rows = phases(configs, epochs)
+    once = ", one Grappler pass" if args.grappler_once else ""
+    print(f"tunekit from {where}: {n} configurations x {epochs} epochs, {len(rows)} groups{once}")
     print("\n".join(_util.table(["members", "batch", "build s", "trace s", "first epoch s", "later epoch s",
                                  "eval s", "nodes"],
                                 [[r["members"], r["batch"], *(f"{r[k]:.2f}" for k in ("build", "trace", "first", "epoch",

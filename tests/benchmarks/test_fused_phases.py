@@ -48,3 +48,10 @@ def test_each_group_s_epoch_is_set_beside_its_bare_arithmetic(capsys) -> None:
         assert float(epoch) > 0 and float(bare) > 0, out
         assert float(padded) >= float(own) > 0, out  # padding only adds arithmetic
     assert out[-1].startswith("sum: later epoch ") and "bare einsum" in out[-1], out
+
+
+def test_the_phases_with_one_grappler_pass_say_so(capsys) -> None:
+    assert main(["--grappler-once", "--trials", "1", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].endswith("1 configurations x 1 epochs, 1 groups, one Grappler pass"), out
+    assert out[-1].startswith("sum: build "), out
