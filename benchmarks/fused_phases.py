@@ -20,9 +20,9 @@ side, interleaved, with this file (run it as ``python benchmarks/fused_phases.py
     for r in 1 2; do for c in /old/checkout /new/checkout; do
         python benchmarks/fused_phases.py --run --root $c --trials 64 --epochs 5 --fuse 32; done; done
 
-``--grappler-once`` times the phases as ``GroupTrainer.run`` runs them, with TensorFlow's graph
-optimiser making one pass over each function instead of two (its default; without the option the
-phases are timed with the default, so the two can be compared side by side).
+``--grappler-once`` times the phases as a run trains a group (``trial_process_state``), with
+TensorFlow's graph optimiser making one pass over each function instead of two (its default;
+without the option the phases are timed with the default, so the two can be compared side by side).
 
 ``--floor`` sets each group's later epoch beside the arithmetic it holds: the same epoch as bare
 ``einsum`` layers (ReLU, a sum of squares as the loss, plain SGD) at the group's padded shapes,
@@ -61,7 +61,7 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--root", type=Path, default=None, help="import tunekit from this checkout")
     parser.add_argument("--xla", action="store_true", help="each group trained with and without XLA instead")
     parser.add_argument("--grappler-once", action="store_true", help="phases with one Grappler pass per function "
-                        "(as GroupTrainer.run), not the default two")
+                        "(as a run trains), not the default two")
     parser.add_argument("--floor", action="store_true", help="each group's later epoch beside its bare arithmetic")
     parser.add_argument("--rows", type=int, default=None, help="--xla: generated data of this many training rows "
                         "(64 features, 10 classes) instead of digits")
@@ -262,9 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"(traced / auto {traced / auto:.2f}x)")
         return 0
     if args.grappler_once:
-        from tunekit.factory._fused_train import _grappler_once
+        from tunekit.execution._tf import grappler_once
 
-        with _grappler_once():
+        with grappler_once():
             rows = phases(configs, epochs)
     else:
         rows = phases(configs, epochs)

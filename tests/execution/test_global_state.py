@@ -132,3 +132,23 @@ def test_tensorflow_can_still_turn_op_determinism_off() -> None:
     finally:
         if was:
             tf.config.experimental.enable_op_determinism()
+
+
+def test_a_trial_s_functions_get_one_grappler_pass_and_the_thread_is_left_as_it_was() -> None:
+    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+    from tensorflow.python.eager import context
+
+    from tunekit.execution._tf import trial_process_state
+
+    def iterations() -> int:
+        config = config_pb2.ConfigProto()
+        config.ParseFromString(context.context().function_call_options.config_proto_serialized)
+        return config.graph_options.rewrite_options.meta_optimizer_iterations
+
+    before = context.context().function_call_options
+    with pytest.raises(RuntimeError, match="inside"):
+        with trial_process_state():
+            assert iterations() == rewriter_config_pb2.RewriterConfig.ONE
+            raise RuntimeError("inside")
+    assert context.context().function_call_options is before
+    assert iterations() != rewriter_config_pb2.RewriterConfig.ONE

@@ -323,22 +323,3 @@ def test_the_vectorised_warmup_schedule_equals_keras_step_by_step(warmup_epochs:
     expected = [float(schedule(tf.constant(s))) for s in steps]
     np.testing.assert_allclose(_warmup_cosine(schedule, tf.constant(steps)), expected, rtol=1e-6, atol=1e-9)
 
-
-def test_grappler_makes_one_pass_over_a_group_s_functions_and_the_thread_is_left_as_it_was() -> None:
-    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
-    from tensorflow.python.eager import context
-
-    from tunekit.factory._fused_train import _grappler_once
-
-    def iterations() -> int:
-        config = config_pb2.ConfigProto()
-        config.ParseFromString(context.context().function_call_options.config_proto_serialized)
-        return config.graph_options.rewrite_options.meta_optimizer_iterations
-
-    before = context.context().function_call_options
-    with pytest.raises(RuntimeError, match="inside"):
-        with _grappler_once():
-            assert iterations() == rewriter_config_pb2.RewriterConfig.ONE
-            raise RuntimeError("inside")
-    assert context.context().function_call_options is before
-    assert iterations() != rewriter_config_pb2.RewriterConfig.ONE

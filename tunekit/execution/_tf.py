@@ -77,8 +77,9 @@ def trial_process_state() -> Iterator[None]:
     """Process-wide settings one trial needs, restored when it ends.
 
     Op determinism on (the same seed gives the same result), TensorFlow's Python logger at
-    ERROR (retracing notices are not actionable for users), and the global random generators
-    of Python and NumPy saved (``keras.utils.set_random_seed`` reseeds them) and put back.
+    ERROR (retracing notices are not actionable for users), one Grappler pass over each new
+    function (``grappler_once``), and the global random generators of Python and NumPy saved
+    (``keras.utils.set_random_seed`` reseeds them) and put back.
     """
     import numpy as np
     import tensorflow as tf
@@ -91,7 +92,8 @@ def trial_process_state() -> Iterator[None]:
     tf.config.experimental.enable_op_determinism()
     tf_logger.setLevel(logging.ERROR)
     try:
-        yield
+        with grappler_once():
+            yield
     finally:
         if not was_deterministic:
             disable()
@@ -107,6 +109,32 @@ def _determinism_switches() -> tuple:
     from tensorflow.python.framework import config
 
     return config.is_op_determinism_enabled, config.disable_op_determinism
+
+
+@contextlib.contextmanager
+def grappler_once() -> Iterator[None]:
+    """TensorFlow's graph optimiser (Grappler) makes one pass over each function this thread calls
+    for the first time, not two (its default): a trial's first-call set-up is shorter and its
+    later steps are as fast (``benchmarks/trial_speed.py``, ``benchmarks/fused_phases.py
+    --grappler-once``). This thread's function-call options, which ``tf.function`` reads, are
+    restored after; where TensorFlow's private API for them changed, nothing is changed
+    (``tests/execution/test_global_state.py`` fails then)."""
+    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+    from tensorflow.python.eager import context  # the thread's FunctionCallOptions: no public API
+
+    ctx = context.context()
+    before = ctx.function_call_options
+    try:
+        config = config_pb2.ConfigProto()
+        config.ParseFromString(before.config_proto_serialized)
+        config.graph_options.rewrite_options.meta_optimizer_iterations = rewriter_config_pb2.RewriterConfig.ONE
+        ctx.function_call_options = context.FunctionCallOptions(executor_type=before.executor_type, config_proto=config)
+    except (AttributeError, TypeError, ValueError):
+        pass
+    try:
+        yield
+    finally:
+        ctx.function_call_options = before
 
 
 @contextlib.contextmanager

@@ -8,10 +8,9 @@ weights come back when the member ends) and ``ReduceLROnPlateau`` (``min_delta=1
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -47,31 +46,6 @@ def _warmup_cosine(schedule: keras.optimizers.schedules.CosineDecay, steps: tf.T
     up = schedule._warmup_function(s, tf.constant(warmup), target, start)
     down = schedule._decay_function(s - warmup, tf.constant(decay), target, tf.float32)
     return np.asarray(tf.where(s < warmup, up, down), np.float32)
-
-
-@contextlib.contextmanager
-def _grappler_once() -> Iterator[None]:
-    """TensorFlow's graph optimiser (Grappler) runs its passes once over a function this thread
-    calls for the first time, not twice (its default): a quarter less first-call set-up of a
-    fused group, the same later epochs (``benchmarks/fused_phases.py --grappler-once``). This
-    thread's function-call options, as ``tf.function`` reads them, are restored after; where
-    TensorFlow's private API for them changed, nothing is changed."""
-    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
-    from tensorflow.python.eager import context  # the thread's FunctionCallOptions: no public API
-
-    ctx = context.context()
-    before = ctx.function_call_options
-    try:
-        config = config_pb2.ConfigProto()
-        config.ParseFromString(before.config_proto_serialized)
-        config.graph_options.rewrite_options.meta_optimizer_iterations = rewriter_config_pb2.RewriterConfig.ONE
-        ctx.function_call_options = context.FunctionCallOptions(executor_type=before.executor_type, config_proto=config)
-    except (AttributeError, TypeError, ValueError):
-        pass
-    try:
-        yield
-    finally:
-        ctx.function_call_options = before
 
 
 def epoch_order(shuffle_seed: int, epoch: int, n: int) -> np.ndarray:
@@ -286,10 +260,6 @@ class GroupTrainer:
 
     def run(self, shuffle_seed: int, on_epoch: OnEpoch | None) -> list[MemberResult]:
         """Train until every member has stopped; the members' results."""
-        with _grappler_once():
-            return self._run(shuffle_seed, on_epoch)
-
-    def _run(self, shuffle_seed: int, on_epoch: OnEpoch | None) -> list[MemberResult]:
         n = len(self.members)
         live, status, reasons = [True] * n, ["done"] * n, [None] * n
         history: list[dict[str, list[float]]] = [{} for _ in range(n)]
