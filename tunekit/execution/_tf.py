@@ -115,8 +115,8 @@ def _determinism_switches() -> tuple:
 def grappler_once() -> Iterator[None]:
     """TensorFlow's graph optimiser (Grappler) makes one pass over each function this thread calls
     for the first time, not two (its default): a trial's first-call set-up is shorter and its
-    later steps are as fast (``benchmarks/trial_speed.py``, ``benchmarks/fused_phases.py
-    --grappler-once``). This thread's function-call options, which ``tf.function`` reads, are
+    later steps are as fast (``benchmarks/fused_phases.py --grappler-once``, and ``--run --fuse 1``
+    side by side with an older checkout). This thread's function-call options, which ``tf.function`` reads, are
     restored after; where TensorFlow's private API for them changed, nothing is changed
     (``tests/execution/test_global_state.py`` fails then)."""
     from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
