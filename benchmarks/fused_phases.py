@@ -41,10 +41,11 @@ of digits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,27 +69,38 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(list(argv) if argv is not None else None)
 
 
-def phases(configs: list[dict[str, Any]], epochs: int) -> list[dict[str, float]]:
-    """One row per group: its size and the seconds of each phase."""
+def _digits_groups(configs: list[dict[str, Any]], epochs: int) -> Iterator[tuple[list[Any], Any]]:
+    """Each group of the configurations on digits, as ``run --fuse`` splits them: (its members'
+    resolved parameters, a function that builds its ``GroupTrainer``)."""
     import numpy as np
-    import tensorflow as tf
 
     from tunekit.data import load_data
     from tunekit.factory import _fused, resolve_params
-    from tunekit.factory._fused_train import GroupTrainer, epoch_order
+    from tunekit.factory._fused_train import GroupTrainer
 
     ds = load_data("digits")
     params = [resolve_params({**c, "epochs": epochs}, task=ds.task) for c in configs]
-    n_in = int(np.prod(ds.input_shape))
+    for group in _fused.fused_groups(params, n_in=int(np.prod(ds.input_shape)), n_out=int(ds.n_classes),
+                                     n_train=len(ds.x_train)):
+        members = [params[i] for i in group]
+        yield members, lambda members=members, group=group: GroupTrainer(
+            members, list(group), input_shape=ds.input_shape, task=ds.task, n_classes=ds.n_classes,
+            data=(ds.x_train, ds.y_train, ds.x_val, ds.y_val), monitor="val_accuracy", mode="max")
+
+
+def phases(configs: list[dict[str, Any]], epochs: int) -> list[dict[str, float]]:
+    """One row per group: its size and the seconds of each phase."""
+    import tensorflow as tf
+
+    from tunekit.factory._fused_train import epoch_order
+
     rows = []
-    for group in _fused.fused_groups(params, n_in=n_in, n_out=int(ds.n_classes), n_train=len(ds.x_train)):
+    for members, build in _digits_groups(configs, epochs):
         t0 = time.perf_counter()
-        trainer = GroupTrainer([params[i] for i in group], list(group), input_shape=ds.input_shape, task=ds.task,
-                               n_classes=ds.n_classes, data=(ds.x_train, ds.y_train, ds.x_val, ds.y_val),
-                               monitor="val_accuracy", mode="max")
+        trainer = build()
         t1 = time.perf_counter()
         order = tf.constant(epoch_order(0, 0, trainer.n_train))
-        lr = trainer._lr_table([True] * len(group))
+        lr = trainer._lr_table([True] * len(members))
         graph = trainer._epoch_fn.get_concrete_function(order, lr).graph
         t2 = time.perf_counter()
         trainer._epoch_fn(order, lr)[0].numpy()
@@ -98,7 +110,7 @@ def phases(configs: list[dict[str, Any]], epochs: int) -> list[dict[str, float]]
         trainer._eval_fn()[0].numpy()
         t5 = time.perf_counter()
         nodes = len(graph.as_graph_def().node) + sum(len(f.node_def) for f in graph.as_graph_def().library.function)
-        rows.append({"members": len(group), "batch": int(params[group[0]]["batch_size"]), "build": t1 - t0,
+        rows.append({"members": len(members), "batch": int(members[0]["batch_size"]), "build": t1 - t0,
                      "trace": t2 - t1, "first": t3 - t2, "epoch": t4 - t3, "eval": t5 - t4, "nodes": nodes})
     return rows
 
@@ -133,7 +145,7 @@ def xla(configs: list[dict[str, Any]], epochs: int, rows: int | None) -> list[di
                          monitor="val_accuracy", mode="max", jit=jit).run(0, None)
             seconds[jit] = time.perf_counter() - start
         steps = -(-len(data[0]) // int(members[0]["batch_size"]))
-        out.append({"members": len(group), "batch": int(members[0]["batch_size"]), "xla": seconds[True],
+        out.append({"members": len(members), "batch": int(members[0]["batch_size"]), "xla": seconds[True],
                     "traced": seconds[False], "later_steps": steps * (epochs - 1), "auto": xla_pays(steps, epochs)})
     return out
 
@@ -156,25 +168,18 @@ def _matmul_gflops() -> float:
 def floor(configs: list[dict[str, Any]], epochs: int) -> tuple[float, list[dict[str, Any]]]:
     """(matmul GFLOPS, one row per group): a later epoch of the group, the same epoch as bare
     ``einsum`` layers at its padded shapes, its padded and its members' own GFLOP per epoch."""
-    import numpy as np
     import tensorflow as tf
 
-    from tunekit.data import load_data
-    from tunekit.factory import _fused, resolve_params
     from tunekit.factory._catalog import layer_units
-    from tunekit.factory._fused_train import GroupTrainer, epoch_order
+    from tunekit.factory._fused_train import epoch_order
 
-    ds = load_data("digits")
-    params = [resolve_params({**c, "epochs": epochs}, task=ds.task) for c in configs]
-    n_in, n_out, n = int(np.prod(ds.input_shape)), int(ds.n_classes), len(ds.x_train)
-    flops = lambda fans, k=1: 6 * n * k * sum(a * b for a, b in zip(fans, fans[1:]))  # noqa: E731
     rows = []
-    for group in _fused.fused_groups(params, n_in=n_in, n_out=n_out, n_train=n):
-        trainer = GroupTrainer([params[i] for i in group], list(group), input_shape=ds.input_shape, task=ds.task,
-                               n_classes=ds.n_classes, data=(ds.x_train, ds.y_train, ds.x_val, ds.y_val),
-                               monitor="val_accuracy", mode="max")
-        order, lr = tf.constant(epoch_order(0, 0, n)), trainer._lr_table([True] * len(group))
-        k, batch, fans = len(group), trainer.batch, [n_in, *trainer.net.widths, n_out]
+    for members, build in _digits_groups(configs, epochs):
+        trainer = build()
+        n, n_in, n_out = trainer.n_train, trainer.n_in, trainer.n_out
+        flops = lambda fans, k=1: 6 * n * k * sum(a * b for a, b in zip(fans, fans[1:]))  # noqa: E731
+        order, lr = tf.constant(epoch_order(0, 0, n)), trainer._lr_table([True] * len(members))
+        k, batch, fans = len(members), trainer.batch, [n_in, *trainer.net.widths, n_out]
         weights = [tf.Variable(tf.random.normal([k, a, b]) * 0.05) for a, b in zip(fans, fans[1:])]
         x = trainer.x_train
 
@@ -192,15 +197,14 @@ def floor(configs: list[dict[str, Any]], epochs: int) -> tuple[float, list[dict[
                 return (s + 1,)
             return tf.while_loop(lambda s: s < trainer.steps, body, (tf.constant(0),))[0]
 
+        bare_fn = tf.function(bare, autograph=False)
         seconds = {}
-        for name, fn in (("epoch", lambda: trainer._epoch_fn(order, lr)[0]),
-                         ("bare", tf.function(bare, autograph=False).get_concrete_function(order))):
-            call = fn if name == "epoch" else (lambda f=fn: f(order))
-            call().numpy(), call().numpy()
+        for name, call in (("epoch", lambda: trainer._epoch_fn(order, lr)[0]), ("bare", lambda: bare_fn(order))):
+            call().numpy(), call().numpy()  # traced and set up: a later epoch is timed
             start = time.perf_counter()
             call().numpy()
             seconds[name] = time.perf_counter() - start
-        own = sum(flops([n_in, *layer_units(params[i]), n_out]) for i in group)
+        own = sum(flops([n_in, *layer_units(p), n_out]) for p in members)
         rows.append({"members": k, "batch": batch, "widths": trainer.net.widths, **seconds,
                      "padded": flops(fans, k) / 1e9, "own": own / 1e9})
     return _matmul_gflops(), rows
@@ -261,12 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sum: XLA {sum(r['xla'] for r in rows):.1f} s, traced {traced:.1f} s, auto {auto:.1f} s "
               f"(traced / auto {traced / auto:.2f}x)")
         return 0
-    if args.grappler_once:
-        from tunekit.execution._tf import grappler_once
+    from tunekit.execution._tf import grappler_once
 
-        with grappler_once():
-            rows = phases(configs, epochs)
-    else:
+    with grappler_once() if args.grappler_once else contextlib.nullcontext():
         rows = phases(configs, epochs)
     once = ", one Grappler pass" if args.grappler_once else ""
     print(f"tunekit from {where}: {n} configurations x {epochs} epochs, {len(rows)} groups{once}")
