@@ -4,21 +4,26 @@ It needs PyTorch, the optional extra ``gp`` (``pip install 'tunekit[gp]'``); imp
 module without it raises ``ImportError``, which ``make_sampler`` turns into a ConfigError
 naming the extra.
 
-Two changes to Optuna's sampler, both so that a resumed study (or a second worker) makes the
+Three changes to Optuna's sampler. Two so that a resumed study (or a second worker) makes the
 suggestion an uninterrupted run would have made: its random state is reseeded from
 ``(seed, trial number)`` before each suggestion, and the kernel parameters it would carry
 over in memory from the previous fit are dropped (each fit starts from the prior). The
 first ``n_startup_trials`` trials and the parameters outside the intersection search space
-(conditional ones) come from tunekit's per-trial seeded random sampler.
+(conditional ones) come from tunekit's per-trial seeded random sampler. The third is speed: Optuna
+runs each fit inside ``torch.device("cpu")`` (against a global CUDA default), a torch function mode
+through which every tensor operation then passes in Python; where the default device is the CPU
+anyway, that mode is lifted for the fit (``_cpu_without_device_mode``). Same tensors on the same
+device, the same suggestions; ``benchmarks/sampler_cost.py --strategies gp`` measures it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from typing import Any
+from typing import Any, Iterator
 
 import optuna
-import torch  # noqa: F401  (the optional dependency: fail here, at import, when it is missing)
+import torch  # the optional dependency: fail here, at import, when it is missing
 from optuna.distributions import BaseDistribution
 from optuna.samplers import GPSampler
 from optuna.trial import FrozenTrial
@@ -73,3 +78,31 @@ class GPStrategySampler(GPSampler):
         # then and its threads fight PyTorch's for the cores (10x slower on a busy 2-core machine)
         with threadpool_limits(limits=1):
             return super().sample_relative(study, trial, search_space)
+
+    def _sample_relative_impl(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        # called by Optuna's sample_relative inside ``torch.device("cpu")``; where Optuna renames
+        # it, nothing calls this and the suggestions are only slower
+        with _cpu_without_device_mode():
+            return super()._sample_relative_impl(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _cpu_without_device_mode() -> Iterator[None]:
+    """Lift the innermost torch function mode while inside it when that mode is a
+    ``torch.device("cpu")`` over no other device mode: tensors are then made on the CPU by
+    torch's own default, without each operation passing through the mode's Python hook (about
+    half of a GP fit's time on a small study). Anything else (a CUDA default set by the user, a
+    torch without these names) is left as it is."""
+    try:
+        from torch.overrides import _get_current_function_mode_stack, _pop_mode_temporarily
+        from torch.utils._device import DeviceContext
+    except ImportError:
+        yield
+        return
+    stack = _get_current_function_mode_stack()
+    top_is_cpu = bool(stack) and isinstance(stack[-1], DeviceContext) and torch.device(stack[-1].device).type == "cpu"
+    if not top_is_cpu or any(isinstance(mode, DeviceContext) for mode in stack[:-1]):
+        yield
+        return
+    with _pop_mode_temporarily():
+        yield
