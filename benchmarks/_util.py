@@ -179,6 +179,17 @@ def command(name: str, quick: bool) -> str:
     return f"python -m benchmarks.{name}{' --quick' if quick else ''}"
 
 
+#: ``--no-warm-up`` (``parse_args(..., no_warm_up=NO_WARM_UP)``), for a benchmark with an untimed warm-up:
+#: its smoke test skips it (the figures then include the first-time costs the warm-up keeps out of them).
+NO_WARM_UP = {"action": "store_true", "help": "skip the untimed warm-up (smoke tests; the first contender then also "
+              "pays the imports and TensorFlow's first-time set-up)"}
+
+
+def warm_up_flag(args: Any) -> str:
+    """`` --no-warm-up`` for the results file's command line when the run skipped its warm-up, else ``""``."""
+    return " --no-warm-up" if getattr(args, "no_warm_up", False) else ""
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

@@ -26,7 +26,10 @@ range and every round's value, in wall time (the issue's measure) and in the pro
 the instruments' own time per trial and its share of the trial without health; probes per trial
 and milliseconds per probe (the first, on a fresh model, and the later ones).
 
-    python -m benchmarks.health_cost [--quick] [--repeats N] [--epochs N]
+    python -m benchmarks.health_cost [--quick] [--repeats N] [--epochs N] [--no-warm-up]
+
+``--no-warm-up`` (for smoke tests): skip the untimed warm-up trial per contender, so the first
+round also pays the imports and TensorFlow's first-time set-up (the results file says so).
 """
 
 from __future__ import annotations
@@ -133,7 +136,8 @@ def instruments(clock: Clock, schedule: Callable[[int], list[int]] | None = None
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _util.parse_args(argv, "Health cost: the reference trial with and without the health instruments",
-                            epochs={"type": int, "default": None, "help": "epochs of the reference trial (10)"})
+                            epochs={"type": int, "default": None, "help": "epochs of the reference trial (10)"},
+                            no_warm_up=_util.NO_WARM_UP)
     _util.quiet()
     import optuna
 
@@ -164,8 +168,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return run
 
     runs = {name: contender(i, name) for i, name in enumerate(CONTENDERS)}
-    for run in runs.values():  # warm-up, untimed: imports, first-time TF set-up, the runner's gc freeze
-        run(-1)
+    for run in ([] if args.no_warm_up else runs.values()):  # warm-up, untimed: imports, first-time TF set-up,
+        run(-1)  # the runner's gc freeze
     _util.log(f"{NAME}: {len(runs)} contenders x {rounds} rounds, {epochs} epochs")
     results = _util.interleaved(runs, rounds)
     return report(results, args, epochs, rounds)
@@ -204,11 +208,13 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, epochs: int, rou
     probed = shipped["probed_epochs"][0] if shipped["probed_epochs"] else []
     lines = _util.header(
         "Health cost: the reference trial with and without the training-health instruments",
-        _util.command(NAME, args.quick),
+        _util.command(NAME, args.quick) + _util.warm_up_flag(args),
         [f"Reference trial: digits (1,437 train / 360 validation rows), Dense 128 ×2, ReLU, BatchNormalization after "
          f"the activation, Dropout 0.2, Adam 1e-3, batch 32, {epochs} epochs, through `study.optimize` on SQLite "
          f"(`TrialRunner(health=...)`; `health=False` is what `--no-health` runs). {rounds} interleaved rounds, "
-         "order rotating, after one untimed warm-up trial per contender; the same trial number trains with the same "
+         + ("order rotating, without a warm-up (`--no-warm-up`: the first round pays the imports and TensorFlow's "
+            "first-time set-up)" if getattr(args, "no_warm_up", False) else
+            "order rotating, after one untimed warm-up trial per contender") + "; the same trial number trains with the same "
          "seed in both contenders (val_accuracy per round: " + ", ".join(_util.fmt(v) for v in summary[BASELINE]["values"])
          + "). The probe as shipped: at the start and after epochs " + ", ".join(str(e) for e in probed[1:])
          + f" (`probe_epochs({epochs})`), forward pass by `layer.call`.",

@@ -28,7 +28,9 @@ run's wall time, epochs trained (per trial: the training losses the probe record
 epoch), trials pruned by diagnosis, failed trials (a loss that became NaN fails the trial in
 both), and the best value at the end.
 
-    python -m benchmarks.health_prune [--quick] [--seeds N] [--trials N] [--epochs N] [--target X]
+    python -m benchmarks.health_prune [--quick] [--seeds N] [--trials N] [--epochs N] [--target X] [--no-warm-up]
+
+``--no-warm-up`` (for smoke tests): skip the untimed one-epoch trial before the runs.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                             target={"type": float, "default": None, "help": "val_accuracy target (0.95; quick 0.9)"},
                             strategy={"default": "random", "help": "random (paired trials) or tpe"},
                             via={"choices": ("run", "runner"), "default": None,
-                                 "help": "tunekit.run(prune_unhealthy=...) (default when it exists) or TrialRunner"})
+                                 "help": "tunekit.run(prune_unhealthy=...) (default when it exists) or TrialRunner"},
+                            no_warm_up=_util.NO_WARM_UP)
     _util.quiet()
     import tunekit
     from tunekit import StudySpec
@@ -86,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="tunekit-health-prune-"))
     via = args.via or ("run" if "prune_unhealthy" in inspect.signature(tunekit.run).parameters else "runner")
     runs = {name: _contender(name, spec, dataset, args.strategy, trials, target, workdir, via) for name in CONTENDERS}
-    _warm_up(spec, dataset, workdir)
+    if not args.no_warm_up:
+        _warm_up(spec, dataset, workdir)
     _util.log(f"{NAME}: {len(runs)} contenders x {seeds} seeds, {trials} trials of {epochs} epochs, "
               f"strategy {args.strategy}, target val_accuracy >= {target}")
     results = _util.interleaved(runs, seeds)
@@ -234,7 +238,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, seeds: int, tria
     summary["saved_share"] = _util.median(p["saved_share"] for p in pairs)
     lines = _util.header(
         "Health pruning: what --prune-unhealthy saves",
-        _util.command(NAME, args.quick),
+        _util.command(NAME, args.quick) + _util.warm_up_flag(args),
         [f"digits, 64 units per layer, batch 32, {epochs} epochs per trial; space: n_layers 1–8, activation "
          "relu/sigmoid/tanh, initializer he_normal/glorot_uniform/zeros, optimizer sgd/adam, learning_rate 1e-4–10 "
          f"(log). Strategy `{args.strategy}`, no metric pruner, {trials} trials per run, {seeds} seed(s); both runs of "

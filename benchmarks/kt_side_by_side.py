@@ -46,7 +46,10 @@ Ratios are against keras-tuner's best contender: the one with the lowest median 
 and for the suggestion cost the one with the lowest median cost.
 
     python -m benchmarks.kt_side_by_side [--quick] [--seeds N] [--trials N] [--epochs N] [--target X[,Y]]
-                                         [--only kt-random,tpe+median,...] [--in-process]
+                                         [--only kt-random,tpe+median,...] [--in-process [--no-warm-up]]
+
+``--no-warm-up`` (with ``--in-process``, for smoke tests): skip the untimed warm-up, so the first
+search also pays the imports and TensorFlow's start-up (the results file says so).
 """
 
 from __future__ import annotations
@@ -144,7 +147,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                   + ",".join(c[3] for c in CONTENDERS.values())},
                             in_process={"action": "store_true", "help": "run every search in this process (after "
                                         "a warm-up) instead of each in a fresh one; later searches then run in an "
-                                        "older process (see the results file)"})
+                                        "older process (see the results file)"},
+                            no_warm_up={"action": "store_true", "help": "with --in-process: skip the untimed warm-up "
+                                        "(smoke tests; the first search then pays the imports and TensorFlow's start-up)"})
     _util.quiet()
     from benchmarks._kt import ensure_tensorboard_importable
 
@@ -160,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     orders = []
     start = time.perf_counter()
     try:
-        if args.in_process:
+        if args.in_process and not args.no_warm_up:
             warm_up(workdir)
         for seed, order in enumerate(rotations(names, seeds)):
             orders.append(order)
@@ -420,9 +425,12 @@ def report(results: dict[str, list[dict[str, Any]]], orders: list[list[str]], ar
          "target\" column separates the two.",
          "Order per seed (rotated so each contender runs early, midway and late while the load drifts): "
          + "; ".join(f"seed {i}: " + " ".join(short[n] for n in order) for i, order in enumerate(orders)) + ". "
-         + ("All searches in this one process; before the first, one untimed trial of one epoch through each "
-            "tool (keras-tuner, tunekit with gp) pays the imports and TensorFlow's start-up. Later searches run in "
-            "an older process, which slows keras-tuner's trials down as the run goes on."
+         + ("All searches in this one process; "
+            + ("no warm-up before the first (`--no-warm-up`): it pays the imports and TensorFlow's start-up. "
+               if getattr(args, "no_warm_up", False) else
+               "before the first, one untimed trial of one epoch through each tool (keras-tuner, tunekit with gp) "
+               "pays the imports and TensorFlow's start-up. ")
+            + "Later searches run in an older process, which slows keras-tuner's trials down as the run goes on."
             if args.in_process else
             "Every search in a fresh Python process, both tools (and torch) imported before its clock starts; "
             "TensorFlow's own start-up inside the first trial is every search's alike.")
@@ -531,6 +539,8 @@ def _extra_flags(args: Any) -> str:
             flags.append(f"--{flag} {value}")
     if getattr(args, "in_process", False):
         flags.append("--in-process")
+    if getattr(args, "no_warm_up", False):
+        flags.append("--no-warm-up")
     if getattr(args, "out", _util.RESULTS) != _util.RESULTS:
         flags.append(f"--out {args.out}")
     return (" " + " ".join(flags)) if flags else ""

@@ -15,7 +15,9 @@ in one process, the order rotating):
 Reported: each contender's time relative to the plain loop (median of the per-round ratios,
 with the range).
 
-    python -m benchmarks.overhead [--quick] [--repeats N]
+    python -m benchmarks.overhead [--quick] [--repeats N] [--configs N] [--epochs N] [--no-warm-up]
+
+``--no-warm-up`` (for smoke tests): skip the untimed one-configuration plain loop before the rounds.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ NAME = "overhead"
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _util.parse_args(argv, "Per-trial overhead: plain loop vs tunekit (SQLite) vs keras-tuner",
                             configs={"type": int, "default": None, "help": "configurations per round"},
-                            epochs={"type": int, "default": None, "help": "epochs per configuration"})
+                            epochs={"type": int, "default": None, "help": "epochs per configuration"},
+                            no_warm_up=_util.NO_WARM_UP)
     _util.quiet()
     from tunekit.data import load_data
 
@@ -53,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             lambda r: _tunekit(configs, epochs, workdir / f"tkoff{r}.db", speedups=False)),
         "keras-tuner": _unfrozen(lambda r: _keras_tuner(dataset, configs, epochs, workdir / f"kt{r}")),
     }
-    plain_loop(dataset, configs[:1], 1, seed=0)  # warm-up outside the measurement
+    if not args.no_warm_up:
+        plain_loop(dataset, configs[:1], 1, seed=0)  # warm-up outside the measurement
     _util.log(f"{NAME}: {len(runs)} contenders x {rounds} rounds x {n_configs} configurations x {epochs} epochs")
     times = _util.interleaved({k: _timed(v) for k, v in runs.items()}, rounds)
     shutil.rmtree(workdir, ignore_errors=True)
@@ -130,7 +134,7 @@ def report(times: dict[str, list[float]], args: Any, n_configs: int, epochs: int
     off = summary["tunekit (SQLite), speed-ups off"]
     lines = _util.header(
         "Per-trial overhead: the same configurations, plain loop vs tunekit vs keras-tuner",
-        _util.command(NAME, args.quick),
+        _util.command(NAME, args.quick) + _util.warm_up_flag(args),
         [f"{n_configs} configurations (digits MLPs drawn once from the shared space, benchmarks/_trials.py SEARCH) "
          f"× {epochs} epochs, whole list per contender per round, {rounds} interleaved rounds, one process.",
          f"**Target: tunekit ≤ 1.05× the plain loop — {'met' if ratio <= 1.05 else 'missed'}: {ratio:.3f}×** "

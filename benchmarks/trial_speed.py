@@ -14,7 +14,9 @@ time includes sampling and storage. Reported: median seconds per trial, the rati
 plain loop (median of per-round ratios), a breakdown (build, trace, epochs, evaluation,
 storage), and the final validation accuracy (mean ± std over rounds: seed noise).
 
-    python -m benchmarks.trial_speed [--quick] [--repeats N]
+    python -m benchmarks.trial_speed [--quick] [--repeats N] [--epochs N] [--no-warm-up]
+
+``--no-warm-up`` (for smoke tests): skip the untimed one-epoch plain trial before the rounds.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def contenders(quick: bool) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _util.parse_args(argv, "Trial speed: plain model.fit vs tunekit's runner",
-                            epochs={"type": int, "default": None, "help": "epochs of the reference trial (10)"})
+                            epochs={"type": int, "default": None, "help": "epochs of the reference trial (10)"},
+                            no_warm_up=_util.NO_WARM_UP)
     _util.quiet()
     import optuna
 
@@ -77,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         runner = TimedRunner(spec=spec, dataset=dataset, metric="val_accuracy", seed=1000, speedups=speedups)
         runner.storage_clock = clock
         runs[label] = _gc_state(speedups.freeze_gc, _tunekit_trial(study, runner, clock))
-    plain_trial(dataset, dict(params, epochs=1), seed=0)  # warm-up: imports, first-time TF set-up
+    if not args.no_warm_up:
+        plain_trial(dataset, dict(params, epochs=1), seed=0)  # warm-up: imports, first-time TF set-up
     _util.log(f"{NAME}: {len(runs)} contenders x {rounds} rounds")
     results = _util.interleaved(runs, rounds)
     return report(results, args, epochs, rounds)
@@ -134,7 +138,7 @@ def report(results: dict[str, list[Timing]], args: Any, epochs: int, rounds: int
     verdict = "met" if target >= 1.5 else "missed"
     lines = _util.header(
         "Trial speed: the reference trial, plain model.fit vs tunekit's runner",
-        _util.command(NAME, args.quick),
+        _util.command(NAME, args.quick) + _util.warm_up_flag(args),
         [f"Reference trial: digits (1,437 train / 360 validation rows), Dense 128 ×2, ReLU, BatchNormalization "
          f"after the activation, Dropout 0.2, Adam 1e-3, batch 32, {epochs} epochs. {rounds} interleaved rounds; "
          "each round gives every contender a new seed.",

@@ -41,9 +41,12 @@ def test_health_cost(tmp_path: Path) -> None:
     from tunekit.health._probe import probe_epochs
 
     epochs, rounds = 5, 2  # 5 epochs: the schedule skips epoch 3
-    summary = main(["--quick", "--repeats", str(rounds), "--epochs", str(epochs), "--out", str(tmp_path)])
+    # no untimed warm-up trial per contender (it only keeps the first-time set-up out of the figures)
+    summary = main(["--quick", "--repeats", str(rounds), "--epochs", str(epochs), "--no-warm-up", "--out", str(tmp_path)])
     assert set(summary) == {BASELINE, SHIPPED, LAST_ONLY}
     text = _written(tmp_path, "health_cost")
+    assert "without a warm-up (`--no-warm-up`" in text
+    assert "`python -m benchmarks.health_cost --quick --no-warm-up`" in text
     rows = _rows(text, "cost vs no health (median)")
     assert set(rows) == set(summary)
     for name, facts in summary.items():
@@ -93,8 +96,9 @@ def test_health_prune(tmp_path: Path) -> None:
     # seed 0: trial 0 is the zero-initialized one (pruned), trial 1 completes near val_accuracy 0.16, so the
     # target 0.15 is reached in both runs (should a machine's numbers differ, the "not reached" cells are checked)
     summary = main(["--quick", "--seeds", "1", "--trials", str(trials), "--epochs", str(epochs), "--target", "0.15",
-                    "--out", str(tmp_path)])
+                    "--no-warm-up", "--out", str(tmp_path)])
     text = _written(tmp_path, "health_prune")
+    assert "`python -m benchmarks.health_prune --quick --no-warm-up`" in text
     without, prune = summary[WITHOUT], summary[PRUNE]
     # without --prune-unhealthy nothing is pruned (no metric pruner either)
     assert without["pruned"] == 0 and without["pruned_by"] == {}

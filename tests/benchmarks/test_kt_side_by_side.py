@@ -37,27 +37,27 @@ def test_at_target_and_censored_median() -> None:
     assert ratio_cell(3.0, True, 6.0, False) == "≥0.50×" and ratio_cell(3.0, False, 6.0, True) == "≤0.50×"
 
 
-#: The nine contenders in two halves (each with a keras-tuner and a tunekit search), so that no
-#: one test runs past 60 s; together they cover every contender.
-HALVES = ("kt-random,random,random+median,kt-bayesian,tpe", "tpe+median,kt-hyperband,gp,gp+median")
+#: The nine contenders: two in the fresh-process test (one per tool), the other seven in two in-process
+#: runs (each with a keras-tuner and a tunekit search), so that no one test runs past 60 s; together they
+#: cover every contender.
+FRESH = "kt-hyperband,tpe"  # Hyperband: the one keras-tuner search stopped by the trial budget alone (no max_trials)
+HALVES = ("kt-random,random,random+median", "tpe+median,kt-bayesian,gp,gp+median")
+TARGETS = (0.5, 0.999)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("only", HALVES)
-def test_kt_side_by_side(tmp_path: Path, only: str) -> None:
+def _run_and_check(tmp_path: Path, only: str, trials: int, *flags: str) -> str:
+    """Run the benchmark on ``only`` with a budget of ``trials`` and check its tables against the run's
+    summary; the text back."""
     from benchmarks.kt_side_by_side import CONTENDERS, main
 
     short = {c[3]: name for name, c in CONTENDERS.items()}
-    assert len(CONTENDERS) == 9 and set(",".join(HALVES).split(",")) == set(short)
     chosen = {short[s] for s in only.split(",")}
-    trials = 2  # every contender in this process (one TensorFlow start, not several); the fresh-process
-    # path the benchmark uses by default is the next test's
-    summary = main(["--quick", "--seeds", "1", "--trials", str(trials), "--epochs", "1", "--target", "0.5,0.999",
-                    "--in-process", "--only", only, "--out", str(tmp_path)])
+    summary = main(["--quick", "--seeds", "1", "--trials", str(trials), "--epochs", "1",
+                    "--target", ",".join(map(str, TARGETS)), "--only", only, "--out", str(tmp_path), *flags])
     text = _written(tmp_path, "kt_side_by_side")
     assert f"Budget: {trials} trials per run, at most 1 epochs each" in text
     assert set(summary["contenders"]) == chosen
-    for target in (0.5, 0.999):
+    for target in TARGETS:
         entry = summary["targets"][target]
         assert entry["kt_best"] in CONTENDERS and CONTENDERS[entry["kt_best"]][0] == "keras-tuner"
         assert entry["tunekit_best"] in CONTENDERS and CONTENDERS[entry["tunekit_best"]][0] == "tunekit"
@@ -66,7 +66,7 @@ def test_kt_side_by_side(tmp_path: Path, only: str) -> None:
     rows = _rows(text, "median s to target")  # the first target's table
     assert set(rows) == chosen
     for name, row in rows.items():
-        facts = summary["targets"][0.5]["contenders"][name]
+        facts = summary["targets"][TARGETS[0]]["contenders"][name]
         assert row["reached"] == f"{facts['reached']}/1"
         best = summary["contenders"][name]["best"]
         assert 0 < best <= 1 and row["best val_accuracy, median (range)"].startswith(f"{best:.4f}")
@@ -80,19 +80,38 @@ def test_kt_side_by_side(tmp_path: Path, only: str) -> None:
         assert 0 < float(row["s to first fit (median)"]) < facts["cost_fit"] * trials  # start-up is part of the cost
     kt_cheapest = summary["kt_cheapest"]
     assert costs[kt_cheapest]["ratio to kt's cheapest"] == "1.00×"
+    return text
+
+
+def test_the_tests_cover_every_contender() -> None:
+    from benchmarks.kt_side_by_side import CONTENDERS
+
+    assert len(CONTENDERS) == 9
+    groups = [FRESH, *HALVES]
+    assert sorted(",".join(groups).split(",")) == sorted(c[3] for c in CONTENDERS.values())
+    for group in groups:  # each run has a contender of each tool: its kt_best, tunekit_best and ratios
+        tools = {CONTENDERS[n][0] for n in CONTENDERS if CONTENDERS[n][3] in group.split(",")}
+        assert tools == {"keras-tuner", "tunekit"}
+
+
+@pytest.mark.slow
+def test_kt_side_by_side_in_process_after_a_warm_up(tmp_path: Path) -> None:
+    # every contender in this process (one TensorFlow start, not several), after the untimed warm-up; one
+    # trial each: a budget of more, stopped by both tools' budget checks, is the fresh-process test's
+    text = _run_and_check(tmp_path, HALVES[0], 1, "--in-process")
+    assert "All searches in this one process; before the first, one untimed trial" in text
+
+
+@pytest.mark.slow
+def test_kt_side_by_side_in_process_without_a_warm_up(tmp_path: Path) -> None:
+    # the warm-up is the other in-process test's; here the first search pays the start-up itself
+    text = _run_and_check(tmp_path, HALVES[1], 1, "--in-process", "--no-warm-up")
+    assert "no warm-up before the first (`--no-warm-up`)" in text and "--in-process --no-warm-up" in text
 
 
 @pytest.mark.slow
 def test_each_search_in_a_fresh_process(tmp_path: Path) -> None:
-    from benchmarks.kt_side_by_side import main
-
-    # one trial per search: the budget's trials are the in-process test's; here, that each tool's search
-    # runs in a child process and its figures come back
-    summary = main(["--quick", "--seeds", "1", "--trials", "1", "--epochs", "1", "--target", "0.5",
-                    "--only", "kt-random,tpe", "--out", str(tmp_path)])
-    assert set(summary["contenders"]) == {"keras-tuner RandomSearch", "tunekit tpe"}
-    for facts in summary["targets"][0.5]["contenders"].values():
-        assert facts["runs"] == 1 and facts["times"][0] > 0
-    text = _written(tmp_path, "kt_side_by_side")
+    # the benchmark's default: each tool's search runs in a child process and its figures come back; a budget
+    # of 2 trials, so each tool's search must stop after its budget, not after its first trial
+    text = _run_and_check(tmp_path, FRESH, 2)
     assert "Every search in a fresh Python process" in text
-    assert {row["trials (median)"] for row in _rows(text, "s/trial outside fit, median (range)").values()} == {"1"}

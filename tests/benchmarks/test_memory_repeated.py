@@ -84,12 +84,12 @@ def test_breakdown_splits_heap_and_second_half() -> None:
 def test_memory_benchmark_over_repeated_runs(tmp_path: Path) -> None:
     from benchmarks.memory import main
 
-    # growth from the end of the first run (trial 2) to the end of the second (trial 4): counted over both runs
-    summary = main(["--quick", "--trials", "4", "--first", "2", "--runs", "2", "--epochs", "1", "--models", "0",
+    # growth from the end of the first run (trial 1) to the end of the second (trial 2): counted over both runs
+    summary = main(["--quick", "--trials", "2", "--first", "1", "--runs", "2", "--epochs", "1", "--models", "0",
                     "--out", str(tmp_path)])
     text = (tmp_path / "memory-repeated-quick.md").read_text()
-    assert "4 trials over 2 repeated `tunekit.run` calls (2, 2 trials, a study each)" in text
-    assert set(summary["rss"]) == {2, 4} and all(math.isfinite(v) and v > 0 for v in summary["rss"].values())
-    assert set(summary["heap"]) == {2, 4} and "C heap in use (MB)" in text
-    assert summary["growth_mb"] == summary["rss"][4] - summary["rss"][2] and summary["plain_loop"] == {}
-    assert "Target: RSS after 4 trials − after 2 < 20 MB" in text
+    assert "2 trials over 2 repeated `tunekit.run` calls (1, 1 trials, a study each)" in text
+    assert set(summary["rss"]) == {1, 2} and all(math.isfinite(v) and v > 0 for v in summary["rss"].values())
+    assert set(summary["heap"]) == {1, 2} and "C heap in use (MB)" in text
+    assert summary["growth_mb"] == summary["rss"][2] - summary["rss"][1] and summary["plain_loop"] == {}
+    assert "Target: RSS after 2 trials − after 1 < 20 MB" in text

@@ -4,7 +4,6 @@ their exit codes. Real tiny studies (iris, 1 epoch) in real SQLite files."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,18 +92,6 @@ def test_interrupted_says_how_to_resume(tmp_path: Path, db_url: str) -> None:
     result = invoke("run", str(study_file), "--storage", db_url)
     assert result.exit_code == 130, result.output
     assert result.output.strip().splitlines()[-1] == "interrupted: run the same command to resume"
-
-
-@pytest.mark.slow
-def test_a_tpe_run_with_two_workers_prints_no_warning(tiny_study_file: Path, db_url: str) -> None:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("tunekit")), "run", str(tiny_study_file), "--storage", db_url, "--strategy", "tpe",
-         "--trials", "2", "--workers", "2", "--epochs", "1", "-q"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "Warning" not in proc.stderr and "[I " not in proc.stderr and "[W " not in proc.stderr, proc.stderr
 
 
 @pytest.mark.slow  # trains several real models

@@ -18,7 +18,16 @@ from tests.conftest import invoke  # noqa: E402
 DASK = str(Path(sys.executable).with_name("dask"))
 #: Dask's statistical profiler off in the tests' workers: it samples each task's stack every
 #: 10 ms (a deep TensorFlow stack while a trial trains), CPU that none of the tests looks at.
-NO_PROFILER = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+#: And Dask's housekeeping polled less often (the event loop's blocked-tick check every 20 ms,
+#: the system monitor every 500 ms, the memory monitor every 100 ms): some 2% of a core for each
+#: idle scheduler and worker, which the shared clusters are between tests. None of the tests looks
+#: at what they measure (no memory limit is set; heartbeats keep their own interval).
+NO_PROFILER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+                      "distributed.admin.system-monitor.interval": "5s",
+                      "distributed.worker.memory.monitor-interval": "1s"}
+#: The same as environment variables (what a ``dask`` command or a spawned worker process reads).
+NO_PROFILER = {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+               for key, value in NO_PROFILER_CONFIG.items()}
 
 
 class Cluster:
@@ -30,12 +39,12 @@ class Cluster:
         assert not self.file.exists(), self.file  # a stale file would send the workers to a dead scheduler
         environment = {**env(), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
                        **NO_PROFILER}
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": environment}
+        self.quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": environment}
         self.scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                           "--scheduler-file", str(self.file)], **quiet)
-        self.workers = [subprocess.Popen([DASK, "worker", "--scheduler-file", str(self.file), "--nthreads", "1",
-                                          "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}"],
-                                         **quiet) for i in range(n)]
+                                           "--scheduler-file", str(self.file)], **self.quiet)
+        self.workers: list[subprocess.Popen] = []
+        for _ in range(n):
+            self._add_worker()
         try:
             wait_for("the scheduler file", lambda: self.file.exists() and self.file.stat().st_size, timeout=60,
                      procs=[self.scheduler])
@@ -45,10 +54,27 @@ class Cluster:
             with Client(self.address, timeout=30) as client:
                 if n:
                     client.wait_for_workers(n, timeout=90)
-                self.worker_addresses = sorted(client.scheduler_info()["workers"])
         except BaseException:
             self.stop()
             raise
+
+    def _add_worker(self) -> None:
+        self.workers.append(subprocess.Popen([DASK, "worker", "--scheduler-file", str(self.file), "--nthreads", "1",
+                                              "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--name",
+                                              f"w{len(self.workers)}"], **self.quiet))
+
+    def ensure(self, n: int) -> None:
+        """At least ``n`` live workers: a test that kills one of a shared cluster's workers leaves it one
+        short, and this starts a replacement (none where the killing tests come after the others)."""
+        alive = sum(proc.poll() is None for proc in self.workers)
+        if alive >= n:
+            return
+        for _ in range(n - alive):
+            self._add_worker()
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            client.wait_for_workers(n, timeout=90)
 
     def stop(self) -> None:
         """Kill the workers (one that trained a model takes 5-20 s to exit on SIGTERM: TensorFlow's

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workers"))
 from workers_helpers import TUNEKIT, env, finish, start, trials, wait_for  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dask_helpers import NO_PROFILER, Cluster, Ongoing, run_while  # noqa: E402
+from dask_helpers import NO_PROFILER, NO_PROFILER_CONFIG, Cluster, Ongoing, run_while  # noqa: E402
 
 pytestmark = pytest.mark.slow
 #: The connect bound in the tests that wait it out (the README's 10 s is ``CONNECT_TIMEOUT``'s default):
@@ -36,15 +36,15 @@ SHORT_CONNECT = 3
 
 @pytest.fixture(autouse=True)
 def no_profiler(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Dask's profiler off in the workers of ``--dask local`` clusters too (``NO_PROFILER``): in a
-    ``tunekit run`` process's environment, and in this process's Dask configuration, which a local
-    cluster's workers inherit."""
+    """Dask's profiler off, and its housekeeping slower, in the workers of ``--dask local`` clusters
+    too (``NO_PROFILER``): in a ``tunekit run`` process's environment, and in this process's Dask
+    configuration, which a local cluster's workers inherit."""
     import dask
     import distributed  # noqa: F401  (its defaults in dask.config first: leaving ``set`` would drop them)
 
     for key, value in NO_PROFILER.items():
         monkeypatch.setenv(key, value)
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
+    with dask.config.set(NO_PROFILER_CONFIG):
         yield
 
 
@@ -64,10 +64,29 @@ def tunekit_lines(err: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The module's cluster of three workers, started once; the tests that kill one of its workers
+    (``mortal``) come last in this file."""
     cluster = Cluster(tmp_path_factory.mktemp("dask3"), 3)
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def three(shared: Cluster) -> Cluster:
+    """The shared cluster with three live workers (one that a test before this one killed, where the
+    tests run in another order than this file's, is replaced)."""
+    shared.ensure(3)
+    return shared
+
+
+@pytest.fixture
+def mortal(shared: Cluster) -> Cluster:
+    """The shared cluster for a test that kills one of its workers: two or more alive, so that the
+    trials on the dead worker run again on another. In this file's order the first such test finds
+    three and leaves two, the second leaves one; no worker is started again."""
+    shared.ensure(2)
+    return shared
 
 
 def study_file(tmp_path: Path, name: str, epochs: int, space: str = "{'units': Int(4, 16), 'activation': "
@@ -84,25 +103,25 @@ def test_trials_run_as_tasks_on_every_worker(three: Cluster, tmp_path: Path, dat
                                              request: pytest.FixtureRequest) -> None:
     db_url = request.getfixturevalue("db_url" if database == "sqlite" else "postgres_url")
     path = study_file(tmp_path, "spread", epochs=3)
-    result = invoke("run", str(path), "--storage", db_url, "--trials", "6", "--workers", "3", "--strategy", "random",
+    result = invoke("run", str(path), "--storage", db_url, "--trials", "4", "--workers", "3", "--strategy", "random",
                     "--dask", three.address)  # the client in this process: the trials run on the cluster's workers
     assert result.exit_code == 0, result.output
     assert f"workers at {three.address}; its dashboard:" in result.stderr
     done = trials(db_url, "spread")
-    assert budget(done).counted == 6 and all(t.state == TrialState.COMPLETE for t in done)
+    assert budget(done).counted == 4 and all(t.state == TrialState.COMPLETE for t in done)
     where = {t.user_attrs["worker"] for t in done}
     assert all(w.startswith("dask tcp://127.0.0.1:") for w in where) and len(where) >= 2, where
     assert all(t.user_attrs["epochs_run"] == 3 and t.intermediate_values for t in done)
 
 
 def test_grid_on_three_workers_takes_every_point_once(three: Cluster, tmp_path: Path, db_url: str) -> None:
-    path = study_file(tmp_path, "grid", epochs=1, space="{'units': Choice([4, 8, 16]), 'activation': "
+    path = study_file(tmp_path, "grid", epochs=1, space="{'units': Choice([4, 8]), 'activation': "
                       "Choice(['relu', 'tanh'])}")
     result = invoke("run", str(path), "--storage", db_url, "--trials", "20", "--workers", "3", "--strategy", "grid",
                     "--dask", three.address)
     assert result.exit_code == 0, result.output
     points = [tuple(sorted(t.params.items())) for t in trials(db_url, "grid") if t.state == TrialState.COMPLETE]
-    assert len(points) == len(set(points)) == 6
+    assert len(points) == len(set(points)) == 4  # more points than workers: a second round claims the last
 
 
 def test_fused_batches_run_as_one_task_each(three: Cluster, tmp_path: Path, db_url: str) -> None:
@@ -132,7 +151,9 @@ def test_pruning_happens_on_the_cluster(three: Cluster, tmp_path: Path, db_url: 
 
     path = study_file(tmp_path, "prune", epochs=8, space="{'learning_rate': Choice([0.05, 1e-7]), "
                       "'units': Choice([4, 6, 8, 10, 12, 14])}")
-    study = tunekit.run(load_spec(path), strategy="grid", n_trials=12, storage=db_url, pruner="median",
+    # 8 of the 12 grid points, in the order seed 0 draws them: 5 complete (the median pruner's
+    # start-up), 2 of them at the useless learning rate; then 3 that the pruner judges
+    study = tunekit.run(load_spec(path), strategy="grid", n_trials=8, storage=db_url, pruner="median",
                         dask=three.address, workers=1, seed=0)
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
     assert pruned, [(t.params, t.value) for t in study.trials]
@@ -141,66 +162,7 @@ def test_pruning_happens_on_the_cluster(three: Cluster, tmp_path: Path, db_url: 
         assert t.user_attrs["worker"].startswith("dask tcp://")
 
 
-def test_a_killed_worker_loses_no_finished_trial(tmp_path: Path, db_url: str) -> None:
-    """--fuse 2 on 2 workers, 3 trials: a task of trials 0 and 1 (one fused batch) and one of trial
-    2. The worker holding the batch dies: the trials of its tasks fail ``worker lost`` and are
-    retried once with their parameters; a task on the other worker is not touched. (Dask may
-    queue both tasks on one worker, 2 slots per 1-thread worker: then all three are lost.)"""
-    cluster = Cluster(tmp_path, 2)
-    try:
-        path = study_file(tmp_path, "killed", epochs=300)  # a fused pair of iris members: ~30 ms an epoch when idle
-
-        def on(keys) -> set[int]:  # a task's key names its first trial: tunekit-killed-<first>-<ns>
-            firsts = {int(str(k).split("-")[2]) for k in keys if str(k).startswith("tunekit-killed-")}
-            return {n for f in firsts for n in ((0, 1) if f == 0 else (f,))}
-
-        def kill_the_batch_worker(run: Ongoing) -> set[int]:  # in a thread; the run (not what is tested) here
-            from distributed import Client
-
-            def three_running():
-                return len([t for t in trials(db_url, "killed") if t.state == TrialState.RUNNING]) == 3
-
-            wait_for("three running trials", three_running, procs=[run], timeout=120)
-            with Client(cluster.address, timeout=30, set_as_default=False) as client:
-                def batch_worker():
-                    return next((w for w, keys in client.processing().items() if 0 in on(keys)), None)
-
-                def apart():  # both tasks seen, one on each worker (what Dask does on an idle cluster)
-                    return sorted(len(on(keys)) for keys in client.processing().values()) == [1, 2]
-
-                worker = wait_for("the batch's task on a worker", batch_worker, procs=[run], timeout=60)
-                deadline = time.monotonic() + 5
-                while not apart() and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                time.sleep(0.5)  # the batch's task set up; its 300 epochs take several seconds
-                worker = batch_worker()
-                held = on(client.processing()[worker])
-                os.kill(client.run(os.getpid)[worker], signal.SIGKILL)
-                return held
-
-        trials(db_url, "killed")  # the database's tables made here: the thread's polls never race the run to it
-        result, held = run_while(["run", str(path), "--storage", db_url, "--trials", "3", "--workers", "2",
-                                  "--strategy", "random", "--fuse", "2", "--dask", cluster.address],
-                                 kill_the_batch_worker, cluster)
-        out = result.output
-        assert result.exit_code == 0, out
-        everything = trials(db_url, "killed")
-        assert budget(everything).counted == 3
-        lost = [t for t in everything if str(t.user_attrs.get(FAIL_REASON, "")).startswith("worker lost (dask worker")]
-        assert {0, 1} <= held and sorted(t.number for t in lost) == sorted(held), (
-            held, [(t.number, t.state, t.user_attrs.get(FAIL_REASON)) for t in everything])
-        for gone in lost:
-            retry = [t for t in everything if gone.number in t.system_attrs.get("retry_history", [])]
-            assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == gone.params
-        for kept in (t for t in everything if t.number < 3 and t.number not in held):  # the other worker's task
-            assert kept.state == TrialState.COMPLETE and not kept.system_attrs.get("retry_history")
-        if held == {0, 1}:
-            assert "fused: 2 of 3 trials trained in 1 fused group" in out, out  # the two retries, again one batch
-    finally:
-        cluster.stop()
-
-
-def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_url: str) -> None:
+def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(three: Cluster, tmp_path: Path, db_url: str) -> None:
     (tmp_path / "first").mkdir()
     cluster = Cluster(tmp_path / "first", 1)
     path = study_file(tmp_path, "gone", epochs=20)  # long enough to be seen running; the rerun trains 2 of them
@@ -221,7 +183,7 @@ def test_a_lost_scheduler_stops_the_run_and_a_rerun_resumes(tmp_path: Path, db_u
     assert took < RECONNECT + 15, took  # the README's bound, and some time to close
     assert "run the same command again to resume" in err
     assert not [t for t in trials(db_url, "gone") if t.state == TrialState.RUNNING]  # interrupted, not counted
-    resumed = invoke(*command[1:], "--dask", "local:1")  # the rerun in this process
+    resumed = invoke(*command[1:], "--dask", three.address)  # the rerun in this process, on another cluster
     assert resumed.exit_code == 0, resumed.output
     assert budget(trials(db_url, "gone")).counted == 2
 
@@ -358,65 +320,26 @@ def test_something_that_is_not_dask_at_the_address_is_one_line_within_the_bound(
 
 
 def test_ctrl_c_on_a_local_cluster_is_one_line(tmp_path: Path, db_url: str) -> None:
-    """Ctrl-C in a terminal reaches the whole process group, the local cluster's workers with it:
-    exit 130 with tunekit's one line, no worker's traceback, the trial marked interrupted."""
+    """--dask local:2 without --workers: 2 trials at a time (both running at once), and the first
+    line says so. Ctrl-C in a terminal reaches the whole process group, the local cluster's workers
+    with it: exit 130 with tunekit's one line, no worker's traceback, each trial marked interrupted."""
     path = study_file(tmp_path, "ctrlc", epochs=600)
     proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random",
-                  "--dask", "local:1"], start_new_session=True)
-    wait_for("a running trial", lambda: [t for t in trials(db_url, "ctrlc") if t.state == TrialState.RUNNING],
-             procs=[proc], timeout=120)
-    time.sleep(1)  # the task has reached the worker
+                  "--dask", "local:2"], start_new_session=True)
+
+    def both_running() -> bool:  # one trial at a time would leave the second unclaimed for 600 epochs
+        return len([t for t in trials(db_url, "ctrlc") if t.state == TrialState.RUNNING]) == 2
+
+    wait_for("two running trials", both_running, procs=[proc], timeout=120)
+    time.sleep(1)  # the tasks have reached the workers
     os.killpg(proc.pid, signal.SIGINT)
     pressed = time.monotonic()
     code, _, err = finish(proc)
     assert code == 130, err
+    assert "2 trials at a time (one per worker; --workers N to change)" in err
     assert "Traceback" not in err and tunekit_lines(err) == ["interrupted: run the same command to resume"], err
     assert time.monotonic() - pressed < 30
-    assert [t.user_attrs.get(FAIL_REASON) for t in trials(db_url, "ctrlc")] == ["interrupted"]
-
-
-def test_a_local_cluster_runs_one_trial_per_worker_by_default(tmp_path: Path, db_url: str) -> None:
-    """--dask local:2 without --workers: 2 trials at a time (they overlap), and the first line says so."""
-    path = study_file(tmp_path, "pair", epochs=30)
-    result = invoke("run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random", "--dask", "local:2")
-    assert result.exit_code == 0, result.output
-    assert "2 trials at a time (one per worker; --workers N to change)" in result.stderr
-    first, second = sorted(trials(db_url, "pair"), key=lambda t: t.number)
-    assert second.datetime_start < first.datetime_complete and first.datetime_start < second.datetime_complete
-
-
-def test_a_recorded_trial_is_not_computed_again_when_its_worker_dies(tmp_path: Path, db_url: str) -> None:
-    """The worker that ran trial 0 dies while trial 1 runs: Dask must not run trial 0's task again
-    (the client let go of its result once recorded)."""
-    cluster = Cluster(tmp_path, 2)
-    try:
-        path = study_file(tmp_path, "again", epochs=20)
-
-        def kill_trial_0s_worker(run: Ongoing) -> None:  # in a thread; the run (not what is tested) here
-            from distributed import Client
-
-            def first_recorded():
-                done = {t.number: t for t in trials(db_url, "again")}
-                return done.get(1) is not None and done[0].state == TrialState.COMPLETE and done[0]
-
-            first = wait_for("trial 0 recorded, trial 1 running", first_recorded, procs=[run], timeout=180)
-            with Client(cluster.address, timeout=30, set_as_default=False) as client:
-                pids = client.run(os.getpid)
-                os.kill(pids[first.user_attrs["worker"].removeprefix("dask ")], signal.SIGKILL)
-
-        trials(db_url, "again")  # the database's tables made here: the thread's polls never race the run to it
-        result, _ = run_while(["run", str(path), "--storage", db_url, "--trials", "2", "--workers", "1", "--strategy",
-                               "random", "--dask", cluster.address], kill_trial_0s_worker, cluster)
-        assert result.exit_code == 0, result.output
-        from distributed import Client
-
-        with Client(cluster.address, timeout=30, set_as_default=False) as client:
-            starts = client.run_on_scheduler(lambda dask_scheduler: [
-                str(t[0]) for t in dask_scheduler.transition_log if t[2] == "processing"])
-    finally:
-        cluster.stop()
-    assert len([k for k in starts if k.startswith("tunekit-again-0-")]) == 1, starts
-    assert budget(trials(db_url, "again")).counted == 2
+    assert [t.user_attrs.get(FAIL_REASON) for t in trials(db_url, "ctrlc")] == ["interrupted", "interrupted"]
 
 
 HYPERMODEL = """import keras
@@ -444,19 +367,115 @@ def test_a_parameter_met_on_a_worker_is_drawn_by_the_study_strategy_and_seed(tmp
     """The batch size, first asked for in HyperModel.fit on a local cluster's worker: the random
     strategy draws exactly what it draws in a local run with the same seed (the first trial on the
     worker, the next ones on the client before dispatch), not a draw seeded by the trial number
-    alone; and the note, printed once, says what happens."""
+    alone; and the note, printed once, says what happens. The Dask run also writes TensorBoard: the
+    trials train on the cluster and the process that called ``run`` writes each one's events."""
     pytest.importorskip("keras_tuner")
+    pytest.importorskip("tensorboard")
     import tunekit
     from tunekit._spec import load_spec
 
     path = tmp_path / "fitted.py"
     path.write_text(HYPERMODEL)
-    sizes, err = {}, ""
+    sizes, err, board = {}, "", tmp_path / "tb"
     for where in ("dask", "local"):
         study = tunekit.run(load_spec(path), strategy="random", n_trials=3, storage=f"{db_url}.{where}", seed=11,
-                            workers=1, study_name=where, dask="local:1" if where == "dask" else None)
+                            workers=1, study_name=where, dask="local:1" if where == "dask" else None,
+                            tensorboard=str(board) if where == "dask" else None)
         sizes[where] = [t.params["batch_size"] for t in sorted(study.trials, key=lambda t: t.number)]
         err = err or capfd.readouterr().err  # the Dask run's: its worker's stderr is this process's
+        if where == "dask":
+            assert all(t.user_attrs["worker"].startswith("dask") for t in study.trials)  # trained on the cluster
     assert sizes["dask"] == sizes["local"], sizes
     assert err.count("asked for 'batch_size'") == 1 and "trial 0 (on a Dask worker) asked for 'batch_size'" in err, err
     assert "from now on this process draws it with the study's strategy before each task" in err
+    assert sorted(p.name for p in board.iterdir() if p.is_dir()) == ["trial-0000", "trial-0001", "trial-0002"]
+    assert all(any(p.name.startswith("events.out.tfevents.") for p in (board / f"trial-000{n}").iterdir())
+               for n in range(3))
+
+
+def test_a_killed_worker_loses_no_finished_trial(mortal: Cluster, tmp_path: Path, db_url: str) -> None:
+    """--fuse 2 on 2 workers' trials at a time, 3 trials: a task of trials 0 and 1 (one fused batch)
+    and one of trial 2. The worker running the batch dies: the trials of its tasks fail ``worker
+    lost`` and are retried once with their parameters; a task on another worker is not touched.
+    (Dask may queue both tasks on one worker, 2 slots per 1-thread worker: then all three are lost.)"""
+    path = study_file(tmp_path, "killed", epochs=300)  # a fused pair of iris members: ~30 ms an epoch when idle
+
+    def on(keys) -> set[int]:  # a task's key names its first trial: tunekit-killed-<first>-<ns>
+        firsts = {int(str(k).split("-")[2]) for k in keys if str(k).startswith("tunekit-killed-")}
+        return {n for f in firsts for n in ((0, 1) if f == 0 else (f,))}
+
+    def kill_the_batch_worker(run: Ongoing) -> set[int]:  # in a thread; the run (not what is tested) here
+        from distributed import Client
+
+        def three_running():
+            return len([t for t in trials(db_url, "killed") if t.state == TrialState.RUNNING]) == 3
+
+        wait_for("three running trials", three_running, procs=[run], timeout=120)
+        with Client(mortal.address, timeout=30, set_as_default=False) as client:
+            def batch_worker():  # the worker executing the batch's task (a task can wait on a busy worker)
+                executing = client.run(lambda dask_worker: [str(t.key) for t in dask_worker.state.executing])
+                return next((w for w, keys in executing.items() if 0 in on(keys)), None)
+
+            def apart():  # both tasks seen, each on its own worker (what Dask does on an idle cluster)
+                return sorted(len(on(keys)) for keys in client.processing().values() if on(keys)) == [1, 2]
+
+            wait_for("the batch's task running on a worker", batch_worker, procs=[run], timeout=60)
+            deadline = time.monotonic() + 5
+            while not apart() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # the batch's task set up; its 300 epochs take several seconds
+            # what the batch's worker holds, in one reading of the scheduler's, just before it dies: a
+            # running task stays on its worker (only a waiting one can move), so the worker is found again
+            worker, held = wait_for("the batch's task on its worker", lambda: next(
+                ((w, on(keys)) for w, keys in client.processing().items() if 0 in on(keys)), None), procs=[run],
+                timeout=60)
+            os.kill(client.run(os.getpid)[worker], signal.SIGKILL)
+            return held
+
+    trials(db_url, "killed")  # the database's tables made here: the thread's polls never race the run to it
+    result, held = run_while(["run", str(path), "--storage", db_url, "--trials", "3", "--workers", "2",
+                              "--strategy", "random", "--fuse", "2", "--dask", mortal.address],
+                             kill_the_batch_worker, mortal)
+    out = result.output
+    assert result.exit_code == 0, out
+    everything = trials(db_url, "killed")
+    assert budget(everything).counted == 3
+    lost = [t for t in everything if str(t.user_attrs.get(FAIL_REASON, "")).startswith("worker lost (dask worker")]
+    assert {0, 1} <= held and sorted(t.number for t in lost) == sorted(held), (
+        held, [(t.number, t.state, t.user_attrs.get(FAIL_REASON)) for t in everything])
+    for gone in lost:
+        retry = [t for t in everything if gone.number in t.system_attrs.get("retry_history", [])]
+        assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == gone.params
+    for kept in (t for t in everything if t.number < 3 and t.number not in held):  # the other worker's task
+        assert kept.state == TrialState.COMPLETE and not kept.system_attrs.get("retry_history")
+    if held == {0, 1}:
+        assert "fused: 2 of 3 trials trained in 1 fused group" in out, out  # the two retries, again one batch
+
+
+def test_a_recorded_trial_is_not_computed_again_when_its_worker_dies(mortal: Cluster, tmp_path: Path,
+                                                                     db_url: str) -> None:
+    """The worker that ran trial 0 dies while trial 1 runs: Dask must not run trial 0's task again
+    (the client let go of its result once recorded)."""
+    from distributed import Client
+
+    path = study_file(tmp_path, "again", epochs=20)
+
+    def kill_trial_0s_worker(run: Ongoing) -> None:  # in a thread; the run (not what is tested) here
+        def first_recorded():
+            done = {t.number: t for t in trials(db_url, "again")}
+            return done.get(1) is not None and done[0].state == TrialState.COMPLETE and done[0]
+
+        first = wait_for("trial 0 recorded, trial 1 running", first_recorded, procs=[run], timeout=180)
+        with Client(mortal.address, timeout=30, set_as_default=False) as client:
+            pids = client.run(os.getpid)
+            os.kill(pids[first.user_attrs["worker"].removeprefix("dask ")], signal.SIGKILL)
+
+    trials(db_url, "again")  # the database's tables made here: the thread's polls never race the run to it
+    result, _ = run_while(["run", str(path), "--storage", db_url, "--trials", "2", "--workers", "1", "--strategy",
+                           "random", "--dask", mortal.address], kill_trial_0s_worker, mortal)
+    assert result.exit_code == 0, result.output
+    with Client(mortal.address, timeout=30, set_as_default=False) as client:
+        starts = client.run_on_scheduler(lambda dask_scheduler: [
+            str(t[0]) for t in dask_scheduler.transition_log if t[2] == "processing"])
+    assert len([k for k in starts if k.startswith("tunekit-again-0-")]) == 1, starts
+    assert budget(trials(db_url, "again")).counted == 2

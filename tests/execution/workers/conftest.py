@@ -21,8 +21,12 @@ def any_url(request: pytest.FixtureRequest) -> str:
 #: A study file whose trials train iris (real Keras, the user's own model) and idle 0.3 s after
 #: each epoch until the test writes ``{marker}``: then each trial ends after its current epoch,
 #: and a trial that starts later trains one epoch. Long enough to be caught RUNNING on a loaded
-#: machine (the test decides when they end), cheap in CPU while the test waits.
-MARKED_STUDY = """import os
+#: machine (the test decides when they end), cheap in CPU while the test waits. Keras is loaded
+#: with ``importlib`` inside the methods: a study file with an ``import keras`` line has TensorFlow
+#: imported by every process that loads it (``tunekit.load_spec``), the ``run --workers`` parent
+#: too (5 CPU seconds it never uses); the workers load it to train.
+MARKED_STUDY = """import importlib
+import os
 import time
 
 from tunekit import Choice, Int, StudySpec
@@ -32,8 +36,7 @@ MARKER = {marker!r}
 
 class Waits:
     def build(self, hp):
-        import keras
-
+        keras = importlib.import_module('keras')
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int('units', 4, 16),
                                   activation=hp.Choice('activation', ['relu', 'tanh'])),
                                   keras.layers.Dense(3, activation='softmax')])
@@ -41,7 +44,7 @@ class Waits:
         return model
 
     def fit(self, hp, model, *args, callbacks=(), **kwargs):
-        import keras
+        keras = importlib.import_module('keras')
 
         class UntilMarker(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):

@@ -1,5 +1,6 @@
 """Issue 11, item 16: workers ride out a PostgreSQL outage, and say so; a longer outage
-stops them with exit 1 and the real cause in one line.
+stops them with exit 1 and the real cause in one line (that one: ``test_db_outage_workers.py``,
+which stops a run's worker processes and a joined ``tunekit worker`` on one private server).
 
 A private throw-away PostgreSQL server (initdb + pg_ctl, run as user ``postgres``) is
 stopped and started under real ``tunekit run`` processes training tiny Keras models.
@@ -125,23 +126,6 @@ def test_workers_ride_out_an_outage_and_quick_restarts(private_postgres: Private
     everything = trials(url, "outage")
     assert not [t for t in everything if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     assert sum(t.state == TrialState.COMPLETE for t in everything) >= 3
-
-
-@pytest.mark.slow
-def test_an_outage_longer_than_db_retry_stops_with_the_cause(private_postgres: PrivatePostgres,
-                                                             trial_study: tuple[Path, Path]) -> None:
-    url = private_postgres.url
-    proc = start([*TUNEKIT, "run", str(trial_study[0]), "--storage", url, "--trials", "2", "--strategy", "random",
-                  "--db-retry", "3", "-q"])
-    wait_for("a running trial", running_trial(url, "outage"), timeout=240, procs=[proc])
-    private_postgres.stop()
-    code, out, err = finish(proc, timeout=120)
-    assert code == 1, err
-    lines = err.strip().splitlines()
-    assert "Traceback" not in err and _PASSWORD not in out + err, err
-    assert lines[-1] == (f"error: database unreachable for 3 s: connection refused "
-                         f"(postgresql+psycopg://tunekit:***@127.0.0.1:{private_postgres.port}/tunekit)"), err
-    assert "database unreachable, retrying for 3 s" in err
 
 
 def test_db_retry_setting(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,7 @@
 """Issue 27, item 22: an outage longer than --db-retry stops every worker with the outage as its
-cause (exit 1, ``database unreachable for N s``), never as a Ctrl-C (``interrupted``, exit 130)."""
+cause (exit 1, ``database unreachable for N s``), never as a Ctrl-C (``interrupted``, exit 130).
+Issue 11, item 16: the process that trains in itself (a joined ``tunekit worker``: the same
+in-process loop as a one-process ``tunekit run``) stops with exit 1 and the cause in one line."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_db_outage import PrivatePostgres, private_postgres, trial_study  # noqa: F401  (fixtures)
+from test_db_outage import _PASSWORD, PrivatePostgres, private_postgres, trial_study  # noqa: F401  (fixtures)
 from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid
 
 
@@ -29,6 +31,10 @@ def test_every_worker_stops_on_an_outage_as_an_outage(private_postgres: PrivateP
     for code, out, err in results:
         assert code == 1, results
         assert "interrupted" not in err and "Traceback" not in err, err
+        assert _PASSWORD not in out + err, err
+        assert "database unreachable, retrying for 3 s" in err, err
         last = err.strip().splitlines()[-1]
         assert last.startswith("error: ") and "database unreachable for 3 s: " in last, err
-
+    err = results[1][2]  # the joined worker: the outage's cause and the masked URL, in one line
+    assert err.strip().splitlines()[-1] == (f"error: database unreachable for 3 s: connection refused "
+                                            f"(postgresql+psycopg://tunekit:***@127.0.0.1:{private_postgres.port}/tunekit)"), err

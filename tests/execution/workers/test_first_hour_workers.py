@@ -28,18 +28,8 @@ def test_worker_count_is_capped_at_the_trials_left_and_warned_above_the_cores() 
     assert worker_count(2, remaining=10, cores=2) == (2, [])
 
 
-def _stderr_lines(err: str, prefix: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith(prefix)]
-
-
-@pytest.mark.slow
-def test_500_workers_for_one_trial_start_one(db_url: str, tiny_study_file: Path) -> None:
-    code, out, err = finish(start([*TUNEKIT, "run", str(tiny_study_file), "--storage", db_url, "--trials", "1",
-                                   "--workers", "500", "--strategy", "random", "-q"]))
-    assert code == 0, err
-    assert _stderr_lines(err, "note: ") == ["note: 500 workers asked for, 1 trial left to run: starting 1 worker"], err
-    assert "1 finished trial counts toward --trials" in out
-    assert len(trials(db_url, "tiny")) == 1
+# ``run --workers 500`` for one trial starting one worker (with its note) in a real run:
+# test_workers_cli.py::test_ctrl_c_exits_130_and_rerun_resumes[500], which runs it anyway.
 
 
 @pytest.fixture

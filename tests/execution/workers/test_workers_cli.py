@@ -29,12 +29,18 @@ def _check_lost_and_retried(url: str, name: str, victim_number: int, target: int
     assert not [t for t in everything if t.state in (TrialState.RUNNING, TrialState.WAITING)]
 
 
-def test_run_workers_survives_a_sigkilled_worker(db_url: str, tiny_long_study: Path) -> None:
-    proc = start([*TUNEKIT, "run", str(tiny_long_study), "--storage", db_url, "--trials", "3",
+def test_run_workers_survives_a_sigkilled_worker(db_url: str, marked_study: Callable[..., tuple[Path, Path]]) -> None:
+    """A worker of ``run --workers 2`` SIGKILLed in its trial (trials last until the marker, then
+    train one epoch): the trial fails and is retried, the run reaches the count."""
+    study, marker = marked_study("tinylong")
+    proc = start([*TUNEKIT, "run", str(study), "--storage", db_url, "--trials", "3",
                   "--workers", "2", "--strategy", "random", *FAST_HEARTBEAT])
-    victim = wait_for("a running trial", running_trial(db_url, "tinylong"), procs=[proc])
-    assert worker_pid(victim) != proc.pid  # a worker process, not the parent
-    os.kill(worker_pid(victim), signal.SIGKILL)
+    try:
+        victim = wait_for("a running trial", running_trial(db_url, "tinylong"), procs=[proc])
+        assert worker_pid(victim) != proc.pid  # a worker process, not the parent
+        os.kill(worker_pid(victim), signal.SIGKILL)
+    finally:
+        marker.touch()
     code, out, err = finish(proc)
     assert code == 0, err
     assert "3 finished trials" in out
@@ -67,16 +73,23 @@ def test_worker_command_killed_on_postgres(postgres_url: str, marked_study: Call
     _check_lost_and_retried(postgres_url, "tinylong", victim.number, 3)
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", ["1", "500"])
 def test_ctrl_c_exits_130_and_rerun_resumes(db_url: str, tiny_long_study: Path, workers: str) -> None:
+    """Ctrl-C in one process, and in the one worker process of ``--workers 500`` for one trial (the
+    count capped at the trials left, with a note; issue 11, item 13), then the same command resumes."""
     command = [*TUNEKIT, "run", str(tiny_long_study), "--storage", db_url, "--trials", "1", "--epochs", "50",
                "--strategy", "random", "--workers", workers]
     proc = start(command)
-    wait_for("a running trial", running_trial(db_url, "tinylong"), procs=[proc])
+    victim = wait_for("a running trial", running_trial(db_url, "tinylong"), procs=[proc])
+    if workers != "1":
+        assert worker_pid(victim) != proc.pid  # a worker process, not the parent
     proc.send_signal(signal.SIGINT)  # what the terminal sends to the foreground process
     code, _, err = finish(proc)
     assert code == 130, err
     assert err.strip().splitlines()[-1] == "interrupted: run the same command to resume"
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    capped = ["note: 500 workers asked for, 1 trial left to run: starting 1 worker"]
+    assert notes == (capped if workers == "500" else []), err
     everything = trials(db_url, "tinylong")
     assert not [t for t in everything if t.state == TrialState.RUNNING]
     interrupted = [t for t in everything if t.state == TrialState.FAIL]
@@ -88,3 +101,5 @@ def test_ctrl_c_exits_130_and_rerun_resumes(db_url: str, tiny_long_study: Path, 
     assert budget(everything).counted == 1
     assert sum(t.state == TrialState.COMPLETE for t in everything) == 1
     assert "1 finished trial counts toward --trials" in out
+    assert [line for line in out.splitlines() if line.startswith("note: ")] == (capped if workers == "500" else [])
+    assert len(everything) == 2  # the interrupted trial and its rerun: one worker, not 500
