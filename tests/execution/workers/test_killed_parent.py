@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -14,15 +13,11 @@ from workers_helpers import TUNEKIT, finish, running_trial, start, wait_for
 
 
 @pytest.mark.slow
-def test_kill_9_of_the_workers_parent_leaks_no_semaphore(db_url: str, marked_study: Callable[..., tuple[Path, Path]]) -> None:
-    study, marker = marked_study("tinylong")  # trials last until the marker, written once the parent is dead
-    proc = start([*TUNEKIT, "run", str(study), "--storage", db_url, "--trials", "4", "--epochs", "8",
+def test_kill_9_of_the_workers_parent_leaks_no_semaphore(db_url: str, tiny_long_study: Path) -> None:
+    proc = start([*TUNEKIT, "run", str(tiny_long_study), "--storage", db_url, "--trials", "4", "--epochs", "8",
                   "--strategy", "random", "--workers", "2"])
-    try:
-        wait_for("a running trial", running_trial(db_url, "tinylong"), timeout=240, procs=[proc])
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        marker.touch()
+    wait_for("a running trial", running_trial(db_url, "tinylong"), timeout=240, procs=[proc])
+    os.kill(proc.pid, signal.SIGKILL)
     code, _, err = finish(proc, timeout=240)  # stderr closes when the workers and the resource tracker are gone
     assert code == -signal.SIGKILL
     assert "leaked" not in err and "resource_tracker" not in err and "Traceback" not in err, err
