@@ -18,13 +18,9 @@ from tests.conftest import invoke  # noqa: E402
 DASK = str(Path(sys.executable).with_name("dask"))
 #: Dask's statistical profiler off in the tests' workers: it samples each task's stack every
 #: 10 ms (a deep TensorFlow stack while a trial trains), CPU that none of the tests looks at.
-#: And Dask's housekeeping polled less often (the event loop's blocked-tick check every 20 ms,
-#: the system monitor every 500 ms, the memory monitor every 100 ms): some 2% of a core for each
-#: idle scheduler and worker, which the shared clusters are between tests. None of the tests looks
-#: at what they measure (no memory limit is set; heartbeats keep their own interval).
-NO_PROFILER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
-                      "distributed.admin.system-monitor.interval": "5s",
-                      "distributed.worker.memory.monitor-interval": "1s"}
+#: (Dask's housekeeping intervals stay Dask's own: polled less often, a fresh cluster once put all
+#: of a test's concurrent trials on one worker.)
+NO_PROFILER_CONFIG = {"distributed.worker.profile.enabled": False}
 #: The same as environment variables (what a ``dask`` command or a spawned worker process reads).
 NO_PROFILER = {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
                for key, value in NO_PROFILER_CONFIG.items()}

@@ -36,7 +36,7 @@ SHORT_CONNECT = 3
 
 @pytest.fixture(autouse=True)
 def no_profiler(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Dask's profiler off, and its housekeeping slower, in the workers of ``--dask local`` clusters
+    """Dask's profiler off in the workers of ``--dask local`` clusters
     too (``NO_PROFILER``): in a ``tunekit run`` process's environment, and in this process's Dask
     configuration, which a local cluster's workers inherit."""
     import dask
@@ -103,12 +103,12 @@ def test_trials_run_as_tasks_on_every_worker(three: Cluster, tmp_path: Path, dat
                                              request: pytest.FixtureRequest) -> None:
     db_url = request.getfixturevalue("db_url" if database == "sqlite" else "postgres_url")
     path = study_file(tmp_path, "spread", epochs=3)
-    result = invoke("run", str(path), "--storage", db_url, "--trials", "4", "--workers", "3", "--strategy", "random",
+    result = invoke("run", str(path), "--storage", db_url, "--trials", "6", "--workers", "3", "--strategy", "random",
                     "--dask", three.address)  # the client in this process: the trials run on the cluster's workers
     assert result.exit_code == 0, result.output
     assert f"workers at {three.address}; its dashboard:" in result.stderr
     done = trials(db_url, "spread")
-    assert budget(done).counted == 4 and all(t.state == TrialState.COMPLETE for t in done)
+    assert budget(done).counted == 6 and all(t.state == TrialState.COMPLETE for t in done)
     where = {t.user_attrs["worker"] for t in done}
     assert all(w.startswith("dask tcp://127.0.0.1:") for w in where) and len(where) >= 2, where
     assert all(t.user_attrs["epochs_run"] == 3 and t.intermediate_values for t in done)
