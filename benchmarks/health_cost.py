@@ -213,7 +213,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, epochs: int, rou
          f"the activation, Dropout 0.2, Adam 1e-3, batch 32, {epochs} epochs, through `study.optimize` on SQLite "
          f"(`TrialRunner(health=...)`; `health=False` is what `--no-health` runs). {rounds} interleaved rounds, "
          + ("order rotating, without a warm-up (`--no-warm-up`: the first round pays the imports and TensorFlow's "
-            "first-time set-up)" if getattr(args, "no_warm_up", False) else
+            "first-time set-up)" if args.no_warm_up else
             "order rotating, after one untimed warm-up trial per contender") + "; the same trial number trains with the same "
          "seed in both contenders (val_accuracy per round: " + ", ".join(_util.fmt(v) for v in summary[BASELINE]["values"])
          + "). The probe as shipped: at the start and after epochs " + ", ".join(str(e) for e in probed[1:])

@@ -148,8 +148,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                             in_process={"action": "store_true", "help": "run every search in this process (after "
                                         "a warm-up) instead of each in a fresh one; later searches then run in an "
                                         "older process (see the results file)"},
-                            no_warm_up={"action": "store_true", "help": "with --in-process: skip the untimed warm-up "
-                                        "(smoke tests; the first search then pays the imports and TensorFlow's start-up)"})
+                            no_warm_up=dict(_util.NO_WARM_UP, help="with --in-process: " + _util.NO_WARM_UP["help"]))
     _util.quiet()
     from benchmarks._kt import ensure_tensorboard_importable
 
@@ -409,7 +408,7 @@ def report(results: dict[str, list[dict[str, Any]]], orders: list[list[str]], ar
          f"{len(names)} contenders, all in one run: {total / 60:.1f} min in all. Data: digits through "
          "`tunekit.data.load_data(\"digits\", seed=0)` for both (1437 train / 360 validation rows). A trial's "
          "value: the val_accuracy of its last epoch (a pruned trial's: the epoch it stopped after). Targets: "
-         + ", ".join(f"val_accuracy ≥ {t}" for t in targets) + f" (the first is the headline).",
+         + ", ".join(f"val_accuracy ≥ {t}" for t in targets) + " (the first is the headline).",
          "The model: keras-tuner's getting-started `build(hp)` (1-3 Dense layers of 16-128 units step 16, "
          "relu/tanh, optional Dropout 0.25, Adam lr 1e-4..1e-1 log), the same function for both tools, wrapped "
          "identically to time `model.fit` and each epoch. keras-tuner: RandomSearch and BayesianOptimization with "
@@ -427,7 +426,7 @@ def report(results: dict[str, list[dict[str, Any]]], orders: list[list[str]], ar
          + "; ".join(f"seed {i}: " + " ".join(short[n] for n in order) for i, order in enumerate(orders)) + ". "
          + ("All searches in this one process; "
             + ("no warm-up before the first (`--no-warm-up`): it pays the imports and TensorFlow's start-up. "
-               if getattr(args, "no_warm_up", False) else
+               if args.no_warm_up else
                "before the first, one untimed trial of one epoch through each tool (keras-tuner, tunekit with gp) "
                "pays the imports and TensorFlow's start-up. ")
             + "Later searches run in an older process, which slows keras-tuner's trials down as the run goes on."
@@ -539,10 +538,10 @@ def _extra_flags(args: Any) -> str:
             flags.append(f"--{flag} {value}")
     if getattr(args, "in_process", False):
         flags.append("--in-process")
-    if getattr(args, "no_warm_up", False):
-        flags.append("--no-warm-up")
+    flags.append(_util.warm_up_flag(args).strip())
     if getattr(args, "out", _util.RESULTS) != _util.RESULTS:
         flags.append(f"--out {args.out}")
+    flags = [flag for flag in flags if flag]
     return (" " + " ".join(flags)) if flags else ""
 
 

@@ -6,6 +6,8 @@ Contenders, one reference trial each per round, rounds interleaved in one proces
 - ``tunekit, before``: the runner with every speed-up off (``Speedups.none()``): what it did
   before issue 6
 - ``+tf.data``, ``+steps_per_execution``, ``+one-batch validation``: one speed-up each
+- ``default without one-step validation``: the validation function traced as Keras traces it
+  (an epoch loop around the one batch)
 - ``tunekit`` (default ``Speedups()``): all of the above
 - ``tunekit + XLA``: the default plus ``jit_compile``
 
@@ -37,7 +39,7 @@ def contenders(quick: bool) -> dict[str, Any]:
 
     none = Speedups.none()
     only = dict(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
-                one_batch_validation=False)
+                one_batch_validation=False, one_step_validation=False)
     variants = {
         "tunekit, before (no speed-ups)": none,
         "+optimizer built before fit only": Speedups(**dict(only, prebuild_optimizer=True)),
@@ -46,6 +48,7 @@ def contenders(quick: bool) -> dict[str, Any]:
         "+steps_per_execution only": Speedups(**dict(only, steps_per_execution="epoch")),
         "+one-batch validation only": Speedups(**dict(only, one_batch_validation=True)),
         "default without steps_per_execution": Speedups(steps_per_execution=1),
+        "default without one-step validation": Speedups(one_step_validation=False),
         "tunekit (default)": Speedups(),
         "tunekit default + XLA": Speedups(jit_compile=True),
     }

@@ -7,7 +7,9 @@ TensorFlow traces the train step twice: once creating them, once more without), 
 a ``tf.data`` pipeline (the training rows cached once per runner, shuffled per trial with
 the trial's seed, batched and prefetched), runs a whole epoch per ``tf.function`` call
 (``steps_per_execution``), validates in one batch from a cached validation pipeline (so the
-final evaluation reuses the traced validation function instead of retracing it), and moves
+final evaluation reuses the traced validation function instead of retracing it) through a
+validation function traced as one step (``one_step_evaluation``: Keras would trace its epoch
+loop, a ``while_loop`` of ``cond``s, around that single batch), and moves
 the objects alive before the first trial (TensorFlow's and Keras' modules) out of the
 garbage collector's sight once, so the collections between trials stay short. Each of these
 is a field of ``Speedups`` so the benchmark can switch it off. XLA (``jit_compile``) stays
@@ -36,7 +38,7 @@ from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, PRUNED_REASON, 
 from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit._units import target_units_callback, to_target_units
 from tunekit.execution._health import health_probe, record_health
-from tunekit.execution._speedups import Speedups, default_speedups
+from tunekit.execution._speedups import Speedups, default_speedups, keras_evaluation, one_step_evaluation
 from tunekit.execution._tf import release_free_memory, released_custom_gradients, trial_process_state
 from tunekit.execution._trial import RunnerTrial, one_line, out_of_memory, physical_memory, record_threads, stop_run
 from tunekit.storage._retry import DatabaseUnreachable, connection_error
@@ -267,6 +269,7 @@ class TrialRunner:
             final = model.evaluate(val, verbose=0, return_dict=True)
         else:
             final = model.evaluate(*val, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
+        keras_evaluation(model)  # the model leaves the runner (on_model) with Keras' own evaluate
         if ds.target_scale is not None:  # regression: rmse, mae, mse in the target's own units
             final = to_target_units(final, ds.target_scale[1])
             trial.set_user_attr("target", ds.target)
@@ -348,12 +351,15 @@ class TrialRunner:
 
     def tune(self, model: "keras.Model", steps: int) -> None:
         """Apply the speed-ups that act on the compiled model."""
-        if self.speedups.prebuild_optimizer and not model.optimizer.built:
+        fast = self.speedups
+        if fast.prebuild_optimizer and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        spe = self.speedups.steps_per_execution
+        spe = fast.steps_per_execution
         model.steps_per_execution = steps if spe == "epoch" else max(1, int(spe))
-        if self.speedups.jit_compile:
+        if fast.jit_compile:
             model.jit_compile = True  # Keras warns and keeps False when a layer cannot be compiled
+        if fast.one_batch_validation and fast.one_step_validation and self.dataset.n_val <= MAX_VAL_BATCH:
+            one_step_evaluation(model)  # ``inputs`` validates in exactly one batch
 
     def inputs(self, batch_size: int, seed: int) -> tuple[tuple[Any, ...], Any, dict[str, Any]]:
         """(fit's positional data, validation_data, extra fit keyword arguments)."""

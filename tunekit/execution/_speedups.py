@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from tunekit._errors import ConfigError
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +31,9 @@ class Speedups:
             whole epoch per call, 1 is Keras' default.
         one_batch_validation: validate in a single batch (up to ``MAX_VAL_BATCH`` rows) from
             a cached pipeline, and evaluate the final model through the same traced function.
+        one_step_validation: with ``one_batch_validation`` and validation data of one batch,
+            trace the validation function as one step, not as the epoch loop that
+            ``steps_per_execution`` asks of training (``one_step_evaluation``).
         jit_compile: compile the train step with XLA. Keras falls back to no XLA (with a
             warning) while op determinism is enabled, i.e. always inside the runner today.
     """
@@ -36,13 +43,14 @@ class Speedups:
     tf_data: bool = True
     steps_per_execution: int | str = "epoch"
     one_batch_validation: bool = True
+    one_step_validation: bool = True
     jit_compile: bool = False
 
     @classmethod
     def none(cls) -> "Speedups":
         """Plain ``model.fit`` on numpy arrays: Keras' defaults (the benchmark's baseline)."""
         return cls(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
-                   one_batch_validation=False, jit_compile=False)
+                   one_batch_validation=False, one_step_validation=False, jit_compile=False)
 
 
 def default_speedups() -> Speedups:
@@ -54,3 +62,41 @@ def default_speedups() -> Speedups:
     if value in ("none", "off", "0"):
         return Speedups.none()
     raise ConfigError(f"TUNEKIT_SPEEDUPS must be 'none' or 'default', got {value!r}")
+
+
+def one_step_evaluation(model: "keras.Model") -> None:
+    """Give ``model`` a validation function traced as one step, for validation data of one batch.
+
+    With ``steps_per_execution`` > 1 Keras traces its validation function as a loop of up to that
+    many steps (``tf.while_loop`` over ``tf.cond``s); around a single batch that loop is pure
+    tracing cost (about a tenth of a short trial on iris). Here Keras' own function is traced, and
+    run, with ``steps_per_execution`` 1 (Keras reads it while tracing): the same ``test_step`` on
+    the same batch, and the same metrics. Only for validation data of exactly one batch: one call
+    evaluates one batch, so the runner gives Keras' own back (``keras_evaluation``) before the
+    model leaves it.
+
+    Example::
+
+        model.steps_per_execution = 12  # a whole epoch per training call
+        one_step_evaluation(model)      # fit's validation (one batch) and evaluate: one step each
+        keras_evaluation(model)         # model.evaluate on any data, as Keras does it
+    """
+    model.make_test_function()
+    keras_function = model.test_function
+
+    def test_function(iterator: Any) -> Any:
+        steps = model.steps_per_execution
+        model.steps_per_execution = 1
+        try:
+            return keras_function(iterator)
+        finally:
+            model.steps_per_execution = steps
+
+    test_function.one_step = True  # type: ignore[attr-defined]  # what tests look for
+    model.test_function = test_function
+
+
+def keras_evaluation(model: "keras.Model") -> None:
+    """Undo ``one_step_evaluation``: ``model.evaluate`` makes Keras' own validation function again."""
+    if getattr(model.test_function, "one_step", False):
+        model.test_function = None
