@@ -160,8 +160,8 @@ def timed_runner_class():
             self.timings.append(self._timing)
             return value
 
-        def tune(self, model, steps):
-            super().tune(model, steps)
+        def tune(self, model, steps, epochs):
+            super().tune(model, steps, epochs)
             start, stored = self._marks["start"]
             self._timing.build = (time.perf_counter() - start) - (self._stored() - stored)
 

@@ -8,6 +8,9 @@ Contenders, one reference trial each per round, rounds interleaved in one proces
 - ``+tf.data``, ``+steps_per_execution``, ``+one-batch validation``: one speed-up each
 - ``default without one-step validation``: the validation function traced as Keras traces it
   (an epoch loop around the one batch)
+- ``default, validation traced`` / ``default, validation eager``: the one-step validation always
+  traced, or always eager, whatever the epochs (the default: eager up to 6 epochs); ``--epochs
+  40`` shows where tracing it pays
 - ``tunekit`` (default ``Speedups()``): all of the above
 - ``tunekit + XLA``: the default plus ``jit_compile``
 
@@ -39,7 +42,7 @@ def contenders(quick: bool) -> dict[str, Any]:
 
     none = Speedups.none()
     only = dict(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
-                one_batch_validation=False, one_step_validation=False)
+                one_batch_validation=False, one_step_validation=False, eager_validation_epochs=0)
     variants = {
         "tunekit, before (no speed-ups)": none,
         "+optimizer built before fit only": Speedups(**dict(only, prebuild_optimizer=True)),
@@ -49,6 +52,8 @@ def contenders(quick: bool) -> dict[str, Any]:
         "+one-batch validation only": Speedups(**dict(only, one_batch_validation=True)),
         "default without steps_per_execution": Speedups(steps_per_execution=1),
         "default without one-step validation": Speedups(one_step_validation=False),
+        "default, validation traced": Speedups(eager_validation_epochs=0),
+        "default, validation eager": Speedups(eager_validation_epochs=10**6),
         "tunekit (default)": Speedups(),
         "tunekit default + XLA": Speedups(jit_compile=True),
     }
@@ -141,7 +146,8 @@ def report(results: dict[str, list[Timing]], args: Any, epochs: int, rounds: int
     verdict = "met" if target >= 1.5 else "missed"
     lines = _util.header(
         "Trial speed: the reference trial, plain model.fit vs tunekit's runner",
-        _util.command(NAME, args.quick) + _util.warm_up_flag(args),
+        _util.command(NAME, args.quick) + "".join(f" --{flag} {getattr(args, flag)}" for flag in ("epochs", "repeats")
+                                                  if getattr(args, flag)) + _util.warm_up_flag(args),
         [f"Reference trial: digits (1,437 train / 360 validation rows), Dense 128 ×2, ReLU, BatchNormalization "
          f"after the activation, Dropout 0.2, Adam 1e-3, batch 32, {epochs} epochs. {rounds} interleaved rounds; "
          "each round gives every contender a new seed.",

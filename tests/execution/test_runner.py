@@ -147,34 +147,38 @@ def test_on_model_receives_each_trained_model(db_url: str) -> None:
         assert accuracy == pytest.approx(trial.value)  # the trained weights, not a fresh model
 
 
-@pytest.mark.parametrize("max_val_batch", [None, 10], ids=["one-batch", "three-batches"])
-def test_validation_in_one_step_only_where_it_is_one_batch(db_url: str, monkeypatch, max_val_batch) -> None:
-    """Validation of one batch runs through a function traced as one step (not Keras' epoch loop); where
-    the validation rows make several batches (iris: 30 rows, batches of 10), Keras' own loop stays, so
-    that every batch is evaluated. Either way each epoch's and the final value are those of every row,
-    and the model leaves the runner with Keras' own evaluate."""
+@pytest.mark.parametrize("max_val_batch, eager_epochs", [(None, 12), (None, 0), (10, 12)],
+                         ids=["one-batch-eager", "one-batch-traced", "three-batches"])
+def test_validation_in_one_step_only_where_it_is_one_batch(db_url: str, monkeypatch, max_val_batch, eager_epochs) -> None:
+    """Validation of one batch runs through a function of one step (not Keras' epoch loop): eager for
+    a trial of at most ``eager_validation_epochs`` epochs, else traced. Where the validation rows make
+    several batches (iris: 30 rows, batches of 10), Keras' own loop stays, so that every batch is
+    evaluated. Either way each epoch's and the final value are those of every row, and the model
+    leaves the runner with Keras' own evaluate."""
     from tunekit.execution import _runner
 
     if max_val_batch is not None:
         monkeypatch.setattr(_runner, "MAX_VAL_BATCH", max_val_batch)
     one_step, real = [], _runner.one_step_evaluation
-    monkeypatch.setattr(_runner, "one_step_evaluation", lambda model: one_step.append(real(model)))
+    monkeypatch.setattr(_runner, "one_step_evaluation", lambda model, eager: one_step.append(eager) or real(model, eager=eager))
     got = []
     spec = StudySpec(data="iris", space={"units": Choice([8])}, fixed={"n_layers": 1}, epochs=2)
-    runner = TrialRunner(spec=spec, dataset=IRIS, metric="val_accuracy", seed=0, on_model=got.append)
+    runner = TrialRunner(spec=spec, dataset=IRIS, metric="val_accuracy", seed=0, on_model=got.append,
+                         speedups=Speedups(eager_validation_epochs=eager_epochs))
     study = _study(db_url)
     study.optimize(runner, n_trials=1)
     (model,), (trial,) = got, study.trials
-    assert len(one_step) == (max_val_batch is None)
+    assert one_step == ([] if max_val_batch else [eager_epochs >= 2])
     assert model.steps_per_execution == 4  # training: a whole epoch (120 rows, batch 32) per call
-    assert not getattr(model.test_function, "one_step", False)
+    assert not getattr(model.test_function, "one_step", False) and not model.run_eagerly
     every_row = model.evaluate(IRIS.x_val, IRIS.y_val, batch_size=7, verbose=0, return_dict=True)
     assert trial.value == pytest.approx(every_row["accuracy"])
     assert trial.user_attrs["val_loss"] == pytest.approx(every_row["loss"], rel=1e-5)
     assert trial.intermediate_values[1] == pytest.approx(trial.value)
 
 
-def test_one_step_evaluation_is_keras_evaluate_on_one_batch() -> None:
+@pytest.mark.parametrize("eager", [False, True], ids=["traced", "eager"])
+def test_one_step_evaluation_is_keras_evaluate_on_one_batch(eager: bool) -> None:
     import keras
     import tensorflow as tf
 
@@ -187,10 +191,9 @@ def test_one_step_evaluation_is_keras_evaluate_on_one_batch() -> None:
     model.fit(IRIS.x_train, IRIS.y_train, epochs=1, verbose=0)
     one_batch = tf.data.Dataset.from_tensor_slices((IRIS.x_val, IRIS.y_val)).batch(len(IRIS.x_val)).cache()
     keras_own = model.evaluate(one_batch, verbose=0, return_dict=True)
-    model.test_function = None
-    one_step_evaluation(model)
-    assert model.test_function.one_step
-    for _ in range(2):  # traced once, called again
+    one_step_evaluation(model, eager=eager)
+    assert model.test_function.one_step and not model.run_eagerly
+    for _ in range(2):  # made once, called again
         assert model.evaluate(one_batch, verbose=0, return_dict=True) == pytest.approx(keras_own, rel=1e-6)
         assert model.steps_per_execution == 4
     keras_evaluation(model)

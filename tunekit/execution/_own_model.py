@@ -40,7 +40,7 @@ class Runner(Protocol):
 
     def callbacks(self, trial: RunnerTrial, resolved: None, probe: Any = None, after: Any = None) -> list[Any]: ...
 
-    def tune(self, model: "keras.Model", steps: int) -> None: ...
+    def tune(self, model: "keras.Model", steps: int, epochs: int) -> None: ...
 
     def inputs(self, batch_size: int, seed: int) -> tuple[tuple[Any, ...], Any, dict[str, Any]]: ...
 
@@ -194,7 +194,7 @@ def fit_own_model(runner: Runner, trial: RunnerTrial, params: dict[str, Any], se
             history = result if hasattr(result, "history") else model.history
         else:
             if model.built:
-                runner.tune(model, max(1, math.ceil(ds.n_train / batch_size)))
+                runner.tune(model, max(1, math.ceil(ds.n_train / batch_size)), epochs)
             train, val, kwargs = runner.inputs(batch_size, seed)
             history = model.fit(*train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=0, **kwargs)
     finally:

@@ -319,7 +319,7 @@ class TrialRunner:
         if 4 * count > physical_memory():
             raise TrialError(out_of_memory_message(resolved, **shape))
         model = build_model(resolved, steps_per_epoch=steps, **shape)
-        self.tune(model, steps)
+        self.tune(model, steps, int(resolved["epochs"]))
         if int(model.count_params()) != count:  # never keep a wrong count, should the two ever disagree
             trial.set_user_attr("param_count", int(model.count_params()))
         return model
@@ -349,8 +349,8 @@ class TrialRunner:
         own = [] if resolved is None else training_callbacks(resolved, monitor=self.metric, mode=mode)
         return [*units, *health, _report_callback(trial, self.metric), *(after or []), *own]
 
-    def tune(self, model: "keras.Model", steps: int) -> None:
-        """Apply the speed-ups that act on the compiled model."""
+    def tune(self, model: "keras.Model", steps: int, epochs: int) -> None:
+        """Apply the speed-ups that act on the compiled model (``steps`` per epoch, at most ``epochs``)."""
         fast = self.speedups
         if fast.prebuild_optimizer and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
@@ -359,7 +359,7 @@ class TrialRunner:
         if fast.jit_compile:
             model.jit_compile = True  # Keras warns and keeps False when a layer cannot be compiled
         if fast.one_batch_validation and fast.one_step_validation and self.dataset.n_val <= MAX_VAL_BATCH:
-            one_step_evaluation(model)  # ``inputs`` validates in exactly one batch
+            one_step_evaluation(model, eager=epochs <= fast.eager_validation_epochs)  # ``inputs``: one batch
 
     def inputs(self, batch_size: int, seed: int) -> tuple[tuple[Any, ...], Any, dict[str, Any]]:
         """(fit's positional data, validation_data, extra fit keyword arguments)."""

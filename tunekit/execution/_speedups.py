@@ -34,6 +34,10 @@ class Speedups:
         one_step_validation: with ``one_batch_validation`` and validation data of one batch,
             trace the validation function as one step, not as the epoch loop that
             ``steps_per_execution`` asks of training (``one_step_evaluation``).
+        eager_validation_epochs: with ``one_step_validation``, a trial of at most this many
+            epochs validates eagerly, without tracing its validation step at all: tracing costs
+            about as much as six to ten eager validations (``benchmarks/trial_speed.py --epochs 2``, 10, 40).
+            0: always traced.
         jit_compile: compile the train step with XLA. Keras falls back to no XLA (with a
             warning) while op determinism is enabled, i.e. always inside the runner today.
     """
@@ -44,13 +48,15 @@ class Speedups:
     steps_per_execution: int | str = "epoch"
     one_batch_validation: bool = True
     one_step_validation: bool = True
+    eager_validation_epochs: int = 6
     jit_compile: bool = False
 
     @classmethod
     def none(cls) -> "Speedups":
         """Plain ``model.fit`` on numpy arrays: Keras' defaults (the benchmark's baseline)."""
         return cls(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
-                   one_batch_validation=False, one_step_validation=False, jit_compile=False)
+                   one_batch_validation=False, one_step_validation=False, eager_validation_epochs=0,
+                   jit_compile=False)
 
 
 def default_speedups() -> Speedups:
@@ -64,16 +70,17 @@ def default_speedups() -> Speedups:
     raise ConfigError(f"TUNEKIT_SPEEDUPS must be 'none' or 'default', got {value!r}")
 
 
-def one_step_evaluation(model: "keras.Model") -> None:
-    """Give ``model`` a validation function traced as one step, for validation data of one batch.
+def one_step_evaluation(model: "keras.Model", *, eager: bool = False) -> None:
+    """Give ``model`` a validation function of one step, for validation data of one batch.
 
     With ``steps_per_execution`` > 1 Keras traces its validation function as a loop of up to that
     many steps (``tf.while_loop`` over ``tf.cond``s); around a single batch that loop is pure
     tracing cost (about a tenth of a short trial on iris). Here Keras' own function is traced, and
     run, with ``steps_per_execution`` 1 (Keras reads it while tracing): the same ``test_step`` on
-    the same batch, and the same metrics. Only for validation data of exactly one batch: one call
-    evaluates one batch, so the runner gives Keras' own back (``keras_evaluation``) before the
-    model leaves it.
+    the same batch, and the same metrics. ``eager``: Keras' own function made as for
+    ``run_eagerly`` (not traced at all; training stays traced), which pays for a short trial.
+    Only for validation data of exactly one batch: one call evaluates one batch, so the runner
+    gives Keras' own back (``keras_evaluation``) before the model leaves it.
 
     Example::
 
@@ -81,7 +88,12 @@ def one_step_evaluation(model: "keras.Model") -> None:
         one_step_evaluation(model)      # fit's validation (one batch) and evaluate: one step each
         keras_evaluation(model)         # model.evaluate on any data, as Keras does it
     """
-    model.make_test_function()
+    run_eagerly = model.run_eagerly
+    model.run_eagerly = run_eagerly or eager  # read by make_test_function only
+    try:
+        model.make_test_function(force=True)
+    finally:
+        model.run_eagerly = run_eagerly
     keras_function = model.test_function
 
     def test_function(iterator: Any) -> Any:
