@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -14,14 +12,13 @@ import pytest
 from optuna.trial import TrialState
 
 import tunekit
-from tunekit import StudySpec
 from tunekit._errors import ConfigError
 from tunekit._records import budget
 from tunekit._spec import load_spec
 from tunekit.strategies import STRATEGIES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "execution" / "workers"))
-from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid  # noqa: E402
+from workers_helpers import trials  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -152,25 +149,6 @@ def test_best_retrains_the_users_model_and_resume_checks_the_recorded_space(tmp_
     path.unlink()
     gone = invoke("best", "own", "--storage", db_url, "--save-model", str(tmp_path / "again.keras"))
     assert gone.exit_code == 2 and "that file is gone; restore it" in gone.output
-
-
-def test_workers_survive_a_killed_worker_on_a_build_study(tmp_path: Path, db_url: str) -> None:
-    # trials of some seconds (every digit, batches of 8): long enough to be caught and killed mid-trial;
-    # 2 trials on 2 workers: one is killed, the other finishes beside its retry
-    path = write(tmp_path, BUILD.replace("max_rows=500", "max_rows=1797"), name="longown", EPOCHS=20, BATCH=8)
-    proc = start([*TUNEKIT, "run", str(path), "--storage", db_url, "--trials", "2", "--workers", "2",
-                  "--strategy", "random", "--heartbeat", "1", "--grace-period", "3"])
-    victim = wait_for("a running trial", running_trial(db_url, "longown"), procs=[proc], timeout=120)
-    os.kill(worker_pid(victim), signal.SIGKILL)
-    code, out, err = finish(proc)
-    assert code == 0, err
-    everything = trials(db_url, "longown")
-    assert budget(everything).counted == 2
-    retry = [t for t in everything if victim.number in t.system_attrs.get("retry_history", [])]
-    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
-    lost = [t for t in everything if t.number == victim.number][0]
-    assert lost.state == TrialState.FAIL  # the lost configuration, retried as it was (plus what it had not asked yet)
-    assert lost.params.items() <= retry[0].params.items()
 
 
 @pytest.mark.parametrize("declared, message", [

@@ -25,13 +25,16 @@ def _check_lost_and_retried(url: str, name: str, victim_number: int, target: int
     assert lost.state == TrialState.FAIL
     retry = [t for t in everything if victim_number in t.system_attrs.get("retry_history", [])]
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE, [(t.number, t.state) for t in everything]
+    assert lost.params and lost.params.items() <= retry[0].params.items()  # the lost configuration, retried as it was
     assert budget(everything).counted == target
     assert not [t for t in everything if t.state in (TrialState.RUNNING, TrialState.WAITING)]
 
 
 def test_run_workers_survives_a_sigkilled_worker(db_url: str, marked_study: Callable[..., tuple[Path, Path]]) -> None:
     """A worker of ``run --workers 2`` SIGKILLed in its trial (trials last until the marker, then
-    train one epoch): the trial fails and is retried, the run reaches the count."""
+    train one epoch): the trial fails and is retried with its configuration, the run reaches the
+    count. The study is the user's own model (``MARKED_STUDY``: a ``HyperModel`` whose ``build(hp)``
+    asks its parameters), as a killed worker on a build study must be too."""
     study, marker = marked_study("tinylong")
     proc = start([*TUNEKIT, "run", str(study), "--storage", db_url, "--trials", "3",
                   "--workers", "2", "--strategy", "random", *FAST_HEARTBEAT])
