@@ -185,9 +185,21 @@ NO_WARM_UP = {"action": "store_true", "help": "skip the untimed warm-up (smoke t
               "pays the imports and TensorFlow's first-time set-up)"}
 
 
-def warm_up_flag(args: Any) -> str:
-    """`` --no-warm-up`` for the results file's command line when the run skipped its warm-up, else ``""``."""
-    return " --no-warm-up" if getattr(args, "no_warm_up", False) else ""
+def flags(args: Any, *names: str) -> str:
+    """The options ``names`` as this run set them, for the results file's command line: `` --name value``
+    for each one given (`` --name`` for a switch that is on), in the order of ``names``; ``""`` for none.
+
+    Example: ``command(NAME, args.quick) + flags(args, "epochs", "repeats", "no_warm_up")``
+    gives ``python -m benchmarks.trial_speed --quick --epochs 2 --no-warm-up`` for such a run.
+    """
+    parts = []
+    for name in names:
+        value = getattr(args, name, None)
+        if value is None or value is False:
+            continue
+        option = "--" + name.replace("_", "-")
+        parts.append(option if value is True else f"{option} {value}")
+    return "".join(" " + part for part in parts)
 
 
 def log(message: str) -> None:

@@ -205,7 +205,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, *, trials: int, 
     met = gain >= 4 and gain_kt >= 8
     lines = _util.header(
         "Fused throughput: the same configurations, fused vs unfused tunekit vs keras-tuner",
-        _util.command(NAME, args.quick) + _flags(args),
+        _util.command(NAME, args.quick) + _util.flags(args, "trials", "epochs", "fuse", "repeats", "health", "in_process"),
         [f"{trials} configurations of `studies/digits.py`'s space (its defaults, then Optuna's random sampler, seed 0) "
          f"× {epochs} epochs, each contender in a fresh process, {rounds} interleaved round(s): {total / 60:.1f} min "
          f"in all. tunekit with `health={bool(args.health)}` on both paths. keras-tuner: a `Tuner` "
@@ -220,13 +220,6 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, *, trials: int, 
     _util.write(args.out, NAME, args.quick, lines)
     return summary
 
-
-def _flags(args: Any) -> str:
-    extra = [f"--{flag} {getattr(args, flag)}" for flag in ("trials", "epochs", "fuse", "repeats")
-             if getattr(args, flag) is not None]
-    extra += ["--health"] if getattr(args, "health", False) else []
-    extra += ["--in-process"] if getattr(args, "in_process", False) else []
-    return (" " + " ".join(extra)) if extra else ""
 
 
 if __name__ == "__main__":

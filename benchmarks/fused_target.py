@@ -182,7 +182,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, *, seeds: int, e
     coverage = summary[BASELINE]["coverage"]
     lines = _util.header(
         f"Fused time-to-target: today's best tunekit setting, unfused vs fused ({DATA})",
-        _util.command(NAME, args.quick) + _flags(args),
+        _util.command(NAME, args.quick) + _util.flags(args, "seeds", "epochs", "cap", "fuse", "target"),
         [(f"Target: {metric} {'≥' if direction == 'max' else '≤'} {goal_value} on {DATA}, as benchmarks/pruning.py "
          f"measures it (same space, model factory and search code): seconds from the start of `tunekit.run` to the "
          f"end of the first trial that reached it, whole search included; {epochs} epochs per trial at most; "
@@ -207,11 +207,6 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, *, seeds: int, e
     _util.write(args.out, NAME, args.quick, lines)
     return summary
 
-
-def _flags(args: Any) -> str:
-    extra = [f"--{flag} {getattr(args, flag)}" for flag in ("seeds", "epochs", "cap", "fuse", "target")
-             if getattr(args, flag) is not None]
-    return (" " + " ".join(extra)) if extra else ""
 
 
 if __name__ == "__main__":

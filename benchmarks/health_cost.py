@@ -208,7 +208,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, epochs: int, rou
     probed = shipped["probed_epochs"][0] if shipped["probed_epochs"] else []
     lines = _util.header(
         "Health cost: the reference trial with and without the training-health instruments",
-        _util.command(NAME, args.quick) + _util.warm_up_flag(args),
+        _util.command(NAME, args.quick) + _util.flags(args, "repeats", "epochs", "no_warm_up"),
         [f"Reference trial: digits (1,437 train / 360 validation rows), Dense 128 ×2, ReLU, BatchNormalization after "
          f"the activation, Dropout 0.2, Adam 1e-3, batch 32, {epochs} epochs, through `study.optimize` on SQLite "
          f"(`TrialRunner(health=...)`; `health=False` is what `--no-health` runs). {rounds} interleaved rounds, "

@@ -238,7 +238,8 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any, seeds: int, tria
     summary["saved_share"] = _util.median(p["saved_share"] for p in pairs)
     lines = _util.header(
         "Health pruning: what --prune-unhealthy saves",
-        _util.command(NAME, args.quick) + _util.warm_up_flag(args),
+        _util.command(NAME, args.quick) + _util.flags(args, "seeds", "trials", "epochs", "target", "via", "no_warm_up")
+        + ("" if args.strategy == "random" else f" --strategy {args.strategy}"),
         [f"digits, 64 units per layer, batch 32, {epochs} epochs per trial; space: n_layers 1–8, activation "
          "relu/sigmoid/tanh, initializer he_normal/glorot_uniform/zeros, optimizer sgd/adam, learning_rate 1e-4–10 "
          f"(log). Strategy `{args.strategy}`, no metric pruner, {trials} trials per run, {seeds} seed(s); both runs of "

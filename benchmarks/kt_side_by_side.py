@@ -402,7 +402,9 @@ def report(results: dict[str, list[dict[str, Any]]], orders: list[list[str]], ar
     tk_names = [n for n in names if CONTENDERS[n][0] == "tunekit"]
     lines = _util.header(
         "keras-tuner side by side: one build(hp), keras-tuner vs tunekit",
-        _util.command(NAME, args.quick) + _extra_flags(args),
+        _util.command(NAME, args.quick)
+        + _util.flags(args, "seeds", "trials", "epochs", "target", "only", "in_process", "no_warm_up")
+        + ("" if args.out == _util.RESULTS else f" --out {args.out}"),
         [f"Budget: {trials} trials per run, at most {epochs} epochs each (batch {BATCH_SIZE}), {seeds} seed(s) "
          f"(0..{seeds - 1}: keras-tuner `seed=` and `keras.utils.set_random_seed`; tunekit `run(seed=)`), "
          f"{len(names)} contenders, all in one run: {total / 60:.1f} min in all. Data: digits through "
@@ -529,20 +531,6 @@ def report(results: dict[str, list[dict[str, Any]]], orders: list[list[str]], ar
     _util.write(args.out, NAME, args.quick, lines)
     return summary
 
-
-def _extra_flags(args: Any) -> str:
-    flags = []
-    for flag in ("seeds", "trials", "epochs", "target", "only"):
-        value = getattr(args, flag, None)
-        if value is not None:
-            flags.append(f"--{flag} {value}")
-    if getattr(args, "in_process", False):
-        flags.append("--in-process")
-    flags.append(_util.warm_up_flag(args).strip())
-    if getattr(args, "out", _util.RESULTS) != _util.RESULTS:
-        flags.append(f"--out {args.out}")
-    flags = [flag for flag in flags if flag]
-    return (" " + " ".join(flags)) if flags else ""
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ def report(times: dict[str, list[float]], args: Any, n_configs: int, epochs: int
     off = summary["tunekit (SQLite), speed-ups off"]
     lines = _util.header(
         "Per-trial overhead: the same configurations, plain loop vs tunekit vs keras-tuner",
-        _util.command(NAME, args.quick) + _util.warm_up_flag(args),
+        _util.command(NAME, args.quick) + _util.flags(args, "repeats", "configs", "epochs", "no_warm_up"),
         [f"{n_configs} configurations (digits MLPs drawn once from the shared space, benchmarks/_trials.py SEARCH) "
          f"× {epochs} epochs, whole list per contender per round, {rounds} interleaved rounds, one process.",
          f"**Target: tunekit ≤ 1.05× the plain loop — {'met' if ratio <= 1.05 else 'missed'}: {ratio:.3f}×** "

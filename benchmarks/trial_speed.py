@@ -146,8 +146,7 @@ def report(results: dict[str, list[Timing]], args: Any, epochs: int, rounds: int
     verdict = "met" if target >= 1.5 else "missed"
     lines = _util.header(
         "Trial speed: the reference trial, plain model.fit vs tunekit's runner",
-        _util.command(NAME, args.quick) + "".join(f" --{flag} {getattr(args, flag)}" for flag in ("epochs", "repeats")
-                                                  if getattr(args, flag)) + _util.warm_up_flag(args),
+        _util.command(NAME, args.quick) + _util.flags(args, "epochs", "repeats", "no_warm_up"),
         [f"Reference trial: digits (1,437 train / 360 validation rows), Dense 128 ×2, ReLU, BatchNormalization "
          f"after the activation, Dropout 0.2, Adam 1e-3, batch 32, {epochs} epochs. {rounds} interleaved rounds; "
          "each round gives every contender a new seed.",

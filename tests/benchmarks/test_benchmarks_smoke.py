@@ -85,7 +85,7 @@ def test_overhead(tmp_path: Path) -> None:
     summary = main(["--quick", "--repeats", "1", "--configs", "1", "--epochs", "1", "--no-warm-up", "--out", str(tmp_path)])
     assert set(summary) == {"plain loop", "tunekit (SQLite)", "tunekit (SQLite), speed-ups off", "keras-tuner"}
     text = _written(tmp_path, "overhead")
-    assert "Target: tunekit ≤ 1.05×" in text and "`python -m benchmarks.overhead --quick --no-warm-up`" in text
+    assert "Target: tunekit ≤ 1.05×" in text and "`python -m benchmarks.overhead --quick --repeats 1 --configs 1 --epochs 1 --no-warm-up`" in text
     rows = _rows(text, "ratio to plain loop (median)")
     assert set(rows) == set(summary)
     for label, ratio in summary.items():

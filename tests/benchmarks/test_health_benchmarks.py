@@ -46,7 +46,7 @@ def test_health_cost(tmp_path: Path) -> None:
     assert set(summary) == {BASELINE, SHIPPED, LAST_ONLY}
     text = _written(tmp_path, "health_cost")
     assert "without a warm-up (`--no-warm-up`" in text
-    assert "`python -m benchmarks.health_cost --quick --no-warm-up`" in text
+    assert f"`python -m benchmarks.health_cost --quick --repeats {rounds} --epochs {epochs} --no-warm-up`" in text
     rows = _rows(text, "cost vs no health (median)")
     assert set(rows) == set(summary)
     for name, facts in summary.items():
@@ -98,7 +98,7 @@ def test_health_prune(tmp_path: Path) -> None:
     summary = main(["--quick", "--seeds", "1", "--trials", str(trials), "--epochs", str(epochs), "--target", "0.15",
                     "--no-warm-up", "--out", str(tmp_path)])
     text = _written(tmp_path, "health_prune")
-    assert "`python -m benchmarks.health_prune --quick --no-warm-up`" in text
+    assert f"`python -m benchmarks.health_prune --quick --seeds 1 --trials {trials} --epochs {epochs} --target 0.15 --no-warm-up`" in text
     without, prune = summary[WITHOUT], summary[PRUNE]
     # without --prune-unhealthy nothing is pruned (no metric pruner either)
     assert without["pruned"] == 0 and without["pruned_by"] == {}
