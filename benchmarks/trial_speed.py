@@ -11,6 +11,9 @@ Contenders, one reference trial each per round, rounds interleaved in one proces
 - ``default, validation traced`` / ``default, validation eager``: the one-step validation always
   traced, or always eager, whatever the epochs (the default: eager up to 6 epochs); ``--epochs
   40`` shows where tracing it pays
+- ``default, training traced`` / ``default, training eager``: the train step always traced, or
+  always eager, whatever the trial's steps (the default: eager up to ``EAGER_TRAINING_STEPS``
+  optimizer steps in all); ``--batch-size`` and ``--epochs`` set the steps
 - ``tunekit`` (default ``Speedups()``): all of the above
 - ``tunekit + XLA``: the default plus ``jit_compile``
 
@@ -19,7 +22,7 @@ time includes sampling and storage. Reported: median seconds per trial, the rati
 plain loop (median of per-round ratios), a breakdown (build, trace, epochs, evaluation,
 storage), and the final validation accuracy (mean ± std over rounds: seed noise).
 
-    python -m benchmarks.trial_speed [--quick] [--repeats N] [--epochs N] [--no-warm-up]
+    python -m benchmarks.trial_speed [--quick] [--repeats N] [--epochs N] [--batch-size N] [--no-warm-up]
 
 ``--no-warm-up`` (for smoke tests): skip the untimed one-epoch plain trial before the rounds.
 """
@@ -42,7 +45,8 @@ def contenders(quick: bool) -> dict[str, Any]:
 
     none = Speedups.none()
     only = dict(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
-                one_batch_validation=False, one_step_validation=False, eager_validation_epochs=0)
+                one_batch_validation=False, one_step_validation=False, eager_validation_epochs=0,
+                eager_training_steps=0)
     variants = {
         "tunekit, before (no speed-ups)": none,
         "+optimizer built before fit only": Speedups(**dict(only, prebuild_optimizer=True)),
@@ -54,6 +58,8 @@ def contenders(quick: bool) -> dict[str, Any]:
         "default without one-step validation": Speedups(one_step_validation=False),
         "default, validation traced": Speedups(eager_validation_epochs=0),
         "default, validation eager": Speedups(eager_validation_epochs=10**6),
+        "default, training traced": Speedups(eager_training_steps=0),
+        "default, training eager": Speedups(eager_training_steps=10**6),
         "tunekit (default)": Speedups(),
         "tunekit default + XLA": Speedups(jit_compile=True),
     }
@@ -65,6 +71,7 @@ def contenders(quick: bool) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _util.parse_args(argv, "Trial speed: plain model.fit vs tunekit's runner",
                             epochs={"type": int, "default": None, "help": "epochs of the reference trial (10)"},
+                            batch_size={"type": int, "default": None, "help": "batch size of the reference trial (32)"},
                             no_warm_up=_util.NO_WARM_UP)
     _util.quiet()
     import optuna
@@ -74,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     rounds = args.repeats or (2 if args.quick else 5)
     epochs = args.epochs or REFERENCE["epochs"]
-    params = dict(REFERENCE, epochs=epochs)
+    params = dict(REFERENCE, epochs=epochs, batch_size=args.batch_size or REFERENCE["batch_size"])
     dataset = load_data("digits", seed=0)
     spec = StudySpec(data="digits", space={"units": Fixed(params["units"])},
                      fixed={k: v for k, v in params.items() if k != "units"}, epochs=epochs, name="speed")
@@ -92,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         plain_trial(dataset, dict(params, epochs=1), seed=0)  # warm-up: imports, first-time TF set-up
     _util.log(f"{NAME}: {len(runs)} contenders x {rounds} rounds")
     results = _util.interleaved(runs, rounds)
-    return report(results, args, epochs, rounds)
+    return report(results, args, params, rounds, dataset.n_train)
 
 
 def _gc_state(frozen: bool, run):
@@ -126,7 +133,8 @@ def _tunekit_trial(study: Any, runner: Any, clock: StorageClock):
     return run
 
 
-def report(results: dict[str, list[Timing]], args: Any, epochs: int, rounds: int) -> dict[str, Any]:
+def report(results: dict[str, list[Timing]], args: Any, params: dict[str, Any], rounds: int,
+           n_train: int) -> dict[str, Any]:
     plain = results["plain model.fit"]
     rows, summary = [], {}
     for label, timings in results.items():
@@ -141,15 +149,17 @@ def report(results: dict[str, list[Timing]], args: Any, epochs: int, rounds: int
             _util.median(t.storage for t in timings), _util.median(t.other for t in timings),
             f"{statistics.mean(accs):.4f} ± {statistics.pstdev(accs):.4f}",
         ])
+    epochs, batch = params["epochs"], params["batch_size"]
+    steps = -(-n_train // batch)
     default = summary.get("tunekit (default)", {})
     target = default.get("speedup", float("nan"))
     verdict = "met" if target >= 1.5 else "missed"
     lines = _util.header(
         "Trial speed: the reference trial, plain model.fit vs tunekit's runner",
-        _util.command(NAME, args.quick) + _util.flags(args, "epochs", "repeats", "no_warm_up"),
-        [f"Reference trial: digits (1,437 train / 360 validation rows), Dense 128 ×2, ReLU, BatchNormalization "
-         f"after the activation, Dropout 0.2, Adam 1e-3, batch 32, {epochs} epochs. {rounds} interleaved rounds; "
-         "each round gives every contender a new seed.",
+        _util.command(NAME, args.quick) + _util.flags(args, "epochs", "batch_size", "repeats", "no_warm_up"),
+        [f"Reference trial: digits ({n_train:,} train / 360 validation rows), Dense 128 ×2, ReLU, BatchNormalization "
+         f"after the activation, Dropout 0.2, Adam 1e-3, batch {batch}, {epochs} epochs: {steps} optimizer steps "
+         f"an epoch, {steps * epochs} in all. {rounds} interleaved rounds; each round gives every contender a new seed.",
          f"**Target: tunekit ≥ 1.5× faster than plain model.fit — {verdict}: {target:.2f}×** (median of per-round ratios)."],
     )
     lines += _util.table(

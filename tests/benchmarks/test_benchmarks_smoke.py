@@ -61,11 +61,13 @@ def test_trial_speed(tmp_path: Path) -> None:
     from benchmarks.trial_speed import main
 
     # no untimed warm-up trial (it only keeps the first-time set-up out of the figures)
-    summary = main(["--quick", "--repeats", "1", "--epochs", "2", "--no-warm-up", "--out", str(tmp_path)])
+    summary = main(["--quick", "--repeats", "1", "--epochs", "2", "--batch-size", "256", "--no-warm-up",
+                    "--out", str(tmp_path)])
     assert set(summary) == {"plain model.fit", "tunekit, before (no speed-ups)", "tunekit (default)"}
     text = _written(tmp_path, "trial_speed")
     assert "Target: tunekit ≥ 1.5×" in text
-    assert "`python -m benchmarks.trial_speed --quick --epochs 2 --repeats 1 --no-warm-up`" in text  # as it ran
+    assert "`python -m benchmarks.trial_speed --quick --epochs 2 --batch-size 256 --repeats 1 --no-warm-up`" in text
+    assert "batch 256, 2 epochs: 6 optimizer steps an epoch, 12 in all." in text  # 1,437 rows / 256
     rows = _rows(text, "speed-up vs plain (range)")
     assert set(rows) == set(summary)
     for label, facts in summary.items():

@@ -77,7 +77,8 @@ def _run_and_check(tmp_path: Path, only: str, trials: int, *flags: str) -> str:
         assert math.isfinite(facts["cost_fit"]) and facts["cost_fit"] > 0
         assert row["s/trial outside fit, median (range)"].startswith(f"{facts['cost_fit']:.3f}")
         assert row["trials (median)"] == str(trials)
-        assert 0 < float(row["s to first fit (median)"]) < facts["cost_fit"] * trials  # start-up is part of the cost
+        # start-up is part of the cost (the cell has two decimals: 1.3197 s shows as 1.32)
+        assert 0 < float(row["s to first fit (median)"]) <= facts["cost_fit"] * trials + 0.005
     kt_cheapest = summary["kt_cheapest"]
     assert costs[kt_cheapest]["ratio to kt's cheapest"] == "1.00×"
     return text

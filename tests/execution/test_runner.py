@@ -182,7 +182,7 @@ def test_one_step_evaluation_is_keras_evaluate_on_one_batch(eager: bool) -> None
     import keras
     import tensorflow as tf
 
-    from tunekit.execution._speedups import keras_evaluation, one_step_evaluation
+    from tunekit.execution._speedups import keras_functions, one_step_evaluation
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
@@ -196,7 +196,44 @@ def test_one_step_evaluation_is_keras_evaluate_on_one_batch(eager: bool) -> None
     for _ in range(2):  # made once, called again
         assert model.evaluate(one_batch, verbose=0, return_dict=True) == pytest.approx(keras_own, rel=1e-6)
         assert model.steps_per_execution == 4
-    keras_evaluation(model)
+    keras_functions(model)
     assert model.test_function is None  # made again by the next evaluate, by Keras
     several = model.evaluate(IRIS.x_val, IRIS.y_val, batch_size=7, verbose=0, return_dict=True)
     assert several == pytest.approx(keras_own, rel=1e-5)
+
+
+def test_a_trial_of_few_steps_trains_eagerly_as_it_trains_traced(db_url: str, monkeypatch) -> None:
+    """A trial of at most ``eager_training_steps`` optimizer steps in all (iris: 4 an epoch, here 2
+    epochs: 8) runs Keras' train step eagerly, untraced: the same loss, metric and weights as the
+    traced step gives; one more step over the limit is traced. The model leaves the runner with
+    Keras' own fit, which a later ``fit`` traces."""
+    import numpy as np
+
+    from tunekit.execution import _runner
+
+    eager, real = [], _runner.eager_training
+    monkeypatch.setattr(_runner, "eager_training", lambda model: eager.append(model) or real(model))
+    spec = StudySpec(data="iris", space={"units": Choice([8])}, fixed={"n_layers": 1}, epochs=2)
+    results = {}
+    for limit in (0, 7, 8):
+        got: list = []
+        runner = TrialRunner(spec=spec, dataset=IRIS, metric="val_accuracy", seed=0, on_model=got.append,
+                             speedups=Speedups(eager_training_steps=limit))
+        study = _study(db_url)
+        del eager[:]
+        study.optimize(runner, n_trials=1)
+        (model,), (trial,) = got, study.trials
+        assert len(eager) == (limit >= 8), limit
+        assert not getattr(model.train_function, "eager", False) and not model.run_eagerly
+        results[limit] = (trial, model.get_weights())
+    traced, (trial, weights) = results[0], results[8]
+    assert trial.params == traced[0].params and trial.user_attrs["seed"] == traced[0].user_attrs["seed"]
+    assert trial.value == traced[0].value
+    for key in ("val_loss", "train_loss"):
+        assert trial.user_attrs[key] == pytest.approx(traced[0].user_attrs[key], rel=1e-5), key
+    for mine, theirs in zip(weights, traced[1]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-6)
+    model = got[0]  # the eager trial's
+    assert model.train_function is None
+    model.fit(IRIS.x_train, IRIS.y_train, epochs=1, verbose=0)  # a later fit: Keras' own, traced
+    assert model.train_function is not None and not getattr(model.train_function, "eager", False)

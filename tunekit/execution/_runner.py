@@ -9,7 +9,8 @@ the trial's seed, batched and prefetched), runs a whole epoch per ``tf.function`
 (``steps_per_execution``), validates in one batch from a cached validation pipeline (so the
 final evaluation reuses the traced validation function instead of retracing it) through a
 validation function traced as one step (``one_step_evaluation``: Keras would trace its epoch
-loop, a ``while_loop`` of ``cond``s, around that single batch), and moves
+loop, a ``while_loop`` of ``cond``s, around that single batch), runs the train step of a trial
+of a few steps in all eagerly instead of tracing it (``eager_training``), and moves
 the objects alive before the first trial (TensorFlow's and Keras' modules) out of the
 garbage collector's sight once, so the collections between trials stay short. Each of these
 is a field of ``Speedups`` so the benchmark can switch it off. XLA (``jit_compile``) stays
@@ -38,7 +39,8 @@ from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, PRUNED_REASON, 
 from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit._units import target_units_callback, to_target_units
 from tunekit.execution._health import health_probe, record_health
-from tunekit.execution._speedups import Speedups, default_speedups, keras_evaluation, one_step_evaluation
+from tunekit.execution._speedups import (Speedups, default_speedups, eager_training, keras_functions,
+                                         one_step_evaluation)
 from tunekit.execution._tf import release_free_memory, released_custom_gradients, trial_process_state
 from tunekit.execution._trial import RunnerTrial, one_line, out_of_memory, physical_memory, record_threads, stop_run
 from tunekit.storage._retry import DatabaseUnreachable, connection_error
@@ -269,7 +271,7 @@ class TrialRunner:
             final = model.evaluate(val, verbose=0, return_dict=True)
         else:
             final = model.evaluate(*val, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
-        keras_evaluation(model)  # the model leaves the runner (on_model) with Keras' own evaluate
+        keras_functions(model)  # the model leaves the runner (on_model) with Keras' own fit and evaluate
         if ds.target_scale is not None:  # regression: rmse, mae, mse in the target's own units
             final = to_target_units(final, ds.target_scale[1])
             trial.set_user_attr("target", ds.target)
@@ -360,6 +362,8 @@ class TrialRunner:
             model.jit_compile = True  # Keras warns and keeps False when a layer cannot be compiled
         if fast.one_batch_validation and fast.one_step_validation and self.dataset.n_val <= MAX_VAL_BATCH:
             one_step_evaluation(model, eager=epochs <= fast.eager_validation_epochs)  # ``inputs``: one batch
+        if steps * epochs <= fast.eager_training_steps:
+            eager_training(model)
 
     def inputs(self, batch_size: int, seed: int) -> tuple[tuple[Any, ...], Any, dict[str, Any]]:
         """(fit's positional data, validation_data, extra fit keyword arguments)."""

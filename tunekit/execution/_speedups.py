@@ -15,11 +15,17 @@ if TYPE_CHECKING:
     import keras
 
 
+#: ``Speedups.eager_training_steps``'s default (see ``benchmarks/results/trial_speed-steps*.md``).
+EAGER_TRAINING_STEPS = 12
+
+
 @dataclass(frozen=True, kw_only=True)
 class Speedups:
     """How the runner feeds and drives Keras. None of them changes what is trained: only
     ``tf_data`` changes the order in which training rows are shuffled (still fixed by the
-    trial's seed), and ``one_batch_validation`` the rounding of the averaged validation loss.
+    trial's seed), ``one_batch_validation`` the rounding of the averaged validation loss, and
+    ``eager_training_steps`` at most the last bits of the weights (eager ops are not fused as
+    TensorFlow's graph optimiser fuses a traced step).
 
     Attributes:
         prebuild_optimizer: create the optimizer's variables before ``fit`` (one trace, not two).
@@ -38,6 +44,11 @@ class Speedups:
             epochs validates eagerly, without tracing its validation step at all: tracing costs
             about as much as six to ten eager validations (``benchmarks/trial_speed.py --epochs 2``, 10, 40).
             0: always traced.
+        eager_training_steps: a trial of at most this many optimizer steps in all (steps per
+            epoch times epochs) trains eagerly, without tracing its train step: tracing costs
+            more than such a trial's steps run one by one (``benchmarks/trial_speed.py
+            --batch-size``: at 12 steps the two cost the same on the reference network, fewer
+            steps or a smaller network run faster eagerly). 0: always traced.
         jit_compile: compile the train step with XLA. Keras falls back to no XLA (with a
             warning) while op determinism is enabled, i.e. always inside the runner today.
     """
@@ -49,6 +60,7 @@ class Speedups:
     one_batch_validation: bool = True
     one_step_validation: bool = True
     eager_validation_epochs: int = 6
+    eager_training_steps: int = EAGER_TRAINING_STEPS
     jit_compile: bool = False
 
     @classmethod
@@ -56,7 +68,7 @@ class Speedups:
         """Plain ``model.fit`` on numpy arrays: Keras' defaults (the benchmark's baseline)."""
         return cls(prebuild_optimizer=False, freeze_gc=False, tf_data=False, steps_per_execution=1,
                    one_batch_validation=False, one_step_validation=False, eager_validation_epochs=0,
-                   jit_compile=False)
+                   eager_training_steps=0, jit_compile=False)
 
 
 def default_speedups() -> Speedups:
@@ -80,13 +92,13 @@ def one_step_evaluation(model: "keras.Model", *, eager: bool = False) -> None:
     the same batch, and the same metrics. ``eager``: Keras' own function made as for
     ``run_eagerly`` (not traced at all; training stays traced), which pays for a short trial.
     Only for validation data of exactly one batch: one call evaluates one batch, so the runner
-    gives Keras' own back (``keras_evaluation``) before the model leaves it.
+    gives Keras' own back (``keras_functions``) before the model leaves it.
 
     Example::
 
         model.steps_per_execution = 12  # a whole epoch per training call
         one_step_evaluation(model)      # fit's validation (one batch) and evaluate: one step each
-        keras_evaluation(model)         # model.evaluate on any data, as Keras does it
+        keras_functions(model)          # model.evaluate on any data, as Keras does it
     """
     run_eagerly = model.run_eagerly
     model.run_eagerly = run_eagerly or eager  # read by make_test_function only
@@ -108,7 +120,30 @@ def one_step_evaluation(model: "keras.Model", *, eager: bool = False) -> None:
     model.test_function = test_function
 
 
-def keras_evaluation(model: "keras.Model") -> None:
-    """Undo ``one_step_evaluation``: ``model.evaluate`` makes Keras' own validation function again."""
+def eager_training(model: "keras.Model") -> None:
+    """Give ``model`` Keras' own training function made as for ``run_eagerly``: each step runs
+    op by op, nothing is traced. The same ``train_step``, so the same updates; it pays only for
+    a trial of a few steps, where tracing the step costs more than running it eagerly.
+    ``keras_functions`` gives the model a traced one again before it leaves the runner.
+
+    Example::
+
+        eager_training(model)     # fit: no tf.function traced for training
+        keras_functions(model)    # a later fit traces, as Keras does
+    """
+    run_eagerly = model.run_eagerly
+    model.run_eagerly = True  # read by make_train_function only
+    try:
+        model.make_train_function(force=True)
+    finally:
+        model.run_eagerly = run_eagerly
+    model.train_function.eager = True  # type: ignore[attr-defined]  # what keras_functions and tests look for
+
+
+def keras_functions(model: "keras.Model") -> None:
+    """Undo ``one_step_evaluation`` and ``eager_training``: ``model.evaluate`` and ``model.fit``
+    make Keras' own functions again."""
     if getattr(model.test_function, "one_step", False):
         model.test_function = None
+    if getattr(model.train_function, "eager", False):
+        model.train_function = None
