@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import optuna
@@ -12,17 +13,24 @@ import tunekit
 from tests.conftest import TINY_SPEC, invoke, stored_study
 from tunekit import StudySpec
 
-pytestmark = pytest.mark.slow  # the MLflow server takes seconds to start
-mlflow = pytest.importorskip("mlflow")
-from mlflow.tracking import MlflowClient  # noqa: E402
+# the MLflow server takes seconds to start; mlflow itself is imported where used (importing it
+# costs about 1 s, at collection, in each test worker)
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("mlflow") is None,
+                                                   reason="the mlflow extra is not installed (make install installs it)")]
 
 SPACE = tunekit.Space(TINY_SPEC["space"])
 PARAMS = {"units": 8, "learning_rate": 0.01, "activation": "relu"}
 
 
+def _client(url: str):  # type: ignore[no-untyped-def]
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=url)
+
+
 def _runs(url: str, study: str) -> tuple[list, list]:
     """(parent runs, trial runs) of the experiment named ``study``, trial runs by trial number."""
-    client = MlflowClient(tracking_uri=url)
+    client = _client(url)
     experiment = client.get_experiment_by_name(study)
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
@@ -46,7 +54,7 @@ def test_run_logs_each_trial_as_a_nested_run(mlflow_server: str, db_url: str, tm
     assert [r.data.tags["tunekit.trial_number"] for r in runs] == ["0", "1"]
     here = [r.data.tags["tunekit.worker"].rpartition(":")[2] == str(os.getpid()) for r in runs]
     assert here == [True, False]  # trial 1 trained in a worker process, logged from this one
-    client = MlflowClient(tracking_uri=mlflow_server)
+    client = _client(mlflow_server)
     for run, trial in zip(runs, study.trials):
         tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
         assert tags["mlflow.parentRunId"] == parents[trial.number].info.run_id and run.info.status == "FINISHED"
@@ -123,6 +131,6 @@ def test_an_unreachable_server_never_fails_a_trial_and_export_catches_up(mlflow_
     assert saved.exit_code == 0, saved.output
     _, runs = _runs(mlflow_server, "offline")
     best = runs[study.best_trial.number]
-    artifacts = MlflowClient(tracking_uri=mlflow_server).list_artifacts(best.info.run_id, "model")
+    artifacts = _client(mlflow_server).list_artifacts(best.info.run_id, "model")
     assert sorted(a.path for a in artifacts) == ["model/best.json", "model/best.keras"]
     assert best.data.tags["tunekit.best"] == "true"

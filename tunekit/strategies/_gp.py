@@ -19,11 +19,11 @@ device, the same suggestions; ``benchmarks/sampler_cost.py --strategies gp`` mea
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import secrets
 from typing import Any, Iterator
 
 import optuna
-import torch  # the optional dependency: fail here, at import, when it is missing
 from optuna.distributions import BaseDistribution
 from optuna.samplers import GPSampler
 from optuna.trial import FrozenTrial
@@ -32,6 +32,12 @@ from threadpoolctl import threadpool_limits
 from tunekit._seeds import derive_seed
 from tunekit.strategies._private import has_private
 from tunekit.strategies._random import TrialSeededRandomSampler
+
+# The optional dependency: fail here, at import, when it is missing. Optuna imports torch itself
+# when the sampler first fits; a check, not an import, keeps loading this module cheap (``pytest
+# --doctest-modules`` loads it in every test worker: importing torch costs 1.4 s).
+if importlib.util.find_spec("torch") is None:
+    raise ImportError("No module named 'torch'", name="torch")
 
 
 class GPStrategySampler(GPSampler):
@@ -94,6 +100,7 @@ def _cpu_without_device_mode() -> Iterator[None]:
     half of a GP fit's time on a small study). Anything else (a CUDA default set by the user, a
     torch without these names) is left as it is."""
     try:
+        import torch
         from torch.overrides import _get_current_function_mode_stack, _pop_mode_temporarily
         from torch.utils._device import DeviceContext
     except ImportError:
