@@ -5,9 +5,10 @@ speed-up pays; ``benchmarks/trial_speed.py`` measures them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from tunekit._errors import ConfigError
 
@@ -82,6 +83,18 @@ def default_speedups() -> Speedups:
     raise ConfigError(f"TUNEKIT_SPEEDUPS must be 'none' or 'default', got {value!r}")
 
 
+@contextlib.contextmanager
+def _making_eagerly(model: "keras.Model", eager: bool) -> Iterator[None]:
+    """``model.run_eagerly`` on (when ``eager``) while Keras makes a function inside: Keras reads it
+    only then, so the function is made eager (untraced) and the model's own setting stays as it was."""
+    run_eagerly = model.run_eagerly
+    model.run_eagerly = run_eagerly or eager
+    try:
+        yield
+    finally:
+        model.run_eagerly = run_eagerly
+
+
 def one_step_evaluation(model: "keras.Model", *, eager: bool = False) -> None:
     """Give ``model`` a validation function of one step, for validation data of one batch.
 
@@ -100,12 +113,8 @@ def one_step_evaluation(model: "keras.Model", *, eager: bool = False) -> None:
         one_step_evaluation(model)      # fit's validation (one batch) and evaluate: one step each
         keras_functions(model)          # model.evaluate on any data, as Keras does it
     """
-    run_eagerly = model.run_eagerly
-    model.run_eagerly = run_eagerly or eager  # read by make_test_function only
-    try:
+    with _making_eagerly(model, eager):
         model.make_test_function(force=True)
-    finally:
-        model.run_eagerly = run_eagerly
     keras_function = model.test_function
 
     def test_function(iterator: Any) -> Any:
@@ -131,12 +140,8 @@ def eager_training(model: "keras.Model") -> None:
         eager_training(model)     # fit: no tf.function traced for training
         keras_functions(model)    # a later fit traces, as Keras does
     """
-    run_eagerly = model.run_eagerly
-    model.run_eagerly = True  # read by make_train_function only
-    try:
+    with _making_eagerly(model, True):
         model.make_train_function(force=True)
-    finally:
-        model.run_eagerly = run_eagerly
     model.train_function.eager = True  # type: ignore[attr-defined]  # what keras_functions and tests look for
 
 
