@@ -109,12 +109,14 @@ def test_ctrl_c_during_confirmation_resumes_without_repeating_any(db_url: str, t
     path = tmp_path / "conf.py"
     path.write_text("from tunekit import StudySpec, Int\n"
                     "spec = StudySpec(data='iris', space={'units': Int(4, 16)}, fixed={'n_layers': 1, 'batch_size': 8},"
-                    " epochs=2)\n")
+                    " epochs=30)\n")
     search = ["run", str(path), "--storage", db_url, "--trials", "2", "--strategy", "random"]
+    # 30 epochs: a confirmation run lasts long enough to be caught running by the Ctrl-C (at 2 epochs
+    # one in CI finished between the test seeing it RUNNING and the signal)
     command = [*search, "--confirm", "1", "--repeats", "2"]
     ran = invoke(*search)  # the search first, quickly, in this process; the Ctrl-C needs a process of its own
     assert ran.exit_code == 0, ran.output
-    proc = start([*TUNEKIT, *command, "--epochs", "2"])
+    proc = start([*TUNEKIT, *command])
 
     def confirming():
         return [t for t in trials(db_url, "conf") if t.state == TrialState.RUNNING and CONFIRMS in t.user_attrs]
