@@ -4,6 +4,7 @@ the next safe point, so an interrupted trial is marked FAIL ``interrupted`` and 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,20 +18,51 @@ class WorkerStopped(TunekitError):
     """The worker stopped on its own (``Interrupts.stop``): its message says why."""
 
 
+#: Where a database call's code lives: SQLAlchemy, the drivers, Optuna's storages.
+_DATABASE_CODE = tuple(f"{os.sep}{os.path.join(*part)}{os.sep}" for part in (
+    ("sqlalchemy",), ("sqlite3",), ("psycopg",), ("psycopg2",), ("optuna", "storages")))
+
+#: Seconds between tries to raise a KeyboardInterrupt held back while a database call runs
+#: (when another profiler is set, so the call's return cannot be watched).
+_HELD_BACK = 0.02
+
+
+def database_call(frame: Any) -> Any:
+    """The outermost frame, from ``frame`` (where a signal handler interrupted the program) up
+    its callers, that runs SQLAlchemy, a database driver or Optuna's storages; None if none does.
+    A KeyboardInterrupt raised there breaks SQLAlchemy's session (its next commit fails an
+    assertion, a SQLite write lock stays held)."""
+    outermost = None
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if any(part in name for part in _DATABASE_CODE):
+            outermost = frame
+        frame = frame.f_back
+    return outermost
+
+
 class _NoInterruptedClose(logging.Filter):
-    """Drops SQLAlchemy's "Exception closing connection" record of a KeyboardInterrupt (a second
-    Ctrl-C while a connection closes): the interrupt is raised anyway; its 60-line log is noise."""
+    """Drops SQLAlchemy's "Exception closing connection" / "Error closing cursor" record of a
+    KeyboardInterrupt (a third Ctrl-C inside a database call): the interrupt is raised anyway;
+    its 60-line log is noise."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None:
+            if isinstance(error, KeyboardInterrupt):
+                return False
+            error = error.__cause__ or error.__context__
+        return True
 
 
 def quiet_interrupted_closes() -> None:
-    """Put ``_NoInterruptedClose`` on the loggers of SQLAlchemy's connection pools (once)."""
+    """Put ``_NoInterruptedClose`` on the loggers of SQLAlchemy's engines and connection pools (once)."""
     import sqlalchemy.pool as pools
 
-    for cls in (pools.QueuePool, pools.NullPool, pools.StaticPool, pools.SingletonThreadPool):
-        logger = logging.getLogger(f"{cls.__module__}.{cls.__name__}")
+    names = [f"{cls.__module__}.{cls.__name__}"
+             for cls in (pools.QueuePool, pools.NullPool, pools.StaticPool, pools.SingletonThreadPool)]
+    for name in ("sqlalchemy.engine.Engine", *names):
+        logger = logging.getLogger(name)
         if not any(isinstance(f, _NoInterruptedClose) for f in logger.filters):
             logger.addFilter(_NoInterruptedClose())
 
@@ -43,10 +75,16 @@ class Interrupts:
     stops at its next safe point. A second signal raises at once. Python drops an exception
     raised while it runs a finalizer or a weakref callback, so while the trial goes on the
     KeyboardInterrupt is raised again every half second (SIGALRM) until it lands.
+    No KeyboardInterrupt is raised inside a database call (``database_call``): it is held
+    back and raised where the call returns, unless the signal is the third.
+    An error other than tunekit's that ends the block after a signal is raised as the
+    KeyboardInterrupt it comes from (a library turned the interrupt into its own error).
     """
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.signals = 0
+        self._held_back: Any = None  # the database call's frame, or True while polling
         self.stop_reason: str | None = None
         self.in_trial = False
         self._previous: dict[int, Any] = {}
@@ -61,13 +99,18 @@ class Interrupts:
             sys.unraisablehook = self._quiet_unraisable
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        if self._held_back is not None and sys.getprofile() == self._on_return:
+            sys.setprofile(None)
+        self._held_back = None
         self.leave_trial()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         if self._previous:
             sys.unraisablehook = self._unraisable
         self._previous.clear()
+        if self.requested and isinstance(error, Exception) and not isinstance(error, TunekitError):
+            raise KeyboardInterrupt from error
 
     def _quiet_unraisable(self, info: Any) -> None:
         """A KeyboardInterrupt of ours dropped in a finalizer: no traceback, it is raised again."""
@@ -79,7 +122,7 @@ class Interrupts:
 
     def leave_trial(self) -> None:
         self.in_trial = False
-        if self._previous:
+        if self._previous and self._held_back is None:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
     def stop(self, reason: str) -> None:
@@ -91,17 +134,48 @@ class Interrupts:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if signum == signal.SIGALRM:
-            if self.in_trial:
+            if self._held_back is True:  # polling
+                self._raise(frame)
+            elif self.in_trial:
                 if self.stop_reason is not None:  # raised again until it lands, as after a signal
                     signal.setitimer(signal.ITIMER_REAL, 0.5, 0.5)
-                raise KeyboardInterrupt
+                self._raise(frame)
             return
         again = self.signum is not None
         self.signum = signum
+        self.signals += 1
         if self.in_trial:
             signal.setitimer(signal.ITIMER_REAL, 0.5, 0.5)
-            raise KeyboardInterrupt
-        if again:
+            self._raise(frame)
+        elif again:
+            self._raise(frame)
+
+    def _raise(self, frame: Any) -> None:
+        """Raise KeyboardInterrupt, or hold it back while a database call runs (see the class):
+        a profile function raises it as the call returns; with another profiler set, SIGALRM
+        tries again every 20 ms."""
+        call = database_call(frame) if self.signals < 3 else None
+        if call is not None:
+            if self._held_back is None and sys.getprofile() is None:
+                self._held_back = call
+                sys.setprofile(self._on_return)
+            elif self._held_back is None or self._held_back is True:
+                self._held_back = True
+                signal.setitimer(signal.ITIMER_REAL, _HELD_BACK, _HELD_BACK)
+            return
+        if self._held_back is True:  # polled: back to the half-second repeats of a trial, or none
+            signal.setitimer(signal.ITIMER_REAL, *((0.5, 0.5) if self.in_trial else (0,)))
+        if self._held_back is not None and sys.getprofile() == self._on_return:
+            sys.setprofile(None)
+        self._held_back = None
+        raise KeyboardInterrupt
+
+    def _on_return(self, frame: Any, event: str, arg: Any) -> None:
+        """The profile function of a held-back KeyboardInterrupt: raised as the call returns (its
+        caller gets the KeyboardInterrupt instead of its value; what it wrote is written)."""
+        if event == "return" and frame is self._held_back:
+            sys.setprofile(None)
+            self._held_back = None
             raise KeyboardInterrupt
 
     @property
