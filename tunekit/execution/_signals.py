@@ -100,9 +100,7 @@ class Interrupts:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
-        if self._held_back is not None and sys.getprofile() == self._on_return:
-            sys.setprofile(None)
-        self._held_back = None
+        self._let_go()
         self.leave_trial()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
@@ -163,19 +161,23 @@ class Interrupts:
                 self._held_back = True
                 signal.setitimer(signal.ITIMER_REAL, _HELD_BACK, _HELD_BACK)
             return
-        if self._held_back is True:  # polled: back to the half-second repeats of a trial, or none
+        self._let_go()
+        raise KeyboardInterrupt
+
+    def _let_go(self) -> None:
+        """Stop holding an interrupt back: the profile function off, or the 20 ms polling back to
+        a trial's half-second repeats (or none)."""
+        if self._held_back is True:
             signal.setitimer(signal.ITIMER_REAL, *((0.5, 0.5) if self.in_trial else (0,)))
-        if self._held_back is not None and sys.getprofile() == self._on_return:
+        elif self._held_back is not None and sys.getprofile() == self._on_return:
             sys.setprofile(None)
         self._held_back = None
-        raise KeyboardInterrupt
 
     def _on_return(self, frame: Any, event: str, arg: Any) -> None:
         """The profile function of a held-back KeyboardInterrupt: raised as the call returns (its
         caller gets the KeyboardInterrupt instead of its value; what it wrote is written)."""
         if event == "return" and frame is self._held_back:
-            sys.setprofile(None)
-            self._held_back = None
+            self._let_go()
             raise KeyboardInterrupt
 
     @property
