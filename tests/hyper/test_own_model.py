@@ -42,7 +42,7 @@ def build(hp):
     return model
 
 
-spec = StudySpec(data="digits", build=build, epochs=EPOCHS, max_rows=500, fixed={"batch_size": BATCH})
+spec = StudySpec(data="digits", build=build, epochs=EPOCHS, max_rows=250, fixed={"batch_size": BATCH})
 '''
 
 HYPERMODEL = '''
