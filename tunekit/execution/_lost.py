@@ -102,7 +102,9 @@ def lost_reason(trial: FrozenTrial) -> str:
 
 def fail_stale(study: optuna.Study) -> None:
     """Optuna's ``fail_stale_trials``, and each lost trial's ``fail_reason`` written first
-    (a finished trial's attributes cannot be changed)."""
+    (a finished trial's attributes cannot be changed). With a stale trial go the other trials of
+    its worker that have missed a heartbeat too (``_lost_siblings``): a fused group's members,
+    each beating from its own thread, are lost and retried together, as one group."""
     from optuna.storages._heartbeat import is_heartbeat_enabled
 
     storage = study._storage
@@ -111,7 +113,8 @@ def fail_stale(study: optuna.Study) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         failed = []
-        for trial_id in storage._get_stale_trial_ids(study._study_id):
+        stale = list(storage._get_stale_trial_ids(study._study_id))
+        for trial_id in stale + _lost_siblings(study, storage, stale):
             try:
                 storage.set_trial_user_attr(trial_id, FAIL_REASON, lost_reason(storage.get_trial(trial_id)))
                 if storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
@@ -124,10 +127,9 @@ def fail_stale(study: optuna.Study) -> None:
             callback(study, storage.get_trial(trial_id))
 
 
-def _silent_trials(study: optuna.Study, storage: Any, heartbeat: int) -> list[tuple[FrozenTrial, float]]:
-    """RUNNING trials whose worker stopped (its process is gone from this host, or its
-    heartbeat is two beats late), each with the seconds since its last heartbeat; none when
-    the database does not answer (they are only for a message)."""
+def _heartbeat_ages(study: optuna.Study, storage: Any) -> dict[int, float]:
+    """Seconds since the last heartbeat of each RUNNING trial that has one, by trial id, on the
+    database's clock; empty when the database does not answer."""
     import sqlalchemy
     import sqlalchemy.exc
     from optuna.storages._rdb import models
@@ -139,9 +141,34 @@ def _silent_trials(study: optuna.Study, storage: Any, heartbeat: int) -> list[tu
     try:
         with storage.engine.connect() as con:
             now = con.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar().replace(tzinfo=None)
-            ages = {int(r[0]): (now - r[1].replace(tzinfo=None)).total_seconds() for r in con.execute(query)}
-    except sqlalchemy.exc.SQLAlchemyError:  # the database did not answer: the message waits, the loop goes on
+            return {int(r[0]): (now - r[1].replace(tzinfo=None)).total_seconds() for r in con.execute(query)}
+    except sqlalchemy.exc.SQLAlchemyError:
+        return {}
+
+
+def _lost_siblings(study: optuna.Study, storage: Any, stale: list[int]) -> list[int]:
+    """RUNNING trials of the worker (``host:pid``) of a stale trial that are not stale yet but have
+    missed a heartbeat: lost with it. Each member of a fused group beats from its own thread, so
+    their last beats differ by up to an interval; without this a rerun could find some members
+    stale and the rest a moment later, and retry one group as two. A live worker's trials, beating
+    every interval, are never taken (the missed beat guards against a pid used again)."""
+    if not stale:
         return []
+    workers = {str(storage.get_trial(trial_id).user_attrs.get(WORKER_ATTR, "")) for trial_id in stale} - {""}
+    interval = storage.get_heartbeat_interval()
+    if not workers or not interval:
+        return []
+    ages = _heartbeat_ages(study, getattr(storage, "_backend", storage))  # under Optuna's cache: its RDB storage
+    return [t._trial_id for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t._trial_id not in stale and str(t.user_attrs.get(WORKER_ATTR, "")) in workers
+            and ages.get(t._trial_id, 0.0) > interval]
+
+
+def _silent_trials(study: optuna.Study, storage: Any, heartbeat: int) -> list[tuple[FrozenTrial, float]]:
+    """RUNNING trials whose worker stopped (its process is gone from this host, or its
+    heartbeat is two beats late), each with the seconds since its last heartbeat; none when
+    the database does not answer (they are only for a message)."""
+    ages = _heartbeat_ages(study, storage)  # none when the database does not answer: the message waits
     out = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         age = ages.get(trial._trial_id)
