@@ -37,7 +37,7 @@ def need_service(what: str, available: bool, how: str) -> None:
 
 
 #: A full collection before every this-many tests frees what earlier tests left in cycles.
-_COLLECT_EVERY = 20
+_COLLECT_EVERY = 40
 _tests_seen = 0
 
 
@@ -50,7 +50,7 @@ def _frozen_heap() -> Iterator[None]:
     This is what ``tunekit.run`` does for a run (``Speedups.freeze_gc``); it leaves a freeze it did
     not make alone. What the test made and left in cycles is collected as it ends (a PostgreSQL
     transaction left open blocked the next test's DROP SCHEMA for 30 s in CI otherwise); what an
-    earlier test left tied to older objects, before every 20th test.
+    earlier test left tied to older objects, before every 40th test (0.4 s each in a pytest worker).
     ``TUNEKIT_TEST_GC_FREEZE=0`` turns it off, to measure it (``tests/cpu_report.py``)."""
     global _tests_seen
     if gc.get_freeze_count() or os.environ.get("TUNEKIT_TEST_GC_FREEZE") == "0":  # a freeze not ours; or measuring
