@@ -95,6 +95,10 @@ class Ongoing:
     def poll(self) -> int | None:
         return 0 if self.ended.is_set() else None
 
+    @property
+    def returncode(self) -> int | None:  # what ``wait_for`` says of a process that ended
+        return self.poll()
+
     def communicate(self) -> tuple[str, str]:
         return "(the run in this process)", ""
 

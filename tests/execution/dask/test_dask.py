@@ -398,7 +398,9 @@ def test_a_killed_worker_loses_no_finished_trial(mortal: Cluster, tmp_path: Path
     and one of trial 2. The worker running the batch dies: the trials of its tasks fail ``worker
     lost`` and are retried once with their parameters; a task on another worker is not touched.
     (Dask may queue both tasks on one worker, 2 slots per 1-thread worker: then all three are lost.)"""
-    path = study_file(tmp_path, "killed", epochs=300)  # a fused pair of iris members: ~30 ms an epoch when idle
+    # a fused pair of iris members trains an epoch in ~5 ms when idle (the lone trial 2, unfused, in ~30 ms):
+    # 450 epochs leave the kill a few seconds (300 left it 1.6 s, and once in CI the batch ended first)
+    path = study_file(tmp_path, "killed", epochs=450)
 
     def on(keys) -> set[int]:  # a task's key names its first trial: tunekit-killed-<first>-<ns>
         firsts = {int(str(k).split("-")[2]) for k in keys if str(k).startswith("tunekit-killed-")}
@@ -420,10 +422,9 @@ def test_a_killed_worker_loses_no_finished_trial(mortal: Cluster, tmp_path: Path
                 return sorted(len(on(keys)) for keys in client.processing().values() if on(keys)) == [1, 2]
 
             wait_for("the batch's task running on a worker", batch_worker, procs=[run], timeout=60)
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 0.5  # the fused pair's epochs take ~5 ms: the kill comes at once
             while not apart() and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(0.5)  # the batch's task set up; its 300 epochs take several seconds
             # what the batch's worker holds, in one reading of the scheduler's, just before it dies: a
             # running task stays on its worker (only a waiting one can move), so the worker is found again
             worker, held = wait_for("the batch's task on its worker", lambda: next(
