@@ -30,10 +30,10 @@ def _age(db: Path, trial_id: int, seconds: float) -> None:
 
 
 @pytest.fixture
-def study(tmp_path: Path) -> tuple[optuna.Study, Path]:
+def study(tmp_path: Path) -> tuple[optuna.Study, Path, optuna.storages.RDBStorage]:
     storage = open_storage(f"sqlite:///{tmp_path / 'lost.db'}", create=True, heartbeat_interval=1, grace_period=3,
                            on_lost_trial=retry_lost_trial)
-    return optuna.create_study(storage=storage), tmp_path / "lost.db"
+    return optuna.create_study(storage=storage), tmp_path / "lost.db", storage
 
 
 def _running(study: optuna.Study, worker: str, age: float, db: Path) -> int:
@@ -45,12 +45,12 @@ def _running(study: optuna.Study, worker: str, age: float, db: Path) -> int:
 
 
 def test_the_members_of_a_stale_trial_s_worker_that_missed_a_beat_are_lost_with_it(study) -> None:
-    study, db = study
+    study, db, rdb = study
     stale = _running(study, DEAD, 5, db)  # past the grace period (3 s)
     members = [_running(study, DEAD, age, db) for age in (2.5, 2)]  # a beat missed (1 s), not stale yet
     beating = _running(study, DEAD, 0, db)  # the same host:pid beating now (a pid used again): alive
     other = _running(study, "elsewhere:1", 2, db)  # another worker's trial: not stale, not its sibling
-    fail_stale(study)
+    fail_stale(study, rdb)
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     for number in (stale, *members):
         assert by_number[number].state == TrialState.FAIL
@@ -61,8 +61,8 @@ def test_the_members_of_a_stale_trial_s_worker_that_missed_a_beat_are_lost_with_
 
 
 def test_without_a_stale_trial_no_trial_is_lost(study) -> None:
-    study, db = study
+    study, db, rdb = study
     for age in (2, 2.5):  # beats missed, none past the grace period
         _running(study, DEAD, age, db)
-    fail_stale(study)
+    fail_stale(study, rdb)
     assert {t.state for t in study.get_trials(deepcopy=False)} == {TrialState.RUNNING}

@@ -92,7 +92,7 @@ def _decide(study: optuna.Study, storage: Any, target: int, grace: float, confir
     """``run``, ``wait``, ``done`` or ``exhausted`` (a grid with no point left); under the lock.
     Once the budget is reached, ``confirm`` (K, R) queues the confirmation trials still missing
     (``tunekit._confirm``) and keeps the workers at them until every one has finished."""
-    fail_stale(study)
+    fail_stale(study, storage)
     trials = study.get_trials(deepcopy=False)
     has_running = any(t.state == TrialState.RUNNING for t in trials)
     left = budget(trials, orphans(storage, study._study_id, grace) if has_running else ())

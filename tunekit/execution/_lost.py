@@ -100,11 +100,12 @@ def lost_reason(trial: FrozenTrial) -> str:
     return f"worker lost (pid {pid} on host {host})" if host and pid else "worker lost (its heartbeat stopped)"
 
 
-def fail_stale(study: optuna.Study) -> None:
+def fail_stale(study: optuna.Study, rdb: Any) -> None:
     """Optuna's ``fail_stale_trials``, and each lost trial's ``fail_reason`` written first
     (a finished trial's attributes cannot be changed). With a stale trial go the other trials of
     its worker that have missed a heartbeat too (``_lost_siblings``): a fused group's members,
-    each beating from its own thread, are lost and retried together, as one group."""
+    each beating from its own thread, are lost and retried together, as one group. ``rdb``: the
+    study's RDB storage (its engine reads the heartbeats)."""
     from optuna.storages._heartbeat import is_heartbeat_enabled
 
     storage = study._storage
@@ -114,7 +115,7 @@ def fail_stale(study: optuna.Study) -> None:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         failed = []
         stale = list(storage._get_stale_trial_ids(study._study_id))
-        for trial_id in stale + _lost_siblings(study, storage, stale):
+        for trial_id in stale + _lost_siblings(study, rdb, stale):
             try:
                 storage.set_trial_user_attr(trial_id, FAIL_REASON, lost_reason(storage.get_trial(trial_id)))
                 if storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
@@ -146,7 +147,7 @@ def _heartbeat_ages(study: optuna.Study, storage: Any) -> dict[int, float]:
         return {}
 
 
-def _lost_siblings(study: optuna.Study, storage: Any, stale: list[int]) -> list[int]:
+def _lost_siblings(study: optuna.Study, rdb: Any, stale: list[int]) -> list[int]:
     """RUNNING trials of the worker (``host:pid``) of a stale trial that are not stale yet but have
     missed a heartbeat: lost with it. Each member of a fused group beats from its own thread, so
     their last beats differ by up to an interval; without this a rerun could find some members
@@ -154,11 +155,11 @@ def _lost_siblings(study: optuna.Study, storage: Any, stale: list[int]) -> list[
     every interval, are never taken (the missed beat guards against a pid used again)."""
     if not stale:
         return []
-    workers = {str(storage.get_trial(trial_id).user_attrs.get(WORKER_ATTR, "")) for trial_id in stale} - {""}
-    interval = storage.get_heartbeat_interval()
+    workers = {str(rdb.get_trial(trial_id).user_attrs.get(WORKER_ATTR, "")) for trial_id in stale} - {""}
+    interval = rdb.get_heartbeat_interval()
     if not workers or not interval:
         return []
-    ages = _heartbeat_ages(study, getattr(storage, "_backend", storage))  # under Optuna's cache: its RDB storage
+    ages = _heartbeat_ages(study, rdb)
     return [t._trial_id for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if t._trial_id not in stale and str(t.user_attrs.get(WORKER_ATTR, "")) in workers
             and ages.get(t._trial_id, 0.0) > interval]
