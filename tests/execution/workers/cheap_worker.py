@@ -1,7 +1,10 @@
 """A worker process with a cheap objective: tunekit's real worker loop, storage, study lock,
 heartbeat and signal handling, without Keras (fast enough for hundreds of trials).
 
-    python cheap_worker.py URL STUDY TARGET [--grid] [--sleep SECONDS]
+    python cheap_worker.py URL STUDY TARGET [--grid] [--sleep SECONDS] [--grace-period SECONDS]
+
+Heartbeat every second; a trial whose worker has not beaten for the grace period (`--grace-period`,
+3 s unless given) is stale.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("target", type=int)
     parser.add_argument("--grid", action="store_true")
     parser.add_argument("--sleep", type=float, default=0.0)
+    parser.add_argument("--grace-period", type=int, default=3)
     args = parser.parse_args(argv)
 
     import optuna
@@ -29,7 +33,7 @@ def main(argv: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     space = Space({"a": Choice([1, 2, 3, 4]), "b": Choice(["x", "y", "z"])})
     sampler = GridStrategySampler(space=space, seed=0) if args.grid else optuna.samplers.RandomSampler()
-    study, storage = join_study(args.url, args.study, sampler=sampler, pruner=None, heartbeat=1, grace_period=3)
+    study, storage = join_study(args.url, args.study, sampler=sampler, pruner=None, heartbeat=1, grace_period=args.grace_period)
 
     def objective(trial: optuna.Trial) -> float:
         params = space.sample(trial)
@@ -39,7 +43,7 @@ def main(argv: list[str]) -> int:
 
     try:
         with Interrupts() as interrupts:
-            print(work(study, storage, objective, target=args.target, heartbeat=1, grace_period=3, interrupts=interrupts), flush=True)
+            print(work(study, storage, objective, target=args.target, heartbeat=1, grace_period=args.grace_period, interrupts=interrupts), flush=True)
     except KeyboardInterrupt:
         return 130
     return 0
