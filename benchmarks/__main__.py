@@ -19,7 +19,7 @@ from typing import Sequence
 #: In run order; modules written by others are included when present.
 MODULES = ("trial_speed", "overhead", "pruning", "memory", "sampler_cost", "fcnet", "workers", "health_cost",
            "health_prune", "fcnet_confirm", "fcnet_intensify", "kt_side_by_side",
-           "dask_cluster", "fcnet_batch", "fused", "fused_core", "fused_target", "fused_scaling", "onednn")
+           "dask_cluster", "fcnet_batch", "fused", "fused_core", "fused_target", "fused_scaling", "onednn", "worker_start")
 
 
 def available() -> list[str]:

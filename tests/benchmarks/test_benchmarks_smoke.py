@@ -188,3 +188,31 @@ def test_fused(tmp_path: Path) -> None:
     fused = summary["tunekit --fuse 2"]
     assert figure == pytest.approx(fused["vs_unfused"], abs=0.006)
     assert verdict == ("met" if fused["vs_unfused"] >= 4 and fused["vs_keras_tuner"] >= 8 else "missed")
+
+
+def test_worker_start_measures_a_whole_process_tree() -> None:
+    """The worker start-up benchmark's own measures, on a real tree of processes (its full run, two
+    ``tunekit run --workers`` commands per round, is ``make bench``'s): every descendant found, their
+    memory summed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from benchmarks.worker_start import _descendants, _pss_mb
+
+    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 20
+        while len(_descendants(proc.pid)) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (child,) = _descendants(proc.pid)
+        assert _pss_mb([child]) > 1 and _pss_mb([proc.pid, child]) > _pss_mb([child])
+        assert _pss_mb([]) == 0
+    finally:
+        for pid in _descendants(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()

@@ -1,15 +1,15 @@
-"""Worker processes for ``run(..., workers=N)``: spawn, watch, forward Ctrl-C, collect errors.
+"""Worker processes for ``run(..., workers=N)``: start, watch, forward Ctrl-C, collect errors.
 
-Each worker is a fresh interpreter (``spawn``: TensorFlow is not fork-safe) in its own
-session, so a terminal's Ctrl-C reaches only the parent, which forwards one SIGINT to
-every worker; a worker whose parent disappears stops after its current trial. TensorFlow's
-thread pools are sized before TensorFlow loads, so N workers share the cores
-(``tunekit.execution._tf.thread_budget``).
+Each worker is forked from a server process that imported TensorFlow once and never ran an op
+(``tunekit.execution._forkserver``; a fresh interpreter, ``spawn``, where that cannot be). It
+runs in its own session, so a terminal's Ctrl-C reaches only the parent, which forwards one
+SIGINT to every worker; a worker whose parent disappears stops after its current trial.
+TensorFlow's thread pools are sized before TensorFlow's first op, so N workers share the
+cores (``tunekit.execution._tf.thread_budget``).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import signal
@@ -25,6 +25,7 @@ from tunekit._errors import ConfigError, TunekitError
 from tunekit._records import FINISHED, budget
 from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit.execution._bootstrap import WorkerPlan
+from tunekit.execution._forkserver import InheritedFd, ParentWatch, adopt, context, parent_state
 from tunekit.execution._loop import OnTrial
 from tunekit.execution._resilient import DatabaseUnreachable, connection_error, db_retry_seconds
 from tunekit.execution._signals import Interrupts
@@ -59,9 +60,12 @@ def worker_count(requested: int, remaining: int, cores: int | None = None) -> tu
     return n, lines
 
 
-def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any) -> None:
-    """A worker process. It starts with SIGINT and SIGTERM blocked (inherited from the parent
-    while it spawns), so no signal interrupts it before its own handlers are in place."""
+def _child(plan_path: str, index: int, n_workers: int, parent: Any, errors: Any,
+           environ: dict[str, str], stdio: list[InheritedFd | None]) -> None:
+    """A worker process. It starts with SIGINT and SIGTERM blocked (inherited from the fork
+    server, or the parent, started with them blocked), so no signal interrupts it before its own
+    handlers are in place. ``parent``: the read end of a ``ParentWatch`` pipe."""
+    adopt(environ, stdio)
     os.setsid()  # the terminal's Ctrl-C goes to the parent only; it forwards one SIGINT
     code = 0
     try:
@@ -77,7 +81,7 @@ def _child(plan_path: str, index: int, n_workers: int, parent: int, errors: Any)
             study, storage = plan.open(worker_seed(plan.strategy, plan.seed, index))  # the one bootstrap
             runner = plan.runner()
             interrupts.leave_trial()
-            plan.work(study, storage, runner, interrupts=interrupts, keep_going=lambda: os.getppid() == parent)
+            plan.work(study, storage, runner, interrupts=interrupts, keep_going=lambda: ParentWatch.alive(parent))
     except KeyboardInterrupt:
         code = 130
     except ConfigError as exc:
@@ -172,14 +176,21 @@ def _stop(procs: list[Any]) -> None:
             p.join()
 
 
-def _spawn(procs: list[Any], started: list[Any], interrupts: Interrupts) -> None:
+def _spawn(ctx: Any, procs: list[Any], started: list[Any], interrupts: Interrupts) -> None:
     """Start the worker processes, each with SIGINT/SIGTERM blocked (the child inherits the
     mask and unblocks once its handlers are set); a signal stops the spawning between two.
     Multiprocessing's resource tracker is started first: started lazily inside ``p.start()`` it
-    would unblock SIGINT/SIGTERM in this thread (its own spawn does) before the worker is spawned."""
-    from multiprocessing import resource_tracker
+    would unblock SIGINT/SIGTERM in this thread (its own spawn does) before the worker is spawned.
+    The fork server, where one is used, starts with them blocked (its forks inherit its mask)."""
+    from multiprocessing import forkserver, resource_tracker
 
     resource_tracker.ensure_running()
+    if ctx.get_start_method() == "forkserver":
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SPAWN_SIGNALS)
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
     for p in procs:
         interrupts.check()
         signal.pthread_sigmask(signal.SIG_BLOCK, _SPAWN_SIGNALS)
@@ -229,12 +240,14 @@ def _await_own_stop(procs: list[Any], seconds: float, interrupts: Interrupts) ->
 
 def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: OnTrial | None,
                outage_wait: float = 0.0) -> None:
-    ctx = multiprocessing.get_context("spawn")
+    ctx = context()
     errors = _Errors(ctx, n_workers)
+    watch = ParentWatch(ctx)
+    environ, stdio = parent_state()
     seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
     procs = [
-        ctx.Process(target=_child, args=(plan_path, i, n_workers, os.getpid(), errors.writers[i]),
-                    name=f"tunekit-worker-{i}")
+        ctx.Process(target=_child, name=f"tunekit-worker-{i}",
+                    args=(plan_path, i, n_workers, watch.for_child(), errors.writers[i], environ, stdio))
         for i in range(n_workers)
     ]
     failure: tuple[int, int, str] | None = None
@@ -242,7 +255,7 @@ def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: On
     started: list[Any] = []
     with Interrupts() as interrupts:
         try:
-            _spawn(procs, started, interrupts)
+            _spawn(ctx, procs, started, interrupts)
             procs = started
             while True:
                 _report(study, seen, on_trial)
@@ -261,6 +274,7 @@ def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: On
             _stop(procs)
         for p in procs:
             p.join()
+    watch.close()
     _report(study, seen, on_trial)
     if interrupted:
         raise KeyboardInterrupt

@@ -159,8 +159,8 @@ def input_notes(spec: StudySpec, strategy: str, train_rows: int) -> list[str]:
 def check_main_guard(what: str) -> None:
     """Refuse a script that starts processes (``what``: ``workers=2``, ``dask="local"``) from code
     outside ``if __name__ == "__main__":``: each new process imports the script again (Python's
-    ``spawn``, which TensorFlow needs) and would start processes of its own; multiprocessing stops
-    every one of them with a long traceback. Said once here, before the database is touched. A
+    ``forkserver`` and ``spawn`` start methods, which TensorFlow needs) and would start processes
+    of its own; multiprocessing stops every one of them with a long traceback. Said once here, before the database is touched. A
     notebook, ``python -c`` or a guarded call passes."""
     import ast
     import os
