@@ -15,8 +15,8 @@ now (``adopt``), and it watches the parent through a pipe (``ParentWatch``), sin
 parent process is the server. TensorFlow reads some environment variables once, when it is
 imported (``TF_ENABLE_ONEDNN_OPTS``, ``TF_CPP_MIN_LOG_LEVEL``): a run whose ``TF_*`` /
 ``KERAS_*`` variables differ from those the server imported TensorFlow with spawns fresh
-workers instead, as it does where the platform has no ``forkserver``, or where the environment
-says ``TUNEKIT_WORKER_START=spawn`` (the old way, to rule the fork server out when a worker
+workers instead, as it does off Linux, or where the environment says
+``TUNEKIT_WORKER_START=spawn`` (the old way, to rule the fork server out when a worker
 misbehaves, and for ``benchmarks/worker_start.py``).
 """
 
@@ -42,10 +42,11 @@ def _import_time(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
 
 def context() -> Any:
     """The multiprocessing context for this run's workers: ``forkserver`` with TensorFlow
-    preloaded, or ``spawn`` where the platform has no fork server or the server imported
+    preloaded, or ``spawn`` off Linux (macOS forbids forking after some of its system frameworks
+    are loaded, as numpy's may be), where the environment asks for it, or where the server imported
     TensorFlow under other ``TF_*`` settings than this process has now."""
     global _server_environment
-    if (os.environ.get("TUNEKIT_WORKER_START", "").strip().lower() == "spawn"
+    if (os.environ.get("TUNEKIT_WORKER_START", "").strip().lower() == "spawn" or not sys.platform.startswith("linux")
             or "forkserver" not in multiprocessing.get_all_start_methods()):
         return multiprocessing.get_context("spawn")
     now = _import_time(os.environ)
