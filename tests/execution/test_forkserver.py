@@ -58,7 +58,6 @@ def test_other_tensorflow_settings_than_the_servers_spawn_fresh_workers(monkeypa
     assert context().get_start_method() == "forkserver"
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0" else "0")
     assert context().get_start_method() == "spawn"
-    monkeypatch.undo()
 
 
 def test_the_environment_can_ask_for_spawned_workers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from collections.abc import Mapping
 from multiprocessing import reduction
 from typing import Any
 
@@ -36,7 +37,7 @@ _IMPORT_TIME = ("TF_", "KERAS_", "CUDA_", "TUNEKIT_TF_")
 _server_environment: dict[str, str] | None = None  # the import-time variables the server started with
 
 
-def _import_time(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+def _import_time(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k.startswith(_IMPORT_TIME)}
 
 

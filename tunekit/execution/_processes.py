@@ -10,6 +10,7 @@ cores (``tunekit.execution._tf.thread_budget``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -253,7 +254,8 @@ def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: On
     failure: tuple[int, int, str] | None = None
     interrupted = False
     started: list[Any] = []
-    with Interrupts() as interrupts:
+    # the pipe closed on every way out, after the joins: a worker that started sees its parent gone
+    with Interrupts() as interrupts, contextlib.closing(watch):
         try:
             _spawn(ctx, procs, started, interrupts)
             procs = started
@@ -274,7 +276,6 @@ def _supervise(plan_path: str, n_workers: int, study: optuna.Study, on_trial: On
             _stop(procs)
         for p in procs:
             p.join()
-    watch.close()
     _report(study, seen, on_trial)
     if interrupted:
         raise KeyboardInterrupt

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from test_db_outage import _PASSWORD, PrivatePostgres, private_postgres, trial_study  # noqa: F401  (fixtures)
-from workers_helpers import TUNEKIT, finish, running_trial, start, trials, wait_for, worker_pid
+from workers_helpers import TUNEKIT, finish, start, study_exists, trials, wait_for, worker_pid
 
 
 @pytest.mark.slow
@@ -21,11 +21,16 @@ def test_every_worker_stops_on_an_outage_as_an_outage(private_postgres: PrivateP
     url, (study, _) = private_postgres.url, trial_study
     run = start([*TUNEKIT, "run", str(study), "--storage", url, "--trials", "200", "--workers", "2",
                  "--strategy", "random", "--db-retry", "3", "-q"])
-    wait_for("a running trial", running_trial(url, "outage"), timeout=240, procs=[run])
+    # the joined worker starts once the study exists, while the run starts its workers (both import TensorFlow)
+    wait_for("the study", lambda: study_exists(url, "outage"), timeout=240, procs=[run])
     joined = start([*TUNEKIT, "worker", str(study), "--storage", url, "--db-retry", "3", "-q"])
-    wait_for("a running trial of the joined worker", lambda: [
-        t for t in trials(url, "outage") if t.state.name == "RUNNING" and "worker" in t.user_attrs and worker_pid(t) == joined.pid],
-        timeout=240, procs=[run, joined])
+
+    def running_in(own: bool) -> list:
+        return [t for t in trials(url, "outage") if t.state.name == "RUNNING" and "worker" in t.user_attrs
+                and t.params and (worker_pid(t) == joined.pid) == own]
+
+    wait_for("a running trial of the run's workers", lambda: running_in(False), timeout=240, procs=[run, joined])
+    wait_for("a running trial of the joined worker", lambda: running_in(True), timeout=240, procs=[run, joined])
     private_postgres.stop()
     results = [finish(proc, timeout=120) for proc in (run, joined)]
     for code, out, err in results:

@@ -53,6 +53,12 @@ def trials(url: str, name: str) -> list[FrozenTrial]:
     raise AssertionError("unreachable")
 
 
+def study_exists(url: str, name: str) -> bool:
+    """Whether study ``name`` is in the database yet (read as ``trials`` reads it)."""
+    trials(url, name)  # makes the kept storage
+    return name in {s.study_name for s in _STORAGES[url].get_all_studies()}
+
+
 def wait_for(what: str, check: Callable[[], object], timeout: float = 90.0, procs: tuple = ()) -> object:
     """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
     end = time.monotonic() + timeout
