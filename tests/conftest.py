@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -171,6 +175,61 @@ def invoke(*args: str):
     from tunekit.cli import cli
 
     return CliRunner().invoke(cli, list(args))
+
+
+@contextlib.contextmanager
+def ctrl_c_when(check: Callable[[], object], timeout: float = 120.0) -> Iterator[threading.Event]:
+    """A real SIGINT to this process, as a terminal's Ctrl-C sends it, once ``check()`` is truthy
+    (polled from a thread every 0.1 s; an exception counts as not yet), for a command run in-process inside the block: the same
+    handlers as in its own process, without the start of one. A SIGINT that reaches this process
+    outside the command's own handlers is kept from pytest (it would end the session) and fails
+    the test. The event: whether the signal was sent (the command's exit code 130 says it acted)."""
+    stray: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stray.append(signum))
+    sent, stop = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        end = time.monotonic() + timeout
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                ready = check()
+            except Exception:  # noqa: BLE001 - e.g. the command is making the database's tables just now
+                ready = False
+            if ready:
+                sent.set()
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=watch, name="ctrl-c", daemon=True)
+    thread.start()
+    try:
+        yield sent
+    finally:
+        stop.set()
+        thread.join()
+        time.sleep(0.05)  # a signal sent just now is handled by the guard, not by pytest
+        signal.signal(signal.SIGINT, previous)
+    assert not stray, "the Ctrl-C reached this process outside the command's own handlers"
+
+
+def trials_reader(url: str, name: str) -> Callable[[], list]:
+    """Study ``name``'s trials in ``url``, read through one kept storage that never makes tables (a
+    command making them at the same moment would fail: "table ... already exists"); [] until the
+    study is there."""
+    import optuna
+
+    kept: list[optuna.storages.RDBStorage] = []
+
+    def read() -> list:
+        try:
+            if not kept:
+                kept.append(optuna.storages.RDBStorage(url, skip_table_creation=True))
+            return optuna.load_study(study_name=name, storage=kept[0]).get_trials(deepcopy=False)
+        except Exception:  # noqa: BLE001 - no tables or no study yet
+            return []
+
+    return read
 
 
 def one_error_line(result, code: int = 2) -> str:

@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 import tunekit
-from tests.conftest import invoke
+from tests.conftest import ctrl_c_when, invoke, trials_reader
 from tunekit import Choice, Float, Int, StudySpec
 from tunekit._records import FAIL_REASON, INTERRUPTED, PRUNED_REASON
 from tunekit.data import load_data
@@ -160,29 +160,26 @@ spec = StudySpec(data="iris", space={"learning_rate": Float(1e-3, 1e-1, log=True
 
 
 def test_ctrl_c_marks_every_running_member_interrupted_and_a_rerun_resumes(tmp_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).parent / "workers"))
-    from workers_helpers import TUNEKIT, start, trials, wait_for
-
     study_file = tmp_path / "iris_fused.py"
     study_file.write_text(STUDY_FILE.replace("EPOCHS", "60"))
     url = f"sqlite:///{tmp_path / 'ctrl_c.db'}"
-    args = [*TUNEKIT, "run", str(study_file), "--trials", "4", "--fuse", "4", "--storage", url, "--no-health"]
-    proc = start(args)
+    args = ["run", str(study_file), "--trials", "4", "--fuse", "4", "--storage", url, "--no-health"]
+
+    trials = trials_reader(url, "iris_fused")
 
     def four_training() -> bool:
-        found = [t for t in trials(url, "iris_fused") if t.state == TrialState.RUNNING and FUSED_GROUP in t.user_attrs]
+        found = [t for t in trials() if t.state == TrialState.RUNNING and FUSED_GROUP in t.user_attrs]
         return len(found) == 4 and all(t.intermediate_values for t in found)
 
-    wait_for("four fused members training", four_training, timeout=120, procs=(proc,))
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    stopped = trials(url, "iris_fused")
+    with ctrl_c_when(four_training):  # a real SIGINT, to this process, once the four members train
+        interrupted = invoke(*args)
+    assert interrupted.exit_code == 130, interrupted.output
+    stopped = trials()
     assert [(t.state, t.user_attrs.get(FAIL_REASON)) for t in stopped] == [(TrialState.FAIL, INTERRUPTED)] * 4
-    again = invoke(*args[len(TUNEKIT):])  # the rerun in-process: the interrupted process is what is tested
+    again = invoke(*args)
     assert again.exit_code == 0, again.output
     assert "fused: 4 of 4 trials trained in 1 fused group" in again.output  # the interrupted ones do not count
-    assert [t.state for t in trials(url, "iris_fused")][4:] == [TrialState.COMPLETE] * 4
+    assert [t.state for t in trials()][4:] == [TrialState.COMPLETE] * 4
 
 
 def test_after_a_write_cut_short_every_member_is_still_failed_interrupted(db_url: str) -> None:

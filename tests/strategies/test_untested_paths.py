@@ -4,23 +4,18 @@ Ctrl-C is evaluated on resume, the grid finishing with each point exactly once."
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
+from typing import Callable
 
 import optuna
 import pytest
 
-from tests.conftest import invoke
+from tests.conftest import ctrl_c_when, invoke, trials_reader
 from tunekit._records import FAIL_REASON, GRID_POINT, INTERRUPTED
 from tunekit import ConfigError
 from tunekit.strategies import STRATEGIES, Strategy, get_strategy, register
 from tunekit.strategies._random import TrialSeededRandomSampler
 
-TUNEKIT = Path(sys.executable).parent / "tunekit"
 COMPLETE, PRUNED, FAIL = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL
 
 PRUNING_STUDY = (
@@ -123,12 +118,9 @@ GRID_STUDY = (  # 15 epochs of batches of 8: Ctrl-C lands in the trial seen at i
 )
 
 
-def _running_with_an_epoch(url: str) -> bool:
-    try:
-        study = optuna.load_study(study_name="grid", storage=url)
-    except KeyError:  # not created yet
-        return False
-    return any(t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in study.trials)
+def _running_with_an_epoch(url: str) -> Callable[[], bool]:
+    read = trials_reader(url, "grid")
+    return lambda: any(t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in read())
 
 
 @pytest.mark.slow
@@ -136,26 +128,16 @@ def test_a_grid_point_interrupted_by_ctrl_c_is_evaluated_on_resume(tmp_path: Pat
     study_file = tmp_path / "grid.py"
     study_file.write_text(GRID_STUDY)
     url = f"sqlite:///{tmp_path / 'grid.db'}"
-    command = [str(TUNEKIT), "run", str(study_file), "--strategy", "grid", "--trials", "5", "--storage", url, "-q"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        while proc.poll() is None and not _running_with_an_epoch(url):
-            time.sleep(0.05)
-        assert proc.poll() is None, "the run ended before a trial could be interrupted: " + proc.stderr.read()
-        proc.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C sends
-        out, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
+    command = ["run", str(study_file), "--strategy", "grid", "--trials", "5", "--storage", url, "-q"]
+    with ctrl_c_when(_running_with_an_epoch(url)):  # a real SIGINT, to this process
+        stopped = invoke(*command)
+    assert stopped.exit_code == 130, stopped.output
     study = optuna.load_study(study_name="grid", storage=url)
     interrupted = [t for t in study.trials if t.state == FAIL and t.user_attrs.get(FAIL_REASON) == INTERRUPTED]
     assert len(interrupted) == 1
     point = interrupted[0].system_attrs[GRID_POINT]
 
-    # the rerun in this process: what it resumes from is in the database
-    resumed = invoke("run", str(study_file), "--strategy", "grid", "--trials", "5", "--storage", url, "-q")
+    resumed = invoke(*command)
     assert resumed.exit_code == 0, resumed.output
     study = optuna.load_study(study_name="grid", storage=url)
     complete = [t for t in study.trials if t.state == COMPLETE]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import statistics
 import sys
 from pathlib import Path
@@ -14,12 +13,12 @@ from optuna.distributions import IntDistribution
 from optuna.trial import TrialState, create_trial
 
 import tunekit
-from tests.conftest import TINY_SPEC, invoke, one_error_line
+from tests.conftest import TINY_SPEC, ctrl_c_when, invoke, one_error_line
 from tunekit._confirm import chosen, confirmation_plan, confirmed_best, noise_sd
 from tunekit._records import CONFIRMS, FAIL_REASON, INTERRUPTED, budget, kind_counts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "execution" / "workers"))
-from workers_helpers import TUNEKIT, finish, start, trials, wait_for  # noqa: E402
+from workers_helpers import trials  # noqa: E402
 
 
 def _trials(rows: list[tuple]) -> list:
@@ -114,17 +113,15 @@ def test_ctrl_c_during_confirmation_resumes_without_repeating_any(db_url: str, t
     # 30 epochs: a confirmation run lasts long enough to be caught running by the Ctrl-C (at 2 epochs
     # one in CI finished between the test seeing it RUNNING and the signal)
     command = [*search, "--confirm", "1", "--repeats", "2"]
-    ran = invoke(*search)  # the search first, quickly, in this process; the Ctrl-C needs a process of its own
+    ran = invoke(*search)  # the search first, quickly
     assert ran.exit_code == 0, ran.output
-    proc = start([*TUNEKIT, *command])
 
     def confirming():
         return [t for t in trials(db_url, "conf") if t.state == TrialState.RUNNING and CONFIRMS in t.user_attrs]
 
-    wait_for("a running confirmation trial", confirming, procs=[proc], timeout=120)
-    proc.send_signal(signal.SIGINT)
-    code, _, err = finish(proc)
-    assert code == 130, err
+    with ctrl_c_when(confirming):  # a real SIGINT, to this process, once a confirmation run trains
+        stopped = invoke(*command)
+    assert stopped.exit_code == 130, stopped.output
     resumed = invoke(*command)
     assert resumed.exit_code == 0, resumed.output
     out = resumed.output
