@@ -26,6 +26,7 @@ from tunekit.storage._sqlite_fs import (
     undo_new_file,
     writable,
 )
+from tunekit.storage._create import made, new_sqlite_lock
 from tunekit.storage._retry import RetryingRDBStorage
 from tunekit.storage._url import (  # noqa: F401  (mask, no_study, resolve_url, sqlite_path re-exported)
     mask,
@@ -204,6 +205,14 @@ def open_storage(
         []
     """
     url = resolve_url(url)
+    with new_sqlite_lock(sqlite_path(url), create=create):  # two processes opening one new file at once
+        return _open_storage(url, create=create, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                             on_lost_trial=on_lost_trial)
+
+
+def _open_storage(url: str, *, create: bool, heartbeat_interval: int | None, grace_period: int | None,
+                  on_lost_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None
+                  ) -> optuna.storages.RDBStorage:
     parsed = parse_url(url)
     path = sqlite_path(url)
     writer = create or heartbeat_interval is not None
@@ -218,7 +227,8 @@ def open_storage(
         heartbeat = _heartbeat_kwargs(heartbeat_interval, grace_period, on_lost_trial)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat arguments
-            storage = storage_class(url, engine_kwargs=engine_kwargs, skip_table_creation=not create, **heartbeat)
+            storage = made(storage_class, url, engine_kwargs=engine_kwargs, skip_table_creation=not create,
+                          **heartbeat)
         if path is not None and writer:
             _harden_sqlite(storage.engine)
         if not create:
