@@ -3,6 +3,7 @@ TensorFlow once (the default) against each worker a fresh interpreter (``TUNEKIT
 
     python -m benchmarks.worker_start            # digits, 4 trials x 2 epochs, --workers 2 and 4, 3 rounds
     python -m benchmarks.worker_start --quick    # --workers 2, 1 round
+    python -m benchmarks.worker_start --dask     # the same with --dask local:N: a local Dask cluster's workers
 
 Each run is a real ``tunekit run`` command in its own process, the two start methods interleaved.
 Measured per run: the wall time of the command, the CPU time of its whole process tree (this
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from benchmarks._util import command, header, interleaved, log, median, parse_args, spread, table, write
+from benchmarks._util import command, flags, header, interleaved, log, median, parse_args, spread, table, write
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNEKIT = [str(Path(sys.executable).parent / "tunekit")]  # the console script, as a user runs it
@@ -35,9 +36,11 @@ def _descendants(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
-        try:
-            with open(f"/proc/{current}/task/{current}/children") as handle:
-                kids = [int(k) for k in handle.read().split()]
+        kids = []
+        try:  # every thread's children: a local Dask cluster starts its workers from its event loop's thread
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    kids += [int(k) for k in handle.read().split()]
         except OSError:
             continue
         found += kids
@@ -56,11 +59,13 @@ def _pss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def _one(env: dict[str, str], workers: int, trials: int, epochs: int, folder: Path, tag: str) -> dict[str, float]:
+def _one(env: dict[str, str], workers: int, trials: int, epochs: int, folder: Path, tag: str,
+         dask: bool = False) -> dict[str, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
+    how = ["--dask", f"local:{workers}"] if dask else ["--workers", str(workers)]
     proc = subprocess.Popen([*TUNEKIT, "run", str(ROOT / "studies" / "digits.py"), "--trials", str(trials),
-                             "--epochs", str(epochs), "--workers", str(workers), "--strategy", "random", "--seed", "0",
+                             "--epochs", str(epochs), *how, "--strategy", "random", "--seed", "0",
                              "-q", "--storage", f"sqlite:///{folder / f'{tag}.db'}"],
                             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0.0
@@ -83,7 +88,8 @@ def _one(env: dict[str, str], workers: int, trials: int, epochs: int, folder: Pa
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    args = parse_args(argv, __doc__.splitlines()[0])
+    args = parse_args(argv, __doc__.splitlines()[0], dask={
+        "action": "store_true", "help": "the workers of a local Dask cluster (--dask local:N), not --workers N"})
     if not sys.platform.startswith("linux"):
         raise SystemExit("benchmarks.worker_start measures through /proc and prctl: Linux only")
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
@@ -95,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for workers in sizes:
             results[workers] = interleaved(
                 {name: (lambda r, env=env, name=name, workers=workers: _one(
-                    env, workers, trials, epochs, Path(tmp), f"{name.split()[0]}-{workers}-{r}"))
+                    env, workers, trials, epochs, Path(tmp), f"{name.split()[0]}-{workers}-{r}", args.dask))
                  for name, env in METHODS.items()}, rounds)
     rows = []
     for workers, by_method in results.items():
@@ -105,14 +111,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             rows.append([workers, name, median(r["wall"] for r in runs), f"{median(cpu):.1f} ({spread(cpu)})",
                          f"{median(cpu) / base['cpu']:.2f}×", f"{median(r['pss'] for r in runs):.0f}",
                          f"{median(r['pss'] for r in runs) / base['pss']:.2f}×"])
+    how = "--dask local:N" if args.dask else "--workers N"
     lines = header("Worker start-up: forked from a server that imported TensorFlow once, or spawned",
-                   command("worker_start", args.quick),
-                   [f"`tunekit run studies/digits.py --trials {trials} --epochs {epochs} --workers N --strategy random`, "
+                   command("worker_start", args.quick) + flags(args, "dask"),
+                   [f"`tunekit run studies/digits.py --trials {trials} --epochs {epochs} {how} --strategy random`, "
                     f"{rounds} interleaved round(s), medians (range). CPU: the command's whole process tree. "
                     "Memory: the workers (and the fork server) together at their peak, proportional set size."])
     lines += table(["workers", "start", "wall s", "CPU s (range)", "CPU vs spawned", "peak MB (Pss)",
                     "memory vs spawned"], rows)
-    write(args.out, "worker_start", args.quick, lines)
+    write(args.out, "worker_start-dask" if args.dask else "worker_start", args.quick, lines)
     return {"results": results}
 
 

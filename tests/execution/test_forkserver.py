@@ -1,7 +1,7 @@
-"""The workers of ``run(..., workers=N)`` are forked from a server that imported TensorFlow once
-(``tunekit/execution/_forkserver.py``), and each still gets what a fresh process would: the
-parent's environment and stdout/stderr as they are at the run, not as they were when the server
-started, and a way to see that the parent is gone. Real processes, real pipes."""
+"""The workers of ``run(..., workers=N)`` and of ``--dask local`` are forked from a server that imported
+TensorFlow once (``tunekit/execution/_forkserver.py``), and each still gets what a fresh process would: the
+parent's environment (and, for ``workers=N``, stdout/stderr) as they are at the run, not as they were
+when the server started, and a way to see that the parent is gone. Real processes, real pipes."""
 
 from __future__ import annotations
 
@@ -63,3 +63,28 @@ def test_other_tensorflow_settings_than_the_servers_spawn_fresh_workers(monkeypa
 def test_the_environment_can_ask_for_spawned_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUNEKIT_WORKER_START", "spawn")
     assert context().get_start_method() == "spawn"
+
+
+#: Evaluated in a Dask worker (``client.run(eval, ...)``: a builtin, nothing of this module to unpickle
+#: there): whether TensorFlow was imported before any task, the probe variable, SIGTERM blocked.
+_DASK_FACTS = ("(__import__('sys').modules.get('tensorflow') is not None, "
+               "__import__('os').environ.get('TUNEKIT_FORKSERVER_PROBE'), "
+               "__import__('signal').SIGTERM in __import__('signal').pthread_sigmask(__import__('signal').SIG_BLOCK, set()))")
+
+
+@pytest.mark.parametrize("start", ["", "spawn"])
+def test_a_local_dask_cluster_s_workers_are_forked_too(monkeypatch: pytest.MonkeyPatch, start: str) -> None:
+    """``--dask local``: its worker comes from the same server (TensorFlow there before any task), with
+    this process's environment of now and SIGTERM unblocked, so that the cluster can stop it; with
+    ``TUNEKIT_WORKER_START=spawn`` a fresh interpreter, as Dask starts it by default."""
+    from tunekit.execution._dask_cluster import connect
+
+    monkeypatch.setenv("TUNEKIT_WORKER_START", start)
+    monkeypatch.setenv("TUNEKIT_FORKSERVER_PROBE", f"dask {start}")
+    client, cluster = connect("local:1", None)
+    try:
+        [(preloaded, probe, sigterm_blocked)] = client.run(eval, _DASK_FACTS).values()
+    finally:
+        client.close()
+        cluster.close()
+    assert preloaded is (start != "spawn") and probe == f"dask {start}" and not sigterm_blocked

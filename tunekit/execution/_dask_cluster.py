@@ -1,6 +1,7 @@
 """``run --dask ADDRESS``: connecting to the cluster (``connect``), before the study database is touched.
 
-``local[:N]`` starts a ``LocalCluster`` whose workers leave Ctrl-C to this process; ``slurm``
+``local[:N]`` starts a ``LocalCluster`` whose workers (forked from tunekit's fork server where it
+forks: ``_forked_workers``) leave Ctrl-C to this process; ``slurm``
 (pbs, sge, lsf) a dask-jobqueue cluster; an address is asked who it is within
 ``CONNECT_TIMEOUT`` seconds (``_probe``) before Dask's own client connects. Every failure is one
 line (ConfigError, exit 2). ``quiet_dask`` keeps Dask's log lines out of a run's output.
@@ -26,8 +27,11 @@ JOB_WAIT = 600
 #: Evaluated on every worker before the run: whether it can import tunekit.
 _CAN_IMPORT = "__import__('importlib.util').util.find_spec('tunekit') is not None"
 #: Run in each ``--dask local`` worker process as it starts (a Dask preload, given as code): a
-#: Ctrl-C reaches the whole process group, and the client, not the worker, acts on it.
-_IGNORE_SIGINT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+#: Ctrl-C reaches the whole process group, and the client, not the worker, acts on it. A worker
+#: forked from the fork server starts with SIGINT and SIGTERM blocked (``ensure_server``): unblocked
+#: here, so that the cluster can stop it (SIGTERM).
+_IGNORE_SIGINT = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                  "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})\n")
 #: Dask's loggers in this process: its tracebacks on a lost scheduler would bury tunekit's one line.
 _DASK_LOGGERS = ("distributed", "tornado")
 
@@ -112,6 +116,23 @@ def spawns_here(address: str) -> bool:
     return dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "fork"
 
 
+def _forked_workers() -> dict[str, str]:
+    """The Dask setting that forks a local cluster's workers from tunekit's fork server (TensorFlow
+    imported there once, as for ``run --workers``: ``context``), where workers would be spawned
+    (Dask's default) and tunekit forks its own; {} where Dask is set otherwise, or tunekit spawns
+    (off Linux, ``TUNEKIT_WORKER_START=spawn``, other ``TF_*`` settings than the server's)."""
+    import dask
+
+    from tunekit.execution._forkserver import context, ensure_server
+
+    ctx = context()
+    if dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "spawn" or (
+            ctx.get_start_method() != "forkserver"):
+        return {}
+    ensure_server(ctx)  # started now, with tunekit's preload: Dask would start it with its own
+    return {"distributed.worker.multiprocessing-method": "forkserver"}
+
+
 def connect(address: str, n_workers: int | None) -> tuple[Any, Any]:
     """(client, cluster or None) for ``--dask ADDRESS``: ``local`` or ``local:N`` starts a
     ``LocalCluster`` (N processes, one thread each; default ``n_workers`` or 1); ``slurm``, ``pbs``,
@@ -134,9 +155,10 @@ def connect(address: str, n_workers: int | None) -> tuple[Any, Any]:
         # profiler (a stack sample every 10 ms) competes with Keras' Python loop for the GIL. The
         # active memory manager would keep one copy of the scattered plan (the data set), not one a worker.
         with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.profile.enabled": False,
-                              "distributed.scheduler.active-memory-manager.start": False}):
+                              "distributed.scheduler.active-memory-manager.start": False, **_forked_workers()}):
             cluster = LocalCluster(n_workers=int(count or n_workers or 1), threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", silence_logs=50, preload=[_IGNORE_SIGINT])
+                                   dashboard_address=":0", silence_logs=50, preload=[_IGNORE_SIGINT],
+                                   env=dict(os.environ))  # a forked worker's is the server's: this one's now
         client = Client(cluster)
     elif address in JOBQUEUES:
         cluster = _jobqueue(address, n_workers or 1)

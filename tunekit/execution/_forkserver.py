@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from multiprocessing import reduction
@@ -57,6 +58,27 @@ def context() -> Any:
         _server_environment = now
         return ctx
     return multiprocessing.get_context("forkserver" if now == _server_environment else "spawn")
+
+
+#: Blocked while the fork server starts: its forks inherit the mask, so that a Ctrl-C to the
+#: process group reaches a worker only once its own handlers are set (it unblocks them then).
+START_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def ensure_server(ctx: Any) -> None:
+    """Start the fork server where ``ctx`` forks from one and it is not running yet, with
+    ``START_SIGNALS`` blocked: the server keeps them blocked (a Ctrl-C or SIGTERM to the process group
+    does not end it), and each fork starts with them blocked until its own handlers are set."""
+    if ctx.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver, resource_tracker
+
+    resource_tracker.ensure_running()  # first: started inside ensure_running below it would unblock them
+    signal.pthread_sigmask(signal.SIG_BLOCK, START_SIGNALS)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, START_SIGNALS)
 
 
 class InheritedFd:

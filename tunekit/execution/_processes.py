@@ -26,14 +26,14 @@ from tunekit._errors import ConfigError, TunekitError
 from tunekit._records import FINISHED, budget
 from tunekit._seeds import TRAINING_SEED_LIMIT, derive_seed
 from tunekit.execution._bootstrap import WorkerPlan
-from tunekit.execution._forkserver import InheritedFd, ParentWatch, adopt, context, parent_state
+from tunekit.execution._forkserver import (START_SIGNALS, InheritedFd, ParentWatch, adopt, context, ensure_server,
+                                            parent_state)
 from tunekit.execution._loop import OnTrial
 from tunekit.execution._resilient import DatabaseUnreachable, connection_error, db_retry_seconds
 from tunekit.execution._signals import Interrupts
 from tunekit.strategies import get_strategy
 
 _STOP_SECONDS = 60.0
-_SPAWN_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _AS_IS = 3  # an error whose message is shown as it is (not "worker N: ...")
 
 
@@ -72,7 +72,7 @@ def _child(plan_path: str, index: int, n_workers: int, parent: Any, errors: Any,
     try:
         with Interrupts() as interrupts:
             interrupts.enter_trial()  # until the worker loop starts, a signal stops it at once
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, START_SIGNALS)
             from tunekit.execution._tf import limit_tf_threads, quiet_optuna, thread_budget
 
             limit_tf_threads(thread_budget(n_workers))  # before the plan: a study file's build(hp) loads Keras
@@ -183,23 +183,18 @@ def _spawn(ctx: Any, procs: list[Any], started: list[Any], interrupts: Interrupt
     Multiprocessing's resource tracker is started first: started lazily inside ``p.start()`` it
     would unblock SIGINT/SIGTERM in this thread (its own spawn does) before the worker is spawned.
     The fork server, where one is used, starts with them blocked (its forks inherit its mask)."""
-    from multiprocessing import forkserver, resource_tracker
+    from multiprocessing import resource_tracker
 
     resource_tracker.ensure_running()
-    if ctx.get_start_method() == "forkserver":
-        signal.pthread_sigmask(signal.SIG_BLOCK, _SPAWN_SIGNALS)
-        try:
-            forkserver.ensure_running()
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
+    ensure_server(ctx)
     for p in procs:
         interrupts.check()
-        signal.pthread_sigmask(signal.SIG_BLOCK, _SPAWN_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, START_SIGNALS)
         try:
             p.start()
             started.append(p)
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SPAWN_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, START_SIGNALS)
     interrupts.check()
 
 
