@@ -1,5 +1,5 @@
-"""How ``run(..., workers=N)`` starts its worker processes: forked from one server process that
-imported TensorFlow once, not each a fresh interpreter importing it again.
+"""How ``run(..., workers=N)`` and a ``--dask local`` cluster start their worker processes: forked
+from one server process that imported TensorFlow once, not each a fresh interpreter importing it again.
 
 Python's ``forkserver`` start method runs one clean server process per parent (started on first
 use; it imports ``tunekit.execution._preload``: TensorFlow, Keras and the worker's code) and
