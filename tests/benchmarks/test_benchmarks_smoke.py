@@ -197,17 +197,15 @@ def test_worker_start_measures_a_whole_process_tree() -> None:
     import os
     import signal
     import subprocess
-    import sys
-    import time
 
     from benchmarks.worker_start import _descendants, _pss_mb
 
-    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"
-    proc = subprocess.Popen([sys.executable, "-c", code])
+    # the grandchild says when it is up: found at once after its fork, it has no memory of its own yet
+    grandchild = "import time; print('up', flush=True); time.sleep(30)"
+    code = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {grandchild!r}]); time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while len(_descendants(proc.pid)) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert proc.stdout is not None and proc.stdout.readline() == "up\n"
         (child,) = _descendants(proc.pid)
         assert _pss_mb([child]) > 1 and _pss_mb([proc.pid, child]) > _pss_mb([child])
         assert _pss_mb([]) == 0
@@ -215,4 +213,4 @@ def test_worker_start_measures_a_whole_process_tree() -> None:
         for pid in _descendants(proc.pid):
             os.kill(pid, signal.SIGKILL)
         proc.kill()
-        proc.wait()
+        proc.communicate()
