@@ -88,3 +88,80 @@ def test_a_local_dask_cluster_s_workers_are_forked_too(monkeypatch: pytest.Monke
         client.close()
         cluster.close()
     assert preloaded is (start != "spawn") and probe == f"dask {start}" and not sigterm_blocked
+
+
+#: Run in a fresh process: ``tunekit.run`` with 2 workers on a file that is no study database. Prints the pid
+#: of the fork server that was running when the run stopped on the bad storage (found after the data loaded),
+#: then, at exit after tunekit's own exit handlers (registered first, it runs last), whether it still runs.
+_BAD_STORAGE_RUN = """
+import atexit, multiprocessing.forkserver, os, sys, tunekit
+
+def server_left():
+    try:
+        print("left" if os.waitpid(pid, os.WNOHANG)[0] == 0 else "ended", flush=True)
+    except ChildProcessError:  # already reaped
+        print("ended", flush=True)
+
+atexit.register(server_left)
+spec = tunekit.StudySpec(data="iris", space={"units": tunekit.Int(4, 8)}, epochs=1)
+try:
+    tunekit.run(spec, n_trials=1, workers=2, storage="sqlite:///" + sys.argv[1])
+except tunekit.TunekitError as exc:
+    pid = multiprocessing.forkserver._forkserver._forkserver_pid
+    print(pid, "|", exc, flush=True)
+"""
+
+
+def _gone(pid: int, seconds: float = 10) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_server_starts_with_the_run_and_a_run_that_stops_on_a_bad_input_leaves_none(tmp_path: Any) -> None:
+    """``run(workers=2)`` starts the server before it loads the data and opens the database (its
+    TensorFlow import overlaps them); a run that then stops on a bad ``--storage`` stops it at exit,
+    instead of leaving it importing TensorFlow (it blocks SIGTERM) after the error was printed."""
+    import subprocess
+
+    bad = tmp_path / "notes.db"
+    bad.write_text("not a database")
+    done = subprocess.run([sys.executable, "-c", _BAD_STORAGE_RUN, str(bad)], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    (pid, _, message), left = (line.partition(" | ") for line in done.stdout.splitlines())
+    assert done.returncode == 0 and "not an Optuna study database" in message, done.stdout + done.stderr
+    assert pid != "None", "the fork server should be running by the time the storage is opened"
+    assert left == ("ended", "", ""), "the unused fork server outlived the run"
+    assert _gone(int(pid), 0.5)
+    assert bad.read_text() == "not a database"
+
+
+def test_a_server_a_worker_was_forked_from_is_not_stopped_as_unused() -> None:
+    import subprocess
+
+    code = ("import multiprocessing.forkserver as f, os\n"
+            "from tunekit.execution import _forkserver as s\n"
+            "s.start_early(); pid = f._forkserver._forkserver_pid\n"
+            "s.ensure_server(s.context())  # as before the first fork\n"
+            "s._stop_unused()\n"
+            "try:\n"
+            "    print(pid, 'left' if os.waitpid(pid, os.WNOHANG)[0] == 0 else 'ended')\n"
+            "except ChildProcessError:\n"
+            "    print(pid, 'ended')\n")
+    # the server keeps the pipe of the process's stdout open: its line is read, not the pipe to its end
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    with proc.stdout:
+        pid, state = (proc.stdout.readline().split() + ["", ""])[:2]
+        try:
+            assert proc.wait(60) == 0 and state == "left"
+        finally:
+            if pid and not _gone(int(pid), 0.1):
+                os.kill(int(pid), 9)

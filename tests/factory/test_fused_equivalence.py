@@ -18,11 +18,12 @@ depths, optimizers, activations, batch-norm placements, positions in the group):
 first-epoch loss up to float rounding (``rtol=1e-4``), the same final metric within noise.
 
 Tiny data: 500 rows of digits (400 train / 100 validation), breast_cancer (400 / 100), diabetes
-(353 / 89); 3 to 5 epochs. Each configuration's test trains its 5 unfused models, and the first test
-of a fused group also the group's 5 fused fits, which a module-level cache (``fused``) shares with
-the group's other configurations. One group per task (binary trains at batch 64), and a task's tests
-share an ``xdist_group``: under ``--dist loadgroup`` one worker trains a group's fits, not each worker
-that draws one of its tests (the multiclass group's 5 fits cost ~20 CPU s). The 5 fits of a group
+(353 / 89); 3 to 5 epochs. Each configuration's test trains its 5 unfused models; the group's 5
+fused fits are trained before, one seed a test (``test_a_task_s_fused_fits_train_every_member_and_differ_by_seed``),
+and a module-level cache (``fused_members``) shares them with the group's configurations (before,
+the first configuration's test trained all 5 and took 69 s in CI). One group per task (binary trains
+at batch 64), and a task's tests share an ``xdist_group``: under ``--dist loadgroup`` one worker trains
+a group's fits, not each worker that draws one of its tests (the multiclass group's 5 fits cost ~20 CPU s). The 5 fits of a group
 stay 5 (one batch order each): trained as 5 members of one fit, a configuration's 5 seeds would share
 one batch order, and its values stop being independent samples (measured: sigmoid-MSE regression,
 fused 77.5 ± 3.7 against 64.7 ± 1.2 in one shared order, 67.4 ± 2.2 in five).
@@ -200,14 +201,21 @@ def group_of(name: str) -> tuple[str, ...]:
 
 
 @cache
-def fused(group: tuple[str, ...], number: int) -> dict[str, float]:
-    """The configurations of ``group`` trained as one fused fit, all with seed ``SEEDS[number]``."""
+def fused_members(group: tuple[str, ...], number: int) -> dict[str, Any]:
+    """The configurations of ``group`` trained as one fused fit, all with seed ``SEEDS[number]``: their
+    results (``MemberResult``)."""
     task = CONFIGS[group[0]][0]
     seed = SEEDS[number]
     fit = fused_fit(task, [_params(CONFIGS[n][1]) for n in group], [seed] * len(group), seed)
     for name, member in zip(group, fit.members):
         assert member.status == "done", (name, member.status, member.reason)
-    return {name: study_metric(task, member.final) for name, member in zip(group, fit.members)}
+    return dict(zip(group, fit.members))
+
+
+def fused(group: tuple[str, ...], number: int) -> dict[str, float]:
+    """``fused_members``' final values of the study metric."""
+    task = CONFIGS[group[0]][0]
+    return {name: study_metric(task, member.final) for name, member in fused_members(group, number).items()}
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -247,6 +255,30 @@ def test_the_configurations_cover_every_knob() -> None:
     assert not unset, f"no configuration sets {sorted(unset)}"
     assert {"units_1", "dropout_1"} <= given and {0, 1, 2, 3} <= used["n_layers"]
     assert True in used["nesterov"] and {32, 64} <= used["batch_size"] and len(used["epochs"]) >= 3
+
+
+def _groups(task: str) -> list[tuple[str, ...]]:
+    """The fused fits of ``task``'s configurations (``group_of`` each), each once, in order."""
+    return list(dict.fromkeys(group_of(n) for n, (t, _) in CONFIGS.items() if t == task))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("task", "number"), [
+    pytest.param(task, number, marks=pytest.mark.xdist_group(f"fused-equivalence-{task}"))
+    for task in DATA for number in range(len(SEEDS))])
+def test_a_task_s_fused_fits_train_every_member_and_differ_by_seed(task: str, number: int) -> None:
+    """The fused fits that (a) compares (the ``fused_members`` cache: trained here, one seed a test,
+    first on their group's worker, not all inside the first configuration's test): every member
+    trains its epochs (or stops early: ``patience``), and a configuration's final loss differs from
+    its loss under the earlier seeds (each fit has its own seed and batch order: 5 samples, not one)."""
+    for group in _groups(task):
+        runs = [fused_members(group, n) for n in range(number + 1)]
+        for name in group:
+            epochs, patience = CONFIGS[name][1]["epochs"], CONFIGS[name][1].get("patience")
+            done = runs[-1][name].epochs_run
+            assert done == epochs or (patience and patience < done < epochs), (name, done)
+            losses = [run[name].final["loss"] for run in runs]
+            assert math.isfinite(losses[-1]) and losses[-1] not in losses[:-1], (name, losses)
 
 
 @pytest.mark.slow

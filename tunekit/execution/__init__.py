@@ -10,6 +10,7 @@ beyond ``StudySpec`` and never imports the study layer or the CLI, which sit abo
 from __future__ import annotations
 
 from tunekit.execution._bootstrap import WorkerPlan
+from tunekit.execution._forkserver import start_early as start_worker_server
 from tunekit.execution._fused import fused_summary
 from tunekit.execution._lost import retry_lost_trial
 from tunekit.execution._loop import DEFAULT_HEARTBEAT, OnTrial, join_study, work
@@ -26,5 +27,5 @@ __all__ = [
     "DEFAULT_HEARTBEAT", "DatabaseUnreachable", "Interrupts", "OnTrial", "RunnerTrial", "Speedups", "TrialRunner",
     "WorkerPlan", "WorkerStopped",
     "dask_connect", "dask_spawns_here", "db_retry_seconds", "default_speedups", "fused_summary", "import_keras_quietly", "join_study", "limit_tf_threads", "quiet_optuna",
-    "retry_lost_trial", "run_on_dask", "run_processes", "thread_budget", "trial_seed", "work", "worker_count", "worker_seed",
+    "retry_lost_trial", "run_on_dask", "run_processes", "start_worker_server", "thread_budget", "trial_seed", "work", "worker_count", "worker_seed",
 ]

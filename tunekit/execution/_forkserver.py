@@ -1,13 +1,15 @@
 """How ``run(..., workers=N)`` and a ``--dask local`` cluster start their worker processes: forked
 from one server process that imported TensorFlow once, not each a fresh interpreter importing it again.
 
-Python's ``forkserver`` start method runs one clean server process per parent (started on first
-use; it imports ``tunekit.execution._preload``: TensorFlow, Keras and the worker's code) and
-forks every worker from it. TensorFlow is not fork-safe once it has run an op, and the server
-never runs one: importing starts no TensorFlow thread, so each forked worker sizes its own
-thread pools as a spawned one would. The N workers of a run then cost one TensorFlow import,
-not N (about 5 CPU s each on a 2-core machine), share its memory pages, and a later run from
-the same program (a notebook) reuses the server.
+Python's ``forkserver`` start method runs one clean server process per parent (it imports
+``tunekit.execution._preload``: TensorFlow, Keras and the worker's code) and forks every worker
+from it. ``run(workers=N)`` starts it first thing (``start_early``), so that its import overlaps
+the run's own start (data, database, strategy); one no worker came from is stopped at exit.
+TensorFlow is not fork-safe once it has run an op, and the server never runs one: importing
+starts no TensorFlow thread, so each forked worker sizes its own thread pools as a spawned one
+would. The N workers of a run then cost one TensorFlow import, not N (about 5 CPU s each on a
+2-core machine), share its memory pages, and a later run from the same program (a notebook)
+reuses the server.
 
 A forked worker is made to match a spawned one where the server differs from the parent at
 the time of the run: it takes the parent's environment and its stdout and stderr as they are
@@ -22,6 +24,7 @@ misbehaves, and for ``benchmarks/worker_start.py``).
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
@@ -68,7 +71,10 @@ START_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 def ensure_server(ctx: Any) -> None:
     """Start the fork server where ``ctx`` forks from one and it is not running yet, with
     ``START_SIGNALS`` blocked: the server keeps them blocked (a Ctrl-C or SIGTERM to the process group
-    does not end it), and each fork starts with them blocked until its own handlers are set."""
+    does not end it), and each fork starts with them blocked until its own handlers are set. Called
+    before the server's first fork (a server ``start_early`` started is in use from then on)."""
+    global _early_pid
+    _early_pid = None
     if ctx.get_start_method() != "forkserver":
         return
     from multiprocessing import forkserver, resource_tracker
@@ -79,6 +85,41 @@ def ensure_server(ctx: Any) -> None:
         forkserver.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, START_SIGNALS)
+
+
+_early_pid: int | None = None  # a server start_early started, until a worker is forked from it
+
+
+def start_early() -> None:
+    """Start the fork server now, where the run's workers will be forked from it: its TensorFlow
+    import (about 10 CPU s on a 2-core machine) then overlaps what this process does before it starts
+    them (loading the data, opening the database, the strategy). A server no worker was forked from
+    is stopped when this process exits (a run that stopped on a bad input), not left importing.
+    Nothing where the server runs already (a notebook's second run) or workers are spawned."""
+    global _early_pid
+    from multiprocessing import forkserver
+
+    ctx = context()
+    server = forkserver._forkserver
+    if ctx.get_start_method() != "forkserver" or getattr(server, "_forkserver_pid", None) is not None:
+        return
+    ensure_server(ctx)
+    _early_pid = getattr(server, "_forkserver_pid", None)
+    atexit.register(_stop_unused)
+
+
+def _stop_unused() -> None:
+    """At exit: end the server ``start_early`` started if no worker was forked from it (it blocks
+    SIGTERM, and would finish importing TensorFlow before it saw this process gone)."""
+    from multiprocessing import forkserver
+
+    if _early_pid is None or getattr(forkserver._forkserver, "_forkserver_pid", None) != _early_pid:
+        return
+    try:
+        os.kill(_early_pid, signal.SIGKILL)
+        forkserver._forkserver._stop()  # reaps it and removes its socket
+    except (OSError, AttributeError):
+        pass
 
 
 class InheritedFd:

@@ -36,6 +36,7 @@ from tunekit.execution import (
     db_retry_seconds,
     retry_lost_trial,
     run_processes,
+    start_worker_server,
 )
 from tunekit.strategies import check_options, get_strategy, make_pruner
 from tunekit.study._confirmed import check_confirm, confirmations_missing, record_confirmed
@@ -261,6 +262,7 @@ def run(
     pruner, pruner_name = _pruner(pruner, epochs or spec.epochs)
     if dask is None and local_workers > 1:
         check_main_guard(f"workers={local_workers}")
+        start_worker_server()  # the workers' fork server imports TensorFlow while this process does the rest
     elif dask is not None and dask_spawns_here(dask):
         check_main_guard(f"dask={dask!r}")
     dataset, metric, direction, data_desc = _resolve(spec)
