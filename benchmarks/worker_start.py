@@ -10,7 +10,8 @@ Measured per run: the wall time of the command, the CPU time of its whole proces
 benchmark makes itself the "child subreaper", so the fork server and its workers are reaped and
 counted here even after the command's own process exits; Linux only), and the workers' memory taken
 together at its peak (the sum of their proportional set sizes, ``Pss``, sampled every 0.2 s: pages
-shared by several workers count once in all).
+shared by several workers count once in all), and how long the command's stderr stays open after
+it exits (held by a process it left behind).
 """
 
 from __future__ import annotations
@@ -74,8 +75,10 @@ def _one(env: dict[str, str], workers: int, trials: int, epochs: int, folder: Pa
         peak = max(peak, _pss_mb(_descendants(proc.pid)))
         time.sleep(0.2)
     wall = time.perf_counter() - started
+    err = proc.stderr.read() if proc.stderr else ""  # to its end: a process the command left may hold it open
+    held = time.perf_counter() - started - wall
     if proc.returncode != 0:
-        raise RuntimeError(f"tunekit run exited {proc.returncode}: {proc.stderr.read()[-2000:] if proc.stderr else ''}")
+        raise RuntimeError(f"tunekit run exited {proc.returncode}: {err[-2000:]}")
     while True:  # the fork server outlives the command by a moment: reap it (and anything left) here
         try:
             os.waitpid(-1, 0)
@@ -83,8 +86,8 @@ def _one(env: dict[str, str], workers: int, trials: int, epochs: int, folder: Pa
             break
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    log(f"{tag}: {wall:.1f} s, {cpu:.1f} CPU s, workers' peak {peak:.0f} MB")
-    return {"wall": wall, "cpu": cpu, "pss": peak}
+    log(f"{tag}: {wall:.1f} s, {cpu:.1f} CPU s, workers' peak {peak:.0f} MB, output open {held:.2f} s after the exit")
+    return {"wall": wall, "cpu": cpu, "pss": peak, "held": held}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -110,15 +113,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             cpu = [r["cpu"] for r in runs]
             rows.append([workers, name, median(r["wall"] for r in runs), f"{median(cpu):.1f} ({spread(cpu)})",
                          f"{median(cpu) / base['cpu']:.2f}×", f"{median(r['pss'] for r in runs):.0f}",
-                         f"{median(r['pss'] for r in runs) / base['pss']:.2f}×"])
+                         f"{median(r['pss'] for r in runs) / base['pss']:.2f}×", f"{median(r['held'] for r in runs):.2f}"])
     how = "--dask local:N" if args.dask else "--workers N"
     lines = header("Worker start-up: forked from a server that imported TensorFlow once, or spawned",
                    command("worker_start", args.quick) + flags(args, "dask"),
                    [f"`tunekit run studies/digits.py --trials {trials} --epochs {epochs} {how} --strategy random`, "
                     f"{rounds} interleaved round(s), medians (range). CPU: the command's whole process tree. "
-                    "Memory: the workers (and the fork server) together at their peak, proportional set size."])
+                    "Memory: the workers (and the fork server) together at their peak, proportional set size. "
+                    "Output open: seconds from the command's exit to the end of its stderr (a process it left, "
+                    "such as the fork server, holding it open: what `tunekit run ... | tee log` waits for)."])
     lines += table(["workers", "start", "wall s", "CPU s (range)", "CPU vs spawned", "peak MB (Pss)",
-                    "memory vs spawned"], rows)
+                    "memory vs spawned", "output open s"], rows)
     write(args.out, "worker_start-dask" if args.dask else "worker_start", args.quick, lines)
     return {"results": results}
 

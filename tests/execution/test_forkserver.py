@@ -22,8 +22,10 @@ def _echo(environ: dict[str, str], stdio: list[Any], parent: Any, out: Any) -> N
     adopt(environ, stdio)
     print("worker says hello", flush=True)
     alive_before = ParentWatch.alive(parent)
-    out.send((preloaded, os.environ.get("TUNEKIT_FORKSERVER_PROBE"), os.environ.get("TF_CPP_MIN_LOG_LEVEL"),
-              alive_before))
+    # the server knew itself as the server: it leaves without TensorFlow's teardown (``_preload``)
+    server = getattr(sys.modules.get("tunekit.execution._preload"), "SERVER", None)
+    out.send((preloaded and server == os.getppid(), os.environ.get("TUNEKIT_FORKSERVER_PROBE"),
+              os.environ.get("TF_CPP_MIN_LOG_LEVEL"), alive_before))
     parent.poll(60)  # until the parent closes its end
     out.send(ParentWatch.alive(parent))
 
@@ -40,7 +42,7 @@ def test_a_forked_worker_has_tensorflow_and_the_parents_environment_and_output_o
         proc = ctx.Process(target=_echo, args=(environ, stdio, watch.for_child(), writer))
         proc.start()
         preloaded, probe, level, alive = reader.recv()
-        assert preloaded, "the fork server should have imported TensorFlow before the fork"
+        assert preloaded, "the fork server (this worker's parent) should have imported TensorFlow before the fork"
         assert probe == value
         assert level == os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")  # the quiet import's level where none is set
         assert alive is True
@@ -49,6 +51,12 @@ def test_a_forked_worker_has_tensorflow_and_the_parents_environment_and_output_o
         proc.join(60)
         assert proc.exitcode == 0
         assert "worker says hello" in capfd.readouterr().out  # this test's stdout, not the server's
+
+
+def test_the_preload_imported_elsewhere_is_no_server() -> None:
+    from tunekit.execution import _preload
+
+    assert _preload.SERVER is None and not _preload._in_fork_server()
 
 
 def test_other_tensorflow_settings_than_the_servers_spawn_fresh_workers(monkeypatch: pytest.MonkeyPatch) -> None:
