@@ -92,7 +92,7 @@ _early_pid: int | None = None  # a server start_early started, until a worker is
 
 def start_early() -> None:
     """Start the fork server now, where the run's workers will be forked from it: its TensorFlow
-    import (about 10 CPU s on a 2-core machine) then overlaps what this process does before it starts
+    import (most of a worker's start) then overlaps what this process does before it starts
     them (loading the data, opening the database, the strategy). A server no worker was forked from
     is stopped when this process exits (a run that stopped on a bad input), not left importing.
     Nothing where the server runs already (a notebook's second run) or workers are spawned."""
