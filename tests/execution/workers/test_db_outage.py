@@ -1,6 +1,6 @@
 """Issue 11, item 16: workers ride out a PostgreSQL outage, and say so; a longer outage
 stops them with exit 1 and the real cause in one line (that one: ``test_db_outage_workers.py``,
-which stops a run's worker processes and a joined ``tunekit worker`` on one private server).
+which stops a run's worker processes, then a one-process run and a joined ``tunekit worker``).
 
 A private throw-away PostgreSQL server (initdb + pg_ctl, run as user ``postgres``) is
 stopped and started under real ``tunekit run`` processes training tiny Keras models.

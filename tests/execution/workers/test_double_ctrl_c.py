@@ -15,23 +15,22 @@ from workers_helpers import TUNEKIT, finish, start
 
 
 @pytest.mark.slow
-def test_a_double_ctrl_c_between_trials_exits_130_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("delay", [0.0, 0.02, 0.05], ids=["at-once", "20ms", "50ms"])
+def test_a_double_ctrl_c_between_trials_exits_130_with_one_line(tmp_path: Path, delay: float) -> None:
+    """The first Ctrl-C ``delay`` after a trial line (right after a trial ends: storage writes
+    under way), the second 50 ms later. One run a test: three at once, each importing TensorFlow,
+    took over 60 s on a loaded machine."""
     (tmp_path / "tiny.py").write_text(TINY_STUDY)
-    procs = []
-    for i, delay in enumerate((0.0, 0.02, 0.05)):  # right after a trial ends: storage writes under way
-        proc = start([*TUNEKIT, "run", str(tmp_path / "tiny.py"), "--trials", "500", "--epochs", "1",
-                      "--storage", f"sqlite:///{tmp_path / f'd{i}.db'}"])
-        procs.append((proc, delay))
-    for proc, delay in procs:
-        for _ in range(2):  # the third trial line: the loop is in full swing
-            line = proc.stdout.readline()
-            assert line.startswith("trial"), line + proc.stderr.read()
-        time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-    for proc, _ in procs:
-        code, _, err = finish(proc)
-        assert code == 130, (code, err)
-        assert "Traceback" not in err and "Exception closing" not in err, err
-        assert err.strip().splitlines()[-1:] in ([], ["interrupted: run the same command to resume"]), err
+    proc = start([*TUNEKIT, "run", str(tmp_path / "tiny.py"), "--trials", "500", "--epochs", "1",
+                  "--storage", f"sqlite:///{tmp_path / 'd.db'}"])
+    for _ in range(2):  # the third trial line: the loop is in full swing
+        line = proc.stdout.readline()
+        assert line.startswith("trial"), line + proc.stderr.read()
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 130, (code, err)
+    assert "Traceback" not in err and "Exception closing" not in err, err
+    assert err.strip().splitlines()[-1:] in ([], ["interrupted: run the same command to resume"]), err

@@ -45,11 +45,20 @@ def digits_study(tmp_path: Path) -> Path:
 
 
 def _spawning(proc) -> bool:
-    """True once the ``run`` process has started a worker process."""
+    """True once the ``run`` process has started a worker process: one forked from its fork server
+    (the server itself starts first thing, before the data are loaded, and is not a worker), or a
+    spawned one (``TUNEKIT_WORKER_START=spawn``)."""
     try:
-        return any("multiprocessing" in " ".join(c.cmdline()) for c in psutil.Process(proc.pid).children())
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            try:
+                command = " ".join(child.cmdline())
+                if "spawn_main" in command or ("forkserver" in command and child.ppid() != proc.pid):
+                    return True
+            except psutil.Error:  # a child that exited meanwhile
+                continue
     except psutil.Error:
         return False
+    return False
 
 
 def _signal_while_spawning(db_url: str, study: Path, signals: list[int]) -> tuple[int, str]:

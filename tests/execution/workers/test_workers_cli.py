@@ -51,28 +51,30 @@ def test_run_workers_survives_a_sigkilled_worker(db_url: str, marked_study: Call
 
 
 def test_worker_command_killed_on_postgres(postgres_url: str, marked_study: Callable[..., tuple[Path, Path]]) -> None:
-    """Two ``tunekit worker`` processes join a study; one, SIGKILLed in its trial (trials last until
-    the marker), loses it: the trial fails and is retried, the survivor reaches the count."""
+    """A ``tunekit worker`` process joins a study and is SIGKILLed in its trial (trials last until
+    the marker): the trial fails and is retried by the next worker to join (in this process), which
+    reaches the count. (Two worker processes at once, one the survivor, took up to 50 s in CI:
+    two TensorFlow imports side by side; what is tested is the lost trial, found and retried.)"""
     study, marker = marked_study("tinylong")
     marker.touch()  # this first trial trains one epoch
     started = invoke("run", str(study), "--storage", postgres_url, "--trials", "1", "--strategy", "random",
                      *FAST_HEARTBEAT)  # the study, made in this process: the workers joining it are what is tested
     assert started.exit_code == 0, started.output
-    marker.unlink()  # the workers' trials last until the kill
-    workers = [start([*TUNEKIT, "worker", str(study), "--storage", postgres_url, "--trials", "3"]) for _ in range(2)]
+    marker.unlink()  # the worker's trial lasts until the kill
+    killed = start([*TUNEKIT, "worker", str(study), "--storage", postgres_url, "--trials", "3"])
     try:
-        victim = wait_for("a trial of a joined worker", running_trial(postgres_url, "tinylong"), timeout=240,
-                          procs=workers)
-        killed = [w for w in workers if w.pid == worker_pid(victim)][0]
+        victim = wait_for("a trial of the joined worker", running_trial(postgres_url, "tinylong"), timeout=240,
+                          procs=[killed])
+        assert worker_pid(victim) == killed.pid
         os.kill(killed.pid, signal.SIGKILL)
     finally:
         marker.touch()
-    survivor = [w for w in workers if w is not killed][0]
-    code, out, err = finish(survivor)
-    assert code == 0, err
     assert finish(killed)[0] == -signal.SIGKILL
+    survivor = invoke("worker", str(study), "--storage", postgres_url, "--trials", "3")
+    assert survivor.exit_code == 0, survivor.output
+    out = survivor.output
     assert "3 finished trials" in out and ":***@127.0.0.1" in out
-    assert "wk-pass" not in out + err and "tunekit-ci-pass" not in out + err
+    assert "wk-pass" not in out and "tunekit-ci-pass" not in out
     _check_lost_and_retried(postgres_url, "tinylong", victim.number, 3)
 
 
