@@ -68,13 +68,14 @@ def context() -> Any:
 START_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
-def ensure_server(ctx: Any) -> None:
+def ensure_server(ctx: Any, *, early: bool = False) -> None:
     """Start the fork server where ``ctx`` forks from one and it is not running yet, with
     ``START_SIGNALS`` blocked: the server keeps them blocked (a Ctrl-C or SIGTERM to the process group
     does not end it), and each fork starts with them blocked until its own handlers are set. Called
-    before the server's first fork (a server ``start_early`` started is in use from then on)."""
-    global _early_pid
-    _early_pid = None
+    before the server's first fork (a server ``start_early`` started is in use from then on), and by
+    ``start_early`` (``early``: not in use yet)."""
+    global _early
+    _early = early
     if ctx.get_start_method() != "forkserver":
         return
     from multiprocessing import forkserver, resource_tracker
@@ -87,7 +88,7 @@ def ensure_server(ctx: Any) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, START_SIGNALS)
 
 
-_early_pid: int | None = None  # a server start_early started, until a worker is forked from it
+_early = False  # the server was started by start_early, and no worker was forked from it yet
 
 
 def start_early() -> None:
@@ -96,16 +97,16 @@ def start_early() -> None:
     them (loading the data, opening the database, the strategy). A server no worker was forked from
     is stopped when this process exits (a run that stopped on a bad input), not left importing.
     Nothing where the server runs already (a notebook's second run) or workers are spawned."""
-    global _early_pid
     from multiprocessing import forkserver
 
     ctx = context()
     server = forkserver._forkserver
     if ctx.get_start_method() != "forkserver" or getattr(server, "_forkserver_pid", None) is not None:
         return
-    ensure_server(ctx)
-    _early_pid = getattr(server, "_forkserver_pid", None)
+    # first: a Ctrl-C that lands as the server starts (when its signals are unblocked again) ends this
+    # process with a server already running, which would hold its stdout and stderr until its import ends
     atexit.register(_stop_unused)
+    ensure_server(ctx, early=True)
 
 
 def _stop_unused() -> None:
@@ -113,10 +114,11 @@ def _stop_unused() -> None:
     SIGTERM, and would finish importing TensorFlow before it saw this process gone)."""
     from multiprocessing import forkserver
 
-    if _early_pid is None or getattr(forkserver._forkserver, "_forkserver_pid", None) != _early_pid:
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if not _early or pid is None:
         return
     try:
-        os.kill(_early_pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
         forkserver._forkserver._stop()  # reaps it and removes its socket
     except (OSError, AttributeError):
         pass
