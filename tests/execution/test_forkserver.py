@@ -99,11 +99,10 @@ def test_a_local_dask_cluster_s_workers_are_forked_too(monkeypatch: pytest.Monke
     assert preloaded is (start != "spawn") and probe == f"dask {start}" and not sigterm_blocked
 
 
-#: Run in a fresh process: ``tunekit.run`` with 2 workers on a file that is no study database. Prints the pid
-#: of the fork server that was running when the run stopped on the bad storage (found after the data loaded),
-#: then, at exit after tunekit's own exit handlers (registered first, it runs last), whether it still runs.
-_BAD_STORAGE_RUN = """
-import atexit, multiprocessing.forkserver, os, sys, tunekit
+#: The start of the scripts below: an exit handler registered before tunekit's (so it runs after them)
+#: that prints whether the fork server ``pid`` (set by the script) still runs.
+_SERVER_LEFT_AT_EXIT = """
+import atexit, os
 
 def server_left():
     try:
@@ -112,6 +111,14 @@ def server_left():
         print("ended", flush=True)
 
 atexit.register(server_left)
+"""
+
+#: Run in a fresh process: ``tunekit.run`` with 2 workers on a file that is no study database. Prints the pid
+#: of the fork server that was running when the run stopped on the bad storage (found after the data loaded),
+#: then, at exit after tunekit's own exit handlers, whether it still runs.
+_BAD_STORAGE_RUN = _SERVER_LEFT_AT_EXIT + """
+import multiprocessing.forkserver, sys, tunekit
+
 spec = tunekit.StudySpec(data="iris", space={"units": tunekit.Int(4, 8)}, epochs=1)
 try:
     tunekit.run(spec, n_trials=1, workers=2, storage="sqlite:///" + sys.argv[1])
@@ -141,15 +148,9 @@ def test_the_server_starts_with_the_run_and_a_run_that_stops_on_a_bad_input_leav
 #: Run in a fresh process: ``start_early`` interrupted by a Ctrl-C that lands as the server has just
 #: started (where ``ensure_server`` unblocks the signals again: put in by hand, as the moment cannot be
 #: timed from outside). At exit, after tunekit's exit handlers, whether the server still runs.
-_INTERRUPTED_START = """
-import atexit, multiprocessing.forkserver as f, os
+_INTERRUPTED_START = _SERVER_LEFT_AT_EXIT + """
+import multiprocessing.forkserver as f
 from tunekit.execution import _forkserver as s
-
-def server_left():
-    try:
-        print("left" if os.waitpid(pid, os.WNOHANG)[0] == 0 else "ended", flush=True)
-    except ChildProcessError:  # already reaped
-        print("ended", flush=True)
 
 started = f.ensure_running
 
@@ -157,7 +158,6 @@ def ensure_running():
     started()
     raise KeyboardInterrupt  # the Ctrl-C, as the signals are unblocked
 
-atexit.register(server_left)
 f.ensure_running = ensure_running
 try:
     s.start_early()
