@@ -22,7 +22,7 @@ from workers_helpers import TUNEKIT, finish, start, trials, wait_for, worker_pid
 
 def _running_in(url: str, pid: int | None) -> list:
     """The study's running trials (parameters drawn, worker recorded) of the process ``pid``,
-    or of any process but the test's own (None)."""
+    or of any process (None)."""
     return [t for t in trials(url, "outage") if t.state.name == "RUNNING" and "worker" in t.user_attrs
             and t.params and (pid is None or worker_pid(t) == pid)]
 
